@@ -1,0 +1,153 @@
+# ws6455 -- build, run and test.
+#
+#   make            build build/ws6455 (and the test/bench tools it can)
+#   make run        build and start the server on port 8080
+#   make test       install cmocka if missing, build, run every test
+#   make asan       the whole test suite under AddressSanitizer + UBSan
+#   make valgrind   the integration tests under valgrind memcheck
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make conformance  run the conformance driver against a fresh server
+#   make bench      side-by-side benchmark against Node's ws
+#   make e2e        headless-Chromium tests of the HTML client
+#   make install PREFIX=/usr/local
+#   make clean
+#
+# V=1 shows the commands.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+PORT    ?= 8080
+FUZZ_SECONDS ?= 60
+
+WARN    := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wformat=2
+OPT     ?= -O2 -g
+CFLAGS  ?=
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+ALL_CFLAGS = -std=c11 $(WARN) $(OPT) $(CFLAGS) -MMD -MP
+LDFLAGS ?=
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libws6455.a
+BIN       := $(BUILD)/ws6455
+
+# Unit and integration tests: one cmocka program per test/test_*.c, each
+# linked with the shared test support code (test/support/*.c).
+TEST_SRCS    := $(wildcard test/test_*.c)
+TEST_BINS    := $(TEST_SRCS:test/%.c=$(BUILD)/test/%)
+SUPPORT_SRCS := $(wildcard test/support/*.c)
+SUPPORT_OBJS := $(SUPPORT_SRCS:test/support/%.c=$(BUILD)/obj/support/%.o)
+
+CONF_SRCS := $(wildcard test/conformance/*.c)
+CONF_OBJS := $(CONF_SRCS:test/conformance/%.c=$(BUILD)/obj/conformance/%.o)
+CONF_BIN  := $(if $(CONF_SRCS),$(BUILD)/conformance)
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
+BENCH_BIN  := $(if $(BENCH_SRCS),$(BUILD)/wsbench)
+
+.PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e \
+        proxy-test install clean check-deps
+
+all: $(BIN) $(CONF_BIN) $(BENCH_BIN)
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/support/%.o: test/support/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Itest/support $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/test/%.o: test/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Itest/support $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/conformance/%.o: test/conformance/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/main.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/test/%: $(BUILD)/obj/test/%.o $(SUPPORT_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+
+$(CONF_BIN): $(CONF_OBJS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BENCH_BIN): $(BENCH_OBJS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+
+run: $(BIN)
+	./$(BIN) --port $(PORT) --client-dir client
+
+# cmocka is the one thing the tests need that a fresh Debian lacks; the
+# script explains itself and what to do on other systems.
+check-deps:
+	$(Q)sh scripts/ensure-cmocka.sh
+
+# Each test program prints cmocka's summary; the loop stops at the first
+# failing program so `make test` exits non-zero on any failure.
+unit: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(TEST_BINS)
+	$(Q)fail=0; for t in $(TEST_BINS); do \
+	    echo "== $$t"; WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client $$t || fail=1; \
+	done; exit $$fail
+
+conformance: $(BIN) $(CONF_BIN)
+	$(Q)$(if $(CONF_BIN),sh scripts/run-conformance.sh $(BIN) $(CONF_BIN),echo "no conformance driver")
+
+test: unit
+	$(Q)$(if $(CONF_BIN),$(MAKE) --no-print-directory conformance)
+
+# The same suite, built into a separate tree with the sanitizers.
+asan: check-deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(TEST_BINS)
+	$(Q)fail=0; for t in $(filter $(BUILD)/test/test_integration%,$(TEST_BINS)); do \
+	    echo "== $$t (server under valgrind)"; \
+	    WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client WS6455_VALGRIND=1 $$t || fail=1; \
+	done; exit $$fail
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ws6455/client
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ws6455
+	install -m 644 client/* $(DESTDIR)$(PREFIX)/share/ws6455/client/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard mk/*.mk)
+-include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d
+-include $(wildcard $(BUILD)/obj/test/*.d $(BUILD)/obj/support/*.d $(BUILD)/obj/conformance/*.d $(BUILD)/obj/bench/*.d)

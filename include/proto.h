@@ -1,0 +1,105 @@
+/*
+ * proto.h -- the per-connection WebSocket protocol engine (sans I/O).
+ *
+ * Bytes from the peer go in; events come out: a chunk of a data message,
+ * a chunk of a ping, a pong, a close, or the error that fails the
+ * connection with its close code. The engine enforces every rule that
+ * needs more context than one frame header:
+ *
+ *   RFC 6455 §5.4  fragmentation: a continuation needs a started message,
+ *                  a new text/binary frame may not start inside one, and
+ *                  control frames may be interleaved
+ *   RFC 6455 §8.1  text messages are UTF-8, validated across frames and
+ *                  reads, failing at the first bad byte (-> 1007)
+ *   RFC 6455 §5.5.1, §7.4  close payloads: 0 bytes, or a valid code
+ *                  followed by a UTF-8 reason (-> 1002 otherwise)
+ *   RFC 6455 §7.4.1 1009: a message bigger than the configured maximum,
+ *                  judged from the declared lengths before any payload
+ *                  is buffered; also a bound on fragments per message
+ *
+ * It does not reassemble messages -- that needs memory, and memory belongs
+ * to the server -- it reports each chunk with flags saying where the
+ * message starts and ends, so a message that arrives whole in one read can
+ * be handed to the application straight from the read buffer.
+ *
+ * State is ~48 bytes; the engine never allocates, never does I/O.
+ */
+#ifndef WS_PROTO_H
+#define WS_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "utf8.h"
+
+/* Limits the engine enforces; shared by all connections of a server. */
+typedef struct ws_proto_limits {
+    uint64_t max_message;    /* bytes per data message; over -> 1009 */
+    uint32_t max_fragments;  /* frames per data message; over -> 1009 (0: no limit) */
+} ws_proto_limits;
+
+typedef struct ws_proto {
+    ws_frame_parser fp;      /* header and unmasking state */
+    uint64_t msg_len;        /* payload bytes of the current message so far */
+    uint64_t frame_left;     /* declared bytes of the current frame not yet seen */
+    uint32_t frags;          /* frames of the current message so far */
+    ws_utf8 utf8;            /* text message validation, across frames */
+    ws_utf8 reason_utf8;     /* close reason validation */
+    uint16_t close_code;     /* close status being read */
+    uint8_t ctl_seen;        /* bytes of the current control payload seen */
+    uint8_t msg_op;          /* WS_OP_TEXT/BINARY of the open message, 0 if none */
+    uint8_t frame_op;        /* opcode of the current frame */
+    uint8_t frame_fin;       /* FIN of the current frame */
+    uint8_t emitted;         /* a chunk of the current message was reported */
+    uint8_t state;           /* WS_PROTO_OPEN / _CLOSED / _FAILED */
+} ws_proto;
+
+enum {
+    WS_PROTO_OPEN = 0,   /* exchanging messages */
+    WS_PROTO_CLOSED,     /* a close frame was received; the rest is ignored */
+    WS_PROTO_FAILED      /* a protocol error was reported; the rest is ignored */
+};
+
+enum {
+    WS_PROTO_EV_NONE = 0, /* input exhausted, nothing to report */
+    WS_PROTO_EV_DATA,     /* a chunk of a text or binary message */
+    WS_PROTO_EV_PING,     /* a chunk of a ping payload */
+    WS_PROTO_EV_PONG,     /* a pong frame was received (payload ignored) */
+    WS_PROTO_EV_CLOSE,    /* a valid close frame was received */
+    WS_PROTO_EV_ERROR     /* protocol error: fail with close_code */
+};
+
+typedef struct ws_proto_event {
+    int type;            /* WS_PROTO_EV_* */
+    uint8_t opcode;      /* DATA: WS_OP_TEXT or WS_OP_BINARY */
+    uint8_t first;       /* DATA/PING: chunk starts the message / ping */
+    uint8_t last;        /* DATA/PING: chunk ends the message / ping */
+    uint8_t *data;       /* DATA/PING: unmasked bytes inside the fed buffer */
+    size_t len;
+    /* DATA: the message is known to be at least this long (bytes so far
+     * plus what the current frame header declares): a size to reserve. */
+    uint64_t size_hint;
+    uint16_t close_code; /* CLOSE: received code, or 0 for an empty close;
+                            ERROR: the code to send (1002, 1007, 1009) */
+    int error;           /* ERROR: the ws_error */
+} ws_proto_event;
+
+void ws_proto_init(ws_proto *p);
+
+/* Feed len bytes at buf (writable: payloads are unmasked in place).
+ * Consumes input until one event is ready or the input is exhausted, and
+ * returns the bytes consumed; call again with the rest. Every call that is
+ * given at least one byte consumes at least one byte or reports an event.
+ * Chunk pointers stay valid as long as the caller's buffer. After an ERROR
+ * or CLOSE event, further input is consumed and ignored. */
+size_t ws_proto_feed(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf, size_t len,
+                     ws_proto_event *ev);
+
+/* RFC 6455 §7.4: may this status code appear in a close frame on the wire?
+ * 1000-1003, 1007-1014 and 3000-4999 may; 1004-1006, 1015, the rest of
+ * 0-2999 and 5000+ may not. (1012-1014 were registered after the RFC, in
+ * the IANA "WebSocket Close Code Number Registry".) */
+int ws_close_code_valid(unsigned code);
+
+#endif /* WS_PROTO_H */

@@ -1,0 +1,95 @@
+/*
+ * server.h -- the WebSocket server: configuration, the handler interface,
+ * and what a handler may do with a connection.
+ *
+ * This is the API for embedding ws6455 in another program or writing a new
+ * handler: fill a ws_server_config (ws_server_config_defaults() gives the
+ * documented defaults), point it at a ws_handler, and call
+ * ws_server_run(). Handlers see connections only through the ws_conn
+ * functions below; they never touch sockets, buffers or the event loop.
+ */
+#ifndef WS_SERVER_H
+#define WS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ws_conn ws_conn;
+typedef struct ws_server ws_server;
+
+/* Callbacks of an application. Any may be NULL. They run on the event
+ * loop's thread and must not block. A ws_conn pointer is valid from
+ * on_open until on_close returns; do not keep it longer. */
+typedef struct ws_handler {
+    const char *name;
+    /* The handshake completed; the connection is open. */
+    void (*on_open)(ws_conn *c, void *ud);
+    /* A complete message. data is valid only during the call; is_text
+     * messages have been checked to be valid UTF-8. */
+    void (*on_message)(ws_conn *c, const uint8_t *data, size_t len, int is_text, void *ud);
+    /* The WebSocket connection is over: code is the status received or
+     * sent (RFC 6455 §7.4), 1006 when the TCP connection just dropped. */
+    void (*on_close)(ws_conn *c, unsigned code, void *ud);
+    void *ud;   /* passed to every callback */
+} ws_handler;
+
+/* Every limit and timeout of the server. Times are in milliseconds; 0
+ * disables a timeout. Defaults (ws_server_config_defaults) in brackets. */
+typedef struct ws_server_config {
+    const char *host;            /* listen address, IPv4 or IPv6 ["0.0.0.0"] */
+    unsigned port;               /* [8080] */
+    const char *client_dir;      /* files served to plain GETs ["client"]; NULL: none */
+    const ws_handler *handler;   /* [echo] */
+    size_t max_message;          /* bytes per message, else 1009 [16 MiB] */
+    unsigned max_fragments;      /* frames per message, else 1009 [100000] */
+    size_t max_header;           /* bytes of HTTP request head, else 431 [8192] */
+    size_t max_queue;            /* queued output bytes per connection before it
+                                    is no longer read [4 MiB] */
+    unsigned max_connections;    /* open connections per worker, else 503 [10000] */
+    unsigned workers;            /* processes sharing the port [number of CPUs] */
+    unsigned handshake_timeout;  /* ms to receive the request head [10000] */
+    unsigned ping_interval;      /* ms of silence before we ping [30000] */
+    unsigned ping_timeout;       /* ms to wait for any reply to a ping, then close 1001 [10000] */
+    unsigned close_timeout;      /* ms to wait for the peer's close / FIN [5000] */
+    unsigned send_timeout;       /* ms a peer may leave output unread, then drop [30000] */
+    unsigned shutdown_timeout;   /* ms to wait for close replies on SIGTERM [5000] */
+    const char *trust_proxy;     /* comma-separated addresses whose X-Forwarded-For
+                                    is believed in logs [NULL: none] */
+} ws_server_config;
+
+void ws_server_config_defaults(ws_server_config *cfg);
+
+/* Create the listening socket(s), run the event loop(s) until SIGTERM or
+ * SIGINT has been handled (graceful shutdown), and return 0; or return -1
+ * with a logged error if the server could not start. With workers > 1 the
+ * process forks that many workers, each with its own SO_REUSEPORT
+ * listener, and supervises them. */
+int ws_server_run(const ws_server_config *cfg);
+
+/* Send a message: opcode WS_OP_TEXT or WS_OP_BINARY (text must be UTF-8).
+ * The bytes are copied or written before the call returns. Returns 0, or
+ * -1 if the connection is not open. */
+int ws_send(ws_conn *c, int opcode, const void *data, size_t len);
+
+/* Send one message made of n pieces (no copy needed to concatenate). */
+typedef struct ws_piece {
+    const void *data;
+    size_t len;
+} ws_piece;
+int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n);
+
+/* Start the closing handshake with status code and a reason of at most
+ * 123 bytes (RFC 6455 §5.5.1). Returns 0, or -1 if not open. */
+int ws_close(ws_conn *c, unsigned code, const char *reason);
+
+/* A number that identifies the connection in logs (unique per worker). */
+uint32_t ws_conn_id(const ws_conn *c);
+/* Bytes queued for the peer that the kernel has not taken yet. */
+size_t ws_conn_queued(const ws_conn *c);
+/* The configured max_queue (for handlers with a policy of their own). */
+size_t ws_conn_queue_limit(const ws_conn *c);
+/* The peer's address as text (or the X-Forwarded-For address when the
+ * peer is a trusted proxy). */
+const char *ws_conn_peer(const ws_conn *c);
+
+#endif /* WS_SERVER_H */

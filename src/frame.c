@@ -1,0 +1,209 @@
+/*
+ * frame.c -- RFC 6455 §5.2 frame headers, §5.3 masking.
+ *
+ * Reference card (RFC 6455 §5.2):
+ *
+ *   byte 0   FIN(1) RSV1(1) RSV2(1) RSV3(1) opcode(4)
+ *   byte 1   MASK(1) payload-len(7)
+ *              0..125  the payload length itself
+ *              126     the next 2 bytes are the length (network order)
+ *              127     the next 8 bytes are the length; the most
+ *                      significant bit MUST be 0
+ *   then     4-byte masking key, present iff MASK is set
+ *   then     payload: octet i is transmitted as data[i] ^ key[i % 4]
+ *
+ *   "the minimal number of bytes MUST be used to encode the length":
+ *   126 with a value < 126 and 127 with a value < 65536 are invalid.
+ *   Opcodes: 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong;
+ *   3-7 and 11-15 are reserved (§5.2). Control frames (8-15) are never
+ *   fragmented and carry at most 125 bytes (§5.5). A client MUST mask
+ *   every frame and a server MUST NOT (§5.1).
+ *
+ * The parser walks these fields with one small state per field. When the
+ * whole header is already in the buffer (the common case) the same code
+ * runs in a tight loop over it; there is no separate fast path to keep in
+ * step with the slow one.
+ */
+#include "frame.h"
+#include "error.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* Which header field the next byte belongs to. */
+enum {
+    S_B0 = 0,   /* FIN, RSV1-3, opcode */
+    S_B1,       /* MASK, 7-bit length */
+    S_EXTLEN,   /* 2 or 8 bytes of extended length; need = bytes left */
+    S_MASK,     /* 4 bytes of masking key; need = bytes left */
+    S_PAYLOAD   /* remaining payload bytes */
+};
+
+void ws_frame_parser_init(ws_frame_parser *p, int server) {
+    memset(p, 0, sizeof(*p));
+    p->state = S_B0;
+    p->server = (uint8_t)(server != 0);
+}
+
+/* RFC 6455 §5.2: every check that the first byte alone can decide. */
+static int check_b0(uint8_t b0) {
+    uint8_t op = b0 & WS_OPCODE_MASK;
+
+    /* "MUST be 0 unless an extension is negotiated": we negotiate none. */
+    if (b0 & WS_RSV_MASK) return WS_E_RSV;
+    switch (op) {
+    case WS_OP_CONT: case WS_OP_TEXT: case WS_OP_BINARY:
+    case WS_OP_CLOSE: case WS_OP_PING: case WS_OP_PONG:
+        break;
+    default:
+        return WS_E_OPCODE;
+    }
+    /* §5.5: "Control frames themselves MUST NOT be fragmented." */
+    if (WS_OP_IS_CONTROL(op) && !(b0 & WS_FIN)) return WS_E_CONTROL_FRAG;
+    return WS_OK;
+}
+
+/* Header complete: fill in the event and move to the payload (or, for an
+ * empty payload, straight to the next frame). */
+static void header_done(ws_frame_parser *p, ws_frame_event *ev) {
+    ev->type = WS_FRAME_EV_HEADER;
+    ev->opcode = p->b0 & WS_OPCODE_MASK;
+    ev->fin = (p->b0 & WS_FIN) != 0;
+    ev->length = p->remaining;
+    p->mask_off = 0;
+    p->state = p->remaining ? S_PAYLOAD : S_B0;
+}
+
+long ws_frame_feed(ws_frame_parser *p, uint8_t *buf, size_t len, ws_frame_event *ev) {
+    uint8_t *pos = buf, *end = buf + len;
+    int rc;
+
+    ev->type = WS_FRAME_EV_NONE;
+
+    if (p->state == S_PAYLOAD) {
+        size_t n = (size_t)(end - pos);
+        if ((uint64_t)n > p->remaining) n = (size_t)p->remaining;
+        if (p->masked) ws_frame_mask(pos, n, p->mask, p->mask_off);
+        p->mask_off = (uint8_t)((p->mask_off + n) & 3);
+        p->remaining -= n;
+        ev->type = WS_FRAME_EV_PAYLOAD;
+        ev->data = pos;
+        ev->len = n;
+        ev->last = p->remaining == 0;
+        if (ev->last) p->state = S_B0;
+        return (long)n;
+    }
+
+    while (pos < end) {
+        uint8_t c = *pos++;
+        switch (p->state) {
+        case S_B0:
+            if ((rc = check_b0(c)) != WS_OK) return rc;
+            p->b0 = c;
+            p->state = S_B1;
+            break;
+
+        case S_B1:
+            p->masked = (c & WS_MASK_BIT) != 0;
+            /* §5.1: a server MUST close on an unmasked client frame, and a
+             * client on a masked server frame. */
+            if (p->masked != p->server) return WS_E_UNMASKED;
+            p->len7 = c & WS_LEN7_MASK;
+            if (WS_OP_IS_CONTROL(p->b0 & WS_OPCODE_MASK) && p->len7 > WS_MAX_CONTROL_PAYLOAD)
+                return WS_E_CONTROL_LEN;
+            p->remaining = 0;
+            if (p->len7 == WS_LEN16) {
+                p->need = 2;
+                p->state = S_EXTLEN;
+            } else if (p->len7 == WS_LEN64) {
+                p->need = 8;
+                p->state = S_EXTLEN;
+            } else {
+                p->remaining = p->len7;
+                goto after_length;
+            }
+            break;
+
+        case S_EXTLEN:
+            /* §5.2: the most significant bit of a 64-bit length MUST be 0;
+             * refuse it on its first byte. */
+            if (p->need == 8 && (c & 0x80)) return WS_E_LENGTH;
+            p->remaining = (p->remaining << 8) | c;
+            if (--p->need > 0) break;
+            /* §5.2: "the minimal number of bytes MUST be used". */
+            if (p->len7 == WS_LEN16 ? p->remaining < WS_LEN16 : p->remaining <= 0xFFFF)
+                return WS_E_LENGTH;
+        after_length:
+            if (p->masked) {
+                p->need = 4;
+                p->state = S_MASK;
+                break;
+            }
+            header_done(p, ev);
+            return (long)(pos - buf);
+
+        case S_MASK:
+            p->mask[4 - p->need] = c;
+            if (--p->need > 0) break;
+            header_done(p, ev);
+            return (long)(pos - buf);
+
+        default:
+            assert(0 && "unreachable frame parser state");
+            return WS_E_LENGTH;
+        }
+    }
+    return (long)(pos - buf);
+}
+
+size_t ws_frame_header(uint8_t *out, int fin, int opcode, uint64_t len) {
+    out[0] = (uint8_t)((fin ? WS_FIN : 0) | (opcode & WS_OPCODE_MASK));
+    if (len < WS_LEN16) {
+        out[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xFFFF) {
+        out[1] = WS_LEN16;
+        out[2] = (uint8_t)(len >> 8);
+        out[3] = (uint8_t)len;
+        return 4;
+    }
+    out[1] = WS_LEN64;
+    for (int i = 0; i < 8; i++) out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+    return 10;
+}
+
+size_t ws_frame_header_masked(uint8_t *out, int fin, int opcode, uint64_t len,
+                              const uint8_t mask[4]) {
+    size_t n = ws_frame_header(out, fin, opcode, len);
+    out[1] |= WS_MASK_BIT;
+    memcpy(out + n, mask, 4);
+    return n + 4;
+}
+
+void ws_frame_mask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset) {
+    uint8_t rot[8];
+    uint64_t m;
+    size_t i = 0;
+
+    /* The key rotated so that rot[j] applies to data[j]; because 8 is a
+     * multiple of 4, the same 8-byte word applies to every aligned group. */
+    for (int j = 0; j < 8; j++) rot[j] = mask[(offset + (size_t)j) & 3];
+    memcpy(&m, rot, 8);
+
+    /* Four words per iteration lets the compiler keep them in vector
+     * registers; memcpy is how C spells an unaligned load or store. */
+    for (; i + 32 <= len; i += 32) {
+        uint64_t w[4];
+        memcpy(w, data + i, 32);
+        w[0] ^= m; w[1] ^= m; w[2] ^= m; w[3] ^= m;
+        memcpy(data + i, w, 32);
+    }
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, data + i, 8);
+        w ^= m;
+        memcpy(data + i, &w, 8);
+    }
+    for (; i < len; i++) data[i] ^= rot[i & 7];
+}

@@ -1,0 +1,203 @@
+/*
+ * main.c -- command line, logging set-up, then ws_server_run().
+ *
+ * No logic lives here: every option fills one field of ws_server_config,
+ * whose defaults come from ws_server_config_defaults(), so --help, the
+ * README and the code cannot disagree about them for long.
+ */
+#include "handlers.h"
+#include "log.h"
+#include "server.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS6455_VERSION "1.0.0"
+
+static void usage(FILE *out, const ws_server_config *d) {
+    fprintf(out,
+"Usage: ws6455 [OPTION]...\n"
+"A WebSocket (RFC 6455) echo server. Plain HTTP GETs get the HTML client.\n"
+"\n"
+"  --host ADDR              listen address, IPv4 or IPv6 (default %s)\n"
+"  --port N                 TCP port (default %u; 0 picks a free one, --workers 1)\n"
+"  --client-dir DIR         files for plain GETs, / is index.html (default %s)\n"
+"  --handler NAME           %s (default %s)\n"
+"  --workers N              worker processes on one port (default %u = CPUs)\n"
+"  --max-message BYTES      largest message, else close 1009 (default %zu)\n"
+"  --max-fragments N        most frames in one message, else 1009 (default %u)\n"
+"  --max-header BYTES       largest HTTP request head, else 431 (default %zu)\n"
+"  --max-queue BYTES        output queued per connection before it is no\n"
+"                           longer read (default %zu)\n"
+"  --max-connections N      per worker, else 503 (default %u)\n"
+"  --handshake-timeout SEC  to send the request head, else 408 (default %g)\n"
+"  --ping-interval SEC      silence before a keep-alive ping, 0 = never (default %g)\n"
+"  --ping-timeout SEC       wait for any reply to it, then close 1001 (default %g)\n"
+"  --close-timeout SEC      wait for the peer's close frame / FIN (default %g)\n"
+"  --send-timeout SEC       drop a peer that leaves output unread (default %g)\n"
+"  --shutdown-timeout SEC   on SIGTERM/SIGINT, wait for close replies (default %g)\n"
+"  --trust-proxy ADDRS      comma-separated proxy addresses whose\n"
+"                           X-Forwarded-For is logged as the client (default none)\n"
+"  --log-level LEVEL        error, warn, info or debug (default info)\n"
+"  --help                   this text\n"
+"  --version                the version\n"
+"\n"
+"BYTES accept a K, M or G suffix (powers of 1024); SEC may have decimals.\n"
+"Logs go to stderr. SIGTERM or SIGINT closes every connection with 1001 and\n"
+"exits; a second SIGINT exits at once.\n",
+            d->host, d->port, d->client_dir, ws_handler_names(), d->handler->name, d->workers,
+            d->max_message, d->max_fragments, d->max_header, d->max_queue, d->max_connections,
+            d->handshake_timeout / 1000.0, d->ping_interval / 1000.0, d->ping_timeout / 1000.0,
+            d->close_timeout / 1000.0, d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0);
+}
+
+static int bad(const char *opt, const char *arg) {
+    fprintf(stderr, "ws6455: invalid value for --%s: '%s' (see --help)\n", opt, arg);
+    return -1;
+}
+
+/* "16M" -> 16777216; at most max. */
+static int parse_size(const char *opt, const char *s, unsigned long long max, size_t *out) {
+    char *end;
+    unsigned long long v;
+    errno = 0;
+    if (*s == '-' ) return bad(opt, s);
+    v = strtoull(s, &end, 10);
+    if (errno || end == s) return bad(opt, s);
+    switch (*end) {
+    case 'K': case 'k': v <<= 10; end++; break;
+    case 'M': case 'm': v <<= 20; end++; break;
+    case 'G': case 'g': v <<= 30; end++; break;
+    default: break;
+    }
+    if (*end || v > max) return bad(opt, s);
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned long long max, unsigned *out) {
+    size_t v;
+    char *end;
+    errno = 0;
+    v = (size_t)strtoull(s, &end, 10);
+    if (*s == '-' || errno || end == s || *end || v > max) return bad(opt, s);
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Seconds with decimals -> milliseconds. */
+static int parse_seconds(const char *opt, const char *s, unsigned *ms) {
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0) || v > 86400.0 * 24) return bad(opt, s);
+    *ms = (unsigned)(v * 1000.0 + 0.5);
+    return 0;
+}
+
+enum {
+    O_HOST = 1, O_PORT, O_CLIENT_DIR, O_HANDLER, O_WORKERS, O_MAX_MESSAGE, O_MAX_FRAGMENTS,
+    O_MAX_HEADER, O_MAX_QUEUE, O_MAX_CONNECTIONS, O_HANDSHAKE_TIMEOUT, O_PING_INTERVAL,
+    O_PING_TIMEOUT, O_CLOSE_TIMEOUT, O_SEND_TIMEOUT, O_SHUTDOWN_TIMEOUT, O_TRUST_PROXY,
+    O_LOG_LEVEL, O_HELP, O_VERSION
+};
+
+static const struct option options[] = {
+    { "host", required_argument, NULL, O_HOST },
+    { "port", required_argument, NULL, O_PORT },
+    { "client-dir", required_argument, NULL, O_CLIENT_DIR },
+    { "handler", required_argument, NULL, O_HANDLER },
+    { "workers", required_argument, NULL, O_WORKERS },
+    { "max-message", required_argument, NULL, O_MAX_MESSAGE },
+    { "max-fragments", required_argument, NULL, O_MAX_FRAGMENTS },
+    { "max-header", required_argument, NULL, O_MAX_HEADER },
+    { "max-queue", required_argument, NULL, O_MAX_QUEUE },
+    { "max-connections", required_argument, NULL, O_MAX_CONNECTIONS },
+    { "handshake-timeout", required_argument, NULL, O_HANDSHAKE_TIMEOUT },
+    { "ping-interval", required_argument, NULL, O_PING_INTERVAL },
+    { "ping-timeout", required_argument, NULL, O_PING_TIMEOUT },
+    { "close-timeout", required_argument, NULL, O_CLOSE_TIMEOUT },
+    { "send-timeout", required_argument, NULL, O_SEND_TIMEOUT },
+    { "shutdown-timeout", required_argument, NULL, O_SHUTDOWN_TIMEOUT },
+    { "trust-proxy", required_argument, NULL, O_TRUST_PROXY },
+    { "log-level", required_argument, NULL, O_LOG_LEVEL },
+    { "help", no_argument, NULL, O_HELP },
+    { "version", no_argument, NULL, O_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+static int parse_args(int argc, char **argv, ws_server_config *cfg) {
+    ws_server_config defaults = *cfg;
+    int opt, rc = 0;
+    unsigned u;
+
+    while (rc == 0 && (opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        const char *name = opt > 0 && opt <= O_VERSION ? options[opt - 1].name : "?";
+        switch (opt) {
+        case O_HOST: cfg->host = optarg; break;
+        case O_PORT:
+            rc = parse_uint(name, optarg, 65535, &u);
+            cfg->port = u;
+            break;
+        case O_CLIENT_DIR: cfg->client_dir = optarg; break;
+        case O_HANDLER:
+            cfg->handler = ws_handler_by_name(optarg);
+            if (!cfg->handler) rc = bad(name, optarg);
+            break;
+        case O_WORKERS:
+            rc = parse_uint(name, optarg, 256, &cfg->workers);
+            if (rc == 0 && cfg->workers == 0) rc = bad(name, optarg);
+            break;
+        /* Limits are capped so size arithmetic cannot overflow. */
+        case O_MAX_MESSAGE: rc = parse_size(name, optarg, 1ull << 30, &cfg->max_message); break;
+        case O_MAX_FRAGMENTS: rc = parse_uint(name, optarg, 1u << 30, &cfg->max_fragments); break;
+        case O_MAX_HEADER: rc = parse_size(name, optarg, 1u << 20, &cfg->max_header); break;
+        case O_MAX_QUEUE: rc = parse_size(name, optarg, 1ull << 30, &cfg->max_queue); break;
+        case O_MAX_CONNECTIONS:
+            rc = parse_uint(name, optarg, 10000000, &cfg->max_connections);
+            break;
+        case O_HANDSHAKE_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->handshake_timeout); break;
+        case O_PING_INTERVAL: rc = parse_seconds(name, optarg, &cfg->ping_interval); break;
+        case O_PING_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->ping_timeout); break;
+        case O_CLOSE_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->close_timeout); break;
+        case O_SEND_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->send_timeout); break;
+        case O_SHUTDOWN_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->shutdown_timeout); break;
+        case O_TRUST_PROXY: cfg->trust_proxy = optarg; break;
+        case O_LOG_LEVEL:
+            if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
+            break;
+        case O_HELP:
+            usage(stdout, &defaults);
+            exit(0);
+        case O_VERSION:
+            printf("ws6455 %s\n", WS6455_VERSION);
+            exit(0);
+        default:
+            fprintf(stderr, "Try 'ws6455 --help'.\n");
+            return -1;
+        }
+    }
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "ws6455: unexpected argument '%s' (see --help)\n", argv[optind]);
+        rc = -1;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    ws_server_config cfg;
+
+    ws_server_config_defaults(&cfg);
+    if (parse_args(argc, argv, &cfg) < 0) return 2;
+    if (cfg.handler == ws_handler_by_name("chat") && cfg.workers > 1) {
+        /* A chat room must see every member; members in another worker
+         * process would be in another room. */
+        ws_log(WS_LOG_INFO, "chat handler: using one worker so all clients share the room");
+        cfg.workers = 1;
+    }
+    return ws_server_run(&cfg) == 0 ? 0 : 1;
+}

@@ -54,6 +54,8 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
 BENCH_BIN  := $(if $(BENCH_SRCS),$(BUILD)/wsbench)
 
+.SECONDARY:
+
 .PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e \
         proxy-test install clean check-deps
 

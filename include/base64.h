@@ -18,7 +18,8 @@
 
 /* Encode len bytes of in into out, which must hold
  * WS_BASE64_ENCODED_LEN(len) + 1 bytes; out is NUL-terminated.
- * Returns the number of characters written, not counting the NUL. */
+ * Returns the number of characters written, not counting the NUL.
+ * in may be NULL when len is 0. */
 size_t ws_base64_encode(const uint8_t *in, size_t len, char *out);
 
 /* Decode len characters of in (not NUL-terminated) into out, which holds
@@ -26,7 +27,9 @@ size_t ws_base64_encode(const uint8_t *in, size_t len, char *out);
  * only alphabet characters, padding only at the end, and the unused bits
  * before padding must be zero (canonical encoding). No whitespace.
  * Returns the number of bytes decoded, or -1 if the input is not canonical
- * base64 or does not fit in cap bytes. */
+ * base64 or does not fit in cap bytes. The size is checked first, so when
+ * the output does not fit nothing is written; on other errors out may hold
+ * a partial result. in and out may be NULL when len is 0. */
 long ws_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
 
 #endif /* WS_BASE64_H */

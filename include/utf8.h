@@ -34,7 +34,8 @@ static inline void ws_utf8_init(ws_utf8 *u) { u->state = 0; }
  * WS_UTF8_PARTIAL or WS_UTF8_INVALID. After WS_UTF8_INVALID the state is
  * undefined until ws_utf8_init(). If bad is not NULL and the result is
  * WS_UTF8_INVALID, *bad is set to the index in p of the first byte that
- * made the input invalid. */
+ * made the input invalid. p may be NULL when len is 0. Reads only
+ * p[0..len-1], never past it (whatever the fast path's word size). */
 int ws_utf8_feed(ws_utf8 *u, const uint8_t *p, size_t len, size_t *bad);
 
 /* True when the stream ends on a character boundary (no partial char). */

@@ -96,6 +96,26 @@ static int is_cont(uint8_t b) {
     return (b & 0xc0) == 0x80;
 }
 
+/* How many ASCII bytes start p, given high = (the 8 bytes at p, read as
+ * one word) & HIGH_BITS, which is not zero. On a little-endian machine p[0]
+ * is the low byte of the word, so the answer is the number of zero bits
+ * below the lowest set bit, divided by 8; on a big-endian one it is the
+ * zero bits above the highest. Elsewhere, count the bytes. */
+static size_t ascii_prefix(const uint8_t *p, uint64_t high) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)p;
+    return (size_t)__builtin_ctzll(high) / 8;
+#elif defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    (void)p;
+    return (size_t)__builtin_clzll(high) / 8;
+#else
+    size_t n = 0;
+    (void)high;
+    while (p[n] < 0x80) n++;
+    return n;
+#endif
+}
+
 int ws_utf8_feed(ws_utf8 *u, const uint8_t *p, size_t len, size_t *bad) {
     uint32_t st = u->state;
     size_t i = 0;
@@ -110,20 +130,27 @@ int ws_utf8_feed(ws_utf8 *u, const uint8_t *p, size_t len, size_t *bad) {
 
     /* 2. Between characters. */
     while (i < len) {
-        /* ASCII, eight bytes at a time. memcpy is how C11 reads a word from
-         * an address of any alignment; compilers turn it into one load.
-         * Whether the word is little- or big-endian does not matter: we only
-         * ask whether any byte has its high bit set. */
-        while (len - i >= 8) {
-            uint64_t w;
-            memcpy(&w, p + i, sizeof(w));
-            if (w & HIGH_BITS) break;
-            i += 8;
+        if (p[i] < 0x80) {
+            /* ASCII: whole words while they are all ASCII, then the ASCII
+             * bytes in front of the first non-ASCII one. Text that is not
+             * ASCII at all (CJK, say) never comes in here, so it pays
+             * nothing for this path. */
+            uint64_t high = 0;
+            while (len - i >= 8) {
+                uint64_t w;
+                memcpy(&w, p + i, sizeof(w));
+                high = w & HIGH_BITS;
+                if (high != 0) break;
+                i += 8;
+            }
+            if (high != 0) {
+                i += ascii_prefix(p + i, high);
+            } else {
+                /* fewer than 8 bytes left */
+                while (i < len && p[i] < 0x80) i++;
+                if (i == len) break;
+            }
         }
-        /* Then byte by byte through the ASCII left in the word that held a
-         * non-ASCII byte, or in the last few bytes of the buffer. */
-        while (i < len && p[i] < 0x80) i++;
-        if (i == len) break;
 
         uint32_t want = lead(p[i]);
         if (want == 0) goto fail;

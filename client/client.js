@@ -1,0 +1,663 @@
+/*
+ * ws6455 test client: the tutorial's echo page, grown up.
+ *
+ * One WebSocket at a time, shown in two views:
+ *   - Echo: send text or binary, see each echo with its round-trip time and
+ *     whether it came back byte for byte.
+ *   - Chat: the chat handler's wire protocol (docs/client.md has the table):
+ *       server -> client  {"type":"welcome"|"join"|"leave","id":N,"online":K}
+ *       client -> server  {"type":"hello","id":N,"nick":"..."}
+ *                         {"type":"msg","id":N,"nick":"...","text":"..."}
+ *     The server relays every message verbatim to everyone, sender included.
+ *
+ * Everything received is untrusted: it reaches the page only through
+ * textContent, never innerHTML, so a message cannot inject markup or script.
+ * Every list is capped (MAX_LINES) so a chatty server cannot grow the page
+ * without bound.
+ */
+'use strict';
+
+(function () {
+  /* ---- tunables ---------------------------------------------------------- */
+
+  const RECONNECT_MIN_MS = 500;    /* first retry after the server goes away */
+  const RECONNECT_MAX_MS = 10000;  /* back-off doubles up to this ceiling */
+  const MAX_LINES = 500;           /* kept per list (responses, log, chat) */
+  const PREVIEW_CHARS = 120;       /* a longer text is shown truncated */
+  const HEX_BYTES = 16;            /* bytes shown in a binary hex preview */
+  const MAX_RANDOM = 16 * 1024 * 1024; /* the server's default max message */
+  const MAX_NICK = 32;
+
+  /*
+   * RFC 6455 §7.4.1 defined status codes. 1005, 1006 and 1015 are never sent
+   * in a close frame: the browser reports them when there was no code, no
+   * close frame at all, or a failed TLS handshake. 1012-1014 come from the
+   * IANA registry (§11.7) rather than the RFC text.
+   */
+  const CLOSE_CODES = {
+    1000: ['Normal Closure', 'the purpose of the connection was fulfilled'],
+    1001: ['Going Away', 'the server is shutting down or the page is leaving'],
+    1002: ['Protocol Error', 'an endpoint received a frame that breaks the protocol'],
+    1003: ['Unsupported Data', 'an endpoint received a type of data it cannot accept'],
+    1005: ['No Status Received', 'the close frame carried no status code'],
+    1006: ['Abnormal Closure', 'the connection dropped without a close frame'],
+    1007: ['Invalid Frame Payload Data', 'a message was not what its type says, e.g. text that is not UTF-8'],
+    1008: ['Policy Violation', 'a message broke the endpoint\'s policy'],
+    1009: ['Message Too Big', 'a message was too big for the endpoint to process'],
+    1010: ['Mandatory Extension', 'the server did not agree to an extension the client requires'],
+    1011: ['Internal Error', 'the server met an unexpected condition'],
+    1012: ['Service Restart', 'the server is restarting (IANA registry)'],
+    1013: ['Try Again Later', 'the server is overloaded (IANA registry)'],
+    1014: ['Bad Gateway', 'a gateway got a bad response upstream (IANA registry)'],
+    1015: ['TLS Handshake', 'the TLS handshake failed'],
+  };
+
+  const STATE_TEXT = {
+    connecting: 'Connecting…',
+    open: 'Open',
+    closing: 'Closing…',
+    closed: 'Closed',
+  };
+
+  /* ---- elements (ids are a stable interface: see docs/client.md) -------- */
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    state: $('state'), connForm: $('conn-form'), url: $('url'),
+    connect: $('connect'), disconnect: $('disconnect'),
+    reconnect: $('reconnect'), closeInfo: $('close-info'),
+    tabEcho: $('tab-echo'), tabChat: $('tab-chat'),
+    panelEcho: $('panel-echo'), panelChat: $('panel-chat'),
+    sendForm: $('send-form'), message: $('message'), send: $('send'),
+    file: $('file'), sendFile: $('send-file'),
+    randomForm: $('random-form'), randomBytes: $('random-bytes'), sendRandom: $('send-random'),
+    binaryResult: $('binary-result'), binarySize: $('binary-size'), binaryRtt: $('binary-rtt'),
+    binaryMatch: $('binary-match'), binaryHex: $('binary-hex'),
+    responses: $('responses'), clear: $('clear'),
+    sentMsgs: $('count-sent-msgs'), sentBytes: $('count-sent-bytes'),
+    recvMsgs: $('count-recv-msgs'), recvBytes: $('count-recv-bytes'),
+    log: $('log'),
+    chatOnline: $('chat-online'), chatId: $('chat-id'), chatIdWrap: $('chat-id-wrap'),
+    chatNote: $('chat-note'), chatNick: $('chat-nick'), chatMessages: $('chat-messages'),
+    chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
+  };
+
+  /* ---- state ------------------------------------------------------------- */
+
+  let ws = null;            /* the current socket, or null */
+  let userClosed = false;   /* true after Disconnect: do not reconnect */
+  let attempt = 0;          /* reconnects since the last successful open */
+  let reconnectTimer = 0;
+  let countdownTimer = 0;
+  let reconnectAt = 0;
+
+  /*
+   * Echoes come back in the order we sent them (TCP and the server keep
+   * order), so the oldest unanswered send is the one each echo answers.
+   * Entries: { at: ms, text?: string, bytes?: Uint8Array }.
+   */
+  let pending = [];
+
+  const counts = { sentMsgs: 0, sentBytes: 0, recvMsgs: 0, recvBytes: 0 };
+
+  const chat = {
+    active: false,        /* the server welcomed us: it speaks the chat protocol */
+    myId: null,
+    nicks: new Map(),     /* id -> nick, learnt from hello messages */
+    sentAt: [],           /* send times of our own msgs, FIFO, for round trips */
+    announced: null,      /* the nick our last hello carried */
+  };
+
+  const encoder = new TextEncoder();
+
+  /* ---- small helpers ----------------------------------------------------- */
+
+  function utf8Length(s) {
+    return encoder.encode(s).length;
+  }
+
+  function fmtInt(n) {
+    return n.toLocaleString('en-US');
+  }
+
+  function fmtMs(ms) {
+    return ms < 10 ? ms.toFixed(2) + ' ms' : ms.toFixed(1) + ' ms';
+  }
+
+  function clock() {
+    const d = new Date();
+    const p = (n, w) => String(n).padStart(w, '0');
+    return p(d.getHours(), 2) + ':' + p(d.getMinutes(), 2) + ':' +
+           p(d.getSeconds(), 2) + '.' + p(d.getMilliseconds(), 3);
+  }
+
+  function hexPreview(u8) {
+    const parts = [];
+    for (let i = 0; i < u8.length && i < HEX_BYTES; i++)
+      parts.push(u8[i].toString(16).padStart(2, '0'));
+    if (u8.length > HEX_BYTES) parts.push('…');
+    return parts.join(' ');
+  }
+
+  function sameBytes(a, b) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++)
+      if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  function preview(s) {
+    if (s.length <= PREVIEW_CHARS) return s;
+    return s.slice(0, PREVIEW_CHARS) + '… (+' + fmtInt(s.length - PREVIEW_CHARS) + ' more chars)';
+  }
+
+  /* Makes an element with text (never markup) and an optional class. */
+  function make(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  /*
+   * Appends li to list, drops the oldest lines beyond MAX_LINES, and keeps the
+   * list scrolled to the end unless the reader has scrolled up to read.
+   */
+  function append(list, li) {
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.appendChild(li);
+    while (list.children.length > MAX_LINES) list.firstElementChild.remove();
+    if (atEnd) list.scrollTop = list.scrollHeight;
+  }
+
+  function log(text, level) {
+    const li = make('li', undefined, 'log-' + (level || 'info'));
+    li.append(make('time', clock()), ' ', make('span', text));
+    append(el.log, li);
+  }
+
+  function isOpen() {
+    return ws !== null && ws.readyState === WebSocket.OPEN;
+  }
+
+  /* ---- counters ---------------------------------------------------------- */
+
+  function renderCounts() {
+    const set = (node, n) => { node.textContent = fmtInt(n); node.dataset.value = String(n); };
+    set(el.sentMsgs, counts.sentMsgs);
+    set(el.sentBytes, counts.sentBytes);
+    set(el.recvMsgs, counts.recvMsgs);
+    set(el.recvBytes, counts.recvBytes);
+  }
+
+  function countSent(bytes) {
+    counts.sentMsgs += 1;
+    counts.sentBytes += bytes;
+    renderCounts();
+  }
+
+  function countReceived(bytes) {
+    counts.recvMsgs += 1;
+    counts.recvBytes += bytes;
+    renderCounts();
+  }
+
+  /* ---- connection state -------------------------------------------------- */
+
+  /* The one place the visible state and the enabled buttons change. */
+  function setState(s) {
+    el.state.dataset.state = s;
+    el.state.textContent = STATE_TEXT[s];
+    document.body.dataset.state = s;
+    const open = s === 'open';
+    el.send.disabled = !open;
+    el.sendFile.disabled = !open;
+    el.sendRandom.disabled = !open;
+    el.chatSend.disabled = !(open && chat.active);
+    el.disconnect.disabled = !(s === 'connecting' || s === 'open' || reconnectTimer !== 0);
+  }
+
+  /* Page at http(s)://host:port/... -> ws(s)://host:port/; from disk -> localhost:8080. */
+  function defaultUrl() {
+    const loc = window.location;
+    if (loc.protocol === 'https:') return 'wss://' + loc.host + '/';
+    if (loc.protocol === 'http:') return 'ws://' + loc.host + '/';
+    return 'ws://localhost:8080';
+  }
+
+  function connect() {
+    cancelReconnect();
+    if (ws !== null) {
+      /* Replace the old socket; its late events are ignored (see below). */
+      const old = ws;
+      ws = null;
+      old.close(1000, 'reconnecting');
+    }
+    const url = el.url.value.trim();
+    let sock;
+    try {
+      sock = new WebSocket(url);
+    } catch (e) {
+      /* SyntaxError: not a ws:// or wss:// URL, or it has a #fragment. */
+      log('Cannot connect to "' + url + '": ' + e.message, 'error');
+      setState('closed');
+      return;
+    }
+    sock.binaryType = 'arraybuffer';
+    ws = sock;
+    userClosed = false;
+    pending = [];
+    resetChat();
+    setState('connecting');
+    log('Connecting to ' + sock.url);
+
+    /*
+     * Each handler first checks that its socket is still the current one:
+     * after Connect replaces a socket, the old one may still fire close or
+     * message events, and they must not touch the new connection's state.
+     */
+    sock.onopen = () => {
+      if (sock !== ws) return;
+      attempt = 0;
+      el.closeInfo.hidden = true;
+      setState('open');
+      log('Open: connected to ' + sock.url, 'ok');
+    };
+    sock.onmessage = (ev) => {
+      if (sock !== ws) return;
+      receive(ev.data);
+    };
+    sock.onerror = () => {
+      if (sock !== ws) return;
+      /* Browsers deliberately hide the cause; the close event that follows
+       * carries the code (usually 1006). */
+      log('Error on the connection (details follow with the close code)', 'error');
+    };
+    sock.onclose = (ev) => {
+      if (sock !== ws) return;
+      ws = null;
+      pending = [];
+      showClose(ev);
+      if (!userClosed) scheduleReconnect();
+      setState('closed');
+    };
+  }
+
+  function disconnect() {
+    userClosed = true;
+    cancelReconnect();
+    if (ws !== null && ws.readyState <= WebSocket.OPEN) {
+      /* RFC 6455 §7.4.1: 1000 is a normal closure; the reason is UTF-8 ≤ 123 bytes. */
+      ws.close(1000, 'user clicked Disconnect');
+      setState('closing');
+      log('Closing (user clicked Disconnect)');
+    } else {
+      setState('closed');
+    }
+  }
+
+  function describeClose(code) {
+    if (CLOSE_CODES[code]) return CLOSE_CODES[code];
+    if (code >= 3000 && code <= 3999) return ['Registered', 'a code registered by a library or framework'];
+    if (code >= 4000 && code <= 4999) return ['Private Use', 'an application-defined code'];
+    return ['Unknown', 'not a code RFC 6455 defines'];
+  }
+
+  function showClose(ev) {
+    const [name, meaning] = describeClose(ev.code);
+    const reason = ev.reason ? '"' + ev.reason + '"' : 'none given';
+    const text = 'Closed with code ' + ev.code + ' ' + name + ' (' + meaning + '). Reason: ' +
+                 reason + '. ' + (ev.wasClean ? 'Clean close.' : 'Not a clean close.');
+    el.closeInfo.textContent = text;
+    el.closeInfo.dataset.code = String(ev.code);
+    el.closeInfo.hidden = false;
+    log(text, ev.code === 1000 ? 'info' : 'error');
+  }
+
+  /* ---- reconnect with exponential back-off ------------------------------ */
+
+  function scheduleReconnect() {
+    const delay = Math.min(RECONNECT_MIN_MS * 2 ** attempt, RECONNECT_MAX_MS);
+    attempt += 1;
+    reconnectAt = performance.now() + delay;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = 0;
+      connect();
+    }, delay);
+    countdownTimer = setInterval(showCountdown, 100);
+    showCountdown();
+    log('Not connected; retry ' + attempt + ' in ' + (delay / 1000).toFixed(1) + ' s');
+  }
+
+  function showCountdown() {
+    const left = Math.max(0, reconnectAt - performance.now());
+    el.reconnect.textContent = 'Reconnecting in ' + (left / 1000).toFixed(1) +
+                               ' s (attempt ' + attempt + '). Press Disconnect to stop.';
+    el.reconnect.hidden = false;
+  }
+
+  function cancelReconnect() {
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    if (countdownTimer) clearInterval(countdownTimer);
+    reconnectTimer = 0;
+    countdownTimer = 0;
+    el.reconnect.hidden = true;
+    el.reconnect.textContent = '';
+  }
+
+  /* ---- sending ----------------------------------------------------------- */
+
+  function sendText(text) {
+    if (!isOpen()) return false;
+    ws.send(text);
+    /* In chat mode replies are relays mixed with others' messages, so there
+     * is no one-to-one echo to match. */
+    if (!chat.active) pending.push({ at: performance.now(), text: text });
+    countSent(utf8Length(text));
+    return true;
+  }
+
+  function sendBytes(bytes, what) {
+    if (!isOpen()) return;
+    ws.send(bytes);
+    if (!chat.active) pending.push({ at: performance.now(), bytes: bytes });
+    countSent(bytes.length);
+    log('Sent ' + what + ': ' + fmtInt(bytes.length) + ' bytes');
+  }
+
+  function randomBytes(n) {
+    const out = new Uint8Array(n);
+    /* getRandomValues fills at most 65536 bytes per call. */
+    for (let off = 0; off < n; off += 65536)
+      crypto.getRandomValues(out.subarray(off, Math.min(n, off + 65536)));
+    return out;
+  }
+
+  /* ---- receiving --------------------------------------------------------- */
+
+  function receive(data) {
+    const isText = typeof data === 'string';
+    countReceived(isText ? utf8Length(data) : data.byteLength);
+
+    /* A welcome turns this connection into a chat, unless it is merely the
+     * echo of a welcome-looking text we sent ourselves. */
+    if (!chat.active && isText && !(pending.length && pending[0].text === data)) {
+      const m = parseJson(data);
+      if (m && m.type === 'welcome') {
+        chat.active = true;
+        pending = [];
+        setState('open');
+      }
+    }
+    if (chat.active) chatReceive(data);
+    else echoReceive(data);
+  }
+
+  function echoReceive(data) {
+    const sent = pending.shift();
+    const rtt = sent ? performance.now() - sent.at : null;
+    const li = make('li');
+    const meta = [];
+    if (rtt !== null) meta.push(fmtMs(rtt));
+
+    if (typeof data === 'string') {
+      const match = !!sent && sent.text === data;
+      li.className = 'in text';
+      li.dataset.bytes = String(utf8Length(data));
+      li.append(make('span', 'Received: ' + preview(data), 'body'));
+      if (data.length > PREVIEW_CHARS) meta.push(fmtInt(data.length) + ' chars');
+      if (sent && !match) meta.push('differs from what was sent');
+      li.dataset.match = String(match);
+    } else {
+      const u8 = new Uint8Array(data);
+      const match = !!sent && sent.bytes !== undefined && sameBytes(sent.bytes, u8);
+      li.className = 'in binary';
+      li.dataset.bytes = String(u8.length);
+      li.dataset.match = String(match);
+      li.append(make('span', 'Received: [binary, ' + fmtInt(u8.length) + ' bytes] ' +
+                     hexPreview(u8), 'body'));
+      meta.push(match ? 'matches' : 'differs');
+      showBinaryResult(u8, rtt, match, !!sent);
+    }
+    if (!sent) meta.push('unsolicited');
+    if (rtt !== null) li.dataset.rtt = rtt.toFixed(3);
+    li.append(' ', make('span', meta.join(' · '), 'meta'));
+    append(el.responses, li);
+  }
+
+  function showBinaryResult(u8, rtt, match, hadSend) {
+    el.binarySize.textContent = fmtInt(u8.length) + ' bytes';
+    el.binarySize.dataset.value = String(u8.length);
+    el.binaryRtt.textContent = rtt === null ? '—' : fmtMs(rtt);
+    el.binaryMatch.textContent = match ? 'Yes, byte for byte' :
+                                 hadSend ? 'No, the echo differs' : 'Nothing was sent to compare';
+    el.binaryMatch.dataset.match = String(match);
+    el.binaryMatch.className = match ? 'good' : 'bad';
+    el.binaryHex.textContent = u8.length ? hexPreview(u8) : '(empty)';
+    el.binaryResult.hidden = false;
+  }
+
+  /* ---- chat -------------------------------------------------------------- */
+
+  function parseJson(s) {
+    if (s.length === 0 || s[0] !== '{') return null;
+    try {
+      const m = JSON.parse(s);
+      return m !== null && typeof m === 'object' && typeof m.type === 'string' ? m : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /* Ids and counts come from the network: accept only plain non-negative integers. */
+  function num(v) {
+    return Number.isSafeInteger(v) && v >= 0 ? v : null;
+  }
+
+  function nickOf(v) {
+    return typeof v === 'string' && v.length > 0 ? v.slice(0, MAX_NICK) : '?';
+  }
+
+  function who(id) {
+    const nick = chat.nicks.get(id);
+    return nick !== undefined ? nick + ' (#' + id + ')' : '#' + id;
+  }
+
+  function resetChat() {
+    chat.active = false;
+    chat.myId = null;
+    chat.nicks.clear();
+    chat.sentAt = [];
+    chat.announced = null;
+    el.chatIdWrap.hidden = true;
+    el.chatNote.hidden = false;
+  }
+
+  function setOnline(v) {
+    const n = num(v);
+    if (n !== null) el.chatOnline.textContent = String(n);
+  }
+
+  function chatLine(parts, cls) {
+    const li = make('li', undefined, cls);
+    li.append(make('time', clock()), ' ');
+    for (const p of parts) li.append(p);
+    append(el.chatMessages, li);
+    return li;
+  }
+
+  function myNick() {
+    const v = el.chatNick.value.trim().slice(0, MAX_NICK);
+    return v || (chat.myId !== null ? 'guest-' + chat.myId : 'guest');
+  }
+
+  function sendHello() {
+    const nick = myNick();
+    if (!chat.active || chat.myId === null || nick === chat.announced) return;
+    if (sendText(JSON.stringify({ type: 'hello', id: chat.myId, nick: nick })))
+      chat.announced = nick;
+  }
+
+  function chatReceive(data) {
+    if (typeof data !== 'string') {
+      const u8 = new Uint8Array(data);
+      chatLine([make('span', '[binary, ' + fmtInt(u8.length) + ' bytes] ' + hexPreview(u8))], 'raw');
+      return;
+    }
+    const m = parseJson(data);
+    const id = m ? num(m.id) : null;
+    if (m === null || id === null) {
+      /* Not our protocol (or a relay of someone's plain text): show it as is. */
+      chatLine([make('span', preview(data))], 'raw');
+      return;
+    }
+    switch (m.type) {
+      case 'welcome':
+        chat.myId = id;
+        setOnline(m.online);
+        el.chatId.textContent = String(id);
+        el.chatIdWrap.hidden = false;
+        el.chatNote.hidden = true;
+        if (!el.chatNick.value.trim()) el.chatNick.value = 'guest-' + id;
+        chatLine([make('span', 'Welcome! You are #' + id + '; ' + el.chatOnline.textContent +
+                       ' online.')], 'event');
+        selectTab('chat', false);
+        log('Chat server welcomed us as #' + id, 'ok');
+        sendHello();
+        break;
+      case 'join':
+        setOnline(m.online);
+        chatLine([make('span', who(id) + ' joined · ' + el.chatOnline.textContent + ' online')],
+                 'event join');
+        break;
+      case 'leave':
+        setOnline(m.online);
+        chatLine([make('span', who(id) + ' left · ' + el.chatOnline.textContent + ' online')],
+                 'event leave');
+        chat.nicks.delete(id);
+        break;
+      case 'hello': {
+        const nick = nickOf(m.nick);
+        const old = chat.nicks.get(id);
+        chat.nicks.set(id, nick);
+        if (old === nick) break;
+        let text;
+        if (id === chat.myId) text = (old === undefined ? 'You are ' : 'You are now known as ') + nick;
+        else if (old === undefined) text = '#' + id + ' is ' + nick;
+        else text = old + ' (#' + id + ') is now ' + nick;
+        chatLine([make('span', text)], 'event hello');
+        break;
+      }
+      case 'msg': {
+        const nick = nickOf(m.nick);
+        const text = typeof m.text === 'string' ? m.text : String(m.text);
+        const mine = id === chat.myId;
+        const parts = [make('b', nick, 'nick'), ': ', make('span', preview(text), 'text')];
+        if (mine && chat.sentAt.length) {
+          parts.push(' ', make('span', fmtMs(performance.now() - chat.sentAt.shift()), 'meta'));
+        }
+        const li = chatLine(parts, mine ? 'msg mine' : 'msg');
+        li.dataset.id = String(id);
+        break;
+      }
+      default:
+        chatLine([make('span', preview(data))], 'raw');
+    }
+  }
+
+  /* ---- tabs (WAI-ARIA tabs pattern: arrows move, Tab leaves) ------------ */
+
+  function selectTab(name, focus) {
+    const chatOn = name === 'chat';
+    el.tabEcho.setAttribute('aria-selected', String(!chatOn));
+    el.tabChat.setAttribute('aria-selected', String(chatOn));
+    el.tabEcho.tabIndex = chatOn ? -1 : 0;
+    el.tabChat.tabIndex = chatOn ? 0 : -1;
+    el.panelEcho.hidden = chatOn;
+    el.panelChat.hidden = !chatOn;
+    if (focus) (chatOn ? el.tabChat : el.tabEcho).focus();
+  }
+
+  function onTabKey(ev) {
+    const keys = { ArrowLeft: 'echo', ArrowRight: 'chat', Home: 'echo', End: 'chat' };
+    if (!(ev.key in keys)) return;
+    ev.preventDefault();
+    selectTab(keys[ev.key], true);
+  }
+
+  /* ---- wiring ------------------------------------------------------------ */
+
+  el.connForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    connect();
+  });
+  el.disconnect.addEventListener('click', disconnect);
+
+  /* A form's submit event is what makes Enter in the text box send. */
+  el.sendForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (sendText(el.message.value)) el.message.value = '';
+    el.message.focus();
+  });
+
+  el.sendFile.addEventListener('click', async () => {
+    const f = el.file.files && el.file.files[0];
+    if (!f) {
+      log('Choose a file first', 'error');
+      el.file.focus();
+      return;
+    }
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    sendBytes(bytes, 'file "' + f.name + '"');
+  });
+
+  el.randomForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const n = Number(el.randomBytes.value);
+    if (!Number.isInteger(n) || n < 0 || n > MAX_RANDOM) {
+      log('Random bytes: enter a whole number from 0 to ' + fmtInt(MAX_RANDOM), 'error');
+      el.randomBytes.focus();
+      return;
+    }
+    sendBytes(randomBytes(n), 'random bytes');
+  });
+
+  el.clear.addEventListener('click', () => {
+    el.responses.replaceChildren();
+    el.log.replaceChildren();
+    el.binaryResult.hidden = true;
+    counts.sentMsgs = counts.sentBytes = counts.recvMsgs = counts.recvBytes = 0;
+    renderCounts();
+  });
+
+  el.tabEcho.addEventListener('click', () => selectTab('echo', false));
+  el.tabChat.addEventListener('click', () => selectTab('chat', false));
+  el.tabEcho.addEventListener('keydown', onTabKey);
+  el.tabChat.addEventListener('keydown', onTabKey);
+
+  /* Tell the others on Enter, and when the field loses focus after an edit
+   * (change); sendHello skips a nick it already announced. */
+  el.chatNick.addEventListener('change', sendHello);
+  el.chatNick.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') sendHello();
+  });
+
+  el.chatForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = el.chatInput.value;
+    if (!text || !chat.active || chat.myId === null) return;
+    const m = { type: 'msg', id: chat.myId, nick: myNick(), text: text };
+    if (sendText(JSON.stringify(m))) {
+      chat.sentAt.push(performance.now());
+      el.chatInput.value = '';
+    }
+    el.chatInput.focus();
+  });
+
+  /* ---- start ------------------------------------------------------------- */
+
+  el.url.value = defaultUrl();
+  renderCounts();
+  setState('closed');
+  connect();
+})();

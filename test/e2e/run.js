@@ -1,0 +1,554 @@
+#!/usr/bin/env node
+/*
+ * End-to-end test of the HTML client (client/) against the real server, in
+ * headless Chromium driven by playwright-core. Run it with `make e2e`.
+ *
+ * What it does, in order:
+ *   1. starts the server (echo handler) on a free loopback port;
+ *   2. loads the page from it and drives the echo view: Enter and the Send
+ *      button, round-trip times, counters, a 64 KiB text message, a binary
+ *      file and random bytes compared byte for byte, untrusted text shown as
+ *      text, a message over --max-message closing with 1009;
+ *   3. stops the server with SIGTERM, sees the page report the close and
+ *      count down, restarts the server on the same port and sees the page
+ *      reconnect by itself; Disconnect stops reconnecting;
+ *   4. starts a chat server and has two pages (alice and bob) see each
+ *      other join, talk and leave.
+ * Screenshots go to build/e2e/*.png. One line per check, then exactly
+ * "N passed, N failed"; the exit status is non-zero on any failure.
+ *
+ * Bounded: the whole run is capped at RUN_LIMIT_MS; every wait has its own
+ * timeout; servers are always killed by PID, also on failure or a signal.
+ *
+ * Environment (all optional):
+ *   WS6455_BIN         server binary          (default build/ws6455)
+ *   WS6455_CLIENT_DIR  directory of the page  (default client)
+ *   E2E_OUT            screenshots and logs   (default build/e2e)
+ *   CHROMIUM           browser executable     (default /usr/bin/chromium)
+ */
+'use strict';
+
+const { spawn } = require('child_process');
+const crypto = require('crypto');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.resolve(ROOT, process.env.WS6455_BIN || 'build/ws6455');
+const CLIENT_DIR = path.resolve(ROOT, process.env.WS6455_CLIENT_DIR || 'client');
+const OUT = path.resolve(ROOT, process.env.E2E_OUT || 'build/e2e');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const RUN_LIMIT_MS = 120000;
+const WAIT_MS = 8000;          /* default wait for one thing to show up */
+const MAX_MESSAGE = 1048576;   /* --max-message for the servers we start */
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+/* ---- checks and reporting ------------------------------------------------ */
+
+let passed = 0;
+let failed = 0;
+
+function report(ok, name, detail) {
+  if (ok) passed++;
+  else failed++;
+  const n = passed + failed;
+  console.log((ok ? 'ok   ' : 'FAIL ') + String(n).padStart(2) + ' ' + name +
+              (detail ? ' -- ' + detail : ''));
+}
+
+/* Runs one check; fn returns an optional detail string or throws. */
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    report(true, name, detail);
+    return true;
+  } catch (e) {
+    report(false, name, String((e && e.message) || e).split('\n')[0]);
+    return false;
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* ---- servers ------------------------------------------------------------- */
+
+const servers = new Set();   /* child processes still running */
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const c = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => { c.destroy(); resolve(ok); };
+    c.once('connect', () => done(true));
+    c.once('error', () => done(false));
+    c.setTimeout(500, () => done(false));
+  });
+}
+
+/*
+ * Starts the server and resolves when it logs "listening on" (or, failing
+ * that, accepts a TCP connection). Its stderr goes to OUT/<name>.log.
+ */
+async function startServer(name, port, extra) {
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--workers', '1',
+                '--client-dir', CLIENT_DIR, '--max-message', String(MAX_MESSAGE),
+                '--log-level', 'info', ...extra];
+  const logFile = fs.createWriteStream(path.join(OUT, name + '.log'), { flags: 'a' });
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.add(child);
+  let listening = false;
+  let exited = null;
+  child.stdout.pipe(logFile, { end: false });
+  child.stderr.on('data', (d) => {
+    logFile.write(d);
+    if (/listening on/.test(d.toString())) listening = true;
+  });
+  child.once('exit', (code, sig) => {
+    exited = sig || String(code);
+    servers.delete(child);
+    logFile.end();
+  });
+  child.once('error', (e) => { exited = e.message; });
+  const until = Date.now() + 10000;
+  while (Date.now() < until) {
+    if (exited !== null) throw new Error(name + ' exited early (' + exited + '); see ' + logFile.path);
+    if (listening || await canConnect(port)) return child;
+    await sleep(50);
+  }
+  throw new Error(name + ' did not start listening within 10 s');
+}
+
+/* SIGTERM by PID, then SIGKILL if it has not exited within graceMs. */
+async function stopServer(child, graceMs) {
+  if (!servers.has(child)) return 'already exited';
+  const gone = new Promise((r) => child.once('exit', (code, sig) => r(sig || 'exit ' + code)));
+  child.kill('SIGTERM');
+  const how = await Promise.race([gone, sleep(graceMs).then(() => null)]);
+  if (how !== null) return how;
+  child.kill('SIGKILL');
+  await gone;
+  return 'SIGKILL after ' + graceMs + ' ms';
+}
+
+let userDataDir = null;      /* the browser's fresh profile, removed at the end */
+let browserContext = null;
+
+/* Closes the browser, waiting at most 5 s (it is killed on exit anyway). */
+async function closeBrowser() {
+  const ctx = browserContext;
+  browserContext = null;
+  if (ctx) await Promise.race([ctx.close().catch(() => {}), sleep(5000)]);
+}
+
+/* Last resort on any way out: nothing we started may outlive us. */
+function killAll() {
+  for (const child of servers) {
+    try { child.kill('SIGKILL'); } catch (e) { /* already gone */ }
+  }
+  servers.clear();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  userDataDir = null;
+}
+process.on('exit', killAll);
+
+/* ---- page helpers -------------------------------------------------------- */
+
+/* Waits until fn(arg) is truthy in the page; `what` names it in the error. */
+async function until(page, what, fn, arg, timeout) {
+  try {
+    const h = await page.waitForFunction(fn, arg, { timeout: timeout || WAIT_MS, polling: 50 });
+    return await h.jsonValue();
+  } catch (e) {
+    throw new Error('timed out waiting for ' + what);
+  }
+}
+
+const stateOf = (page) => page.$eval('#state', (e) => e.dataset.state + ' "' + e.textContent + '"');
+
+function waitState(page, state, timeout) {
+  return until(page, '#state = ' + state, (s) => document.getElementById('state').dataset.state === s,
+               state, timeout);
+}
+
+/* Resolves to the data of the n-th (1-based) #responses line once it exists. */
+function response(page, n, timeout) {
+  return until(page, 'response #' + n, (i) => {
+    const li = document.querySelectorAll('#responses li')[i - 1];
+    if (!li) return null;
+    return { text: li.querySelector('.body').textContent, meta: li.querySelector('.meta').textContent,
+             rtt: li.dataset.rtt, match: li.dataset.match, bytes: li.dataset.bytes };
+  }, n, timeout);
+}
+
+const count = (page, id) => page.$eval('#' + id, (e) => Number(e.dataset.value));
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(OUT, name + '.png'), fullPage: true });
+}
+
+/* Texts of the chat lines, oldest first. */
+const chatLines = (page) => page.$$eval('#chat-messages li', (l) => l.map((li) => li.textContent));
+
+function waitChat(page, what, re, timeout) {
+  return until(page, what, (src) => {
+    const r = new RegExp(src);
+    return [...document.querySelectorAll('#chat-messages li')].some((li) => r.test(li.textContent));
+  }, re.source, timeout);
+}
+
+/* ---- the test ------------------------------------------------------------ */
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  for (const f of fs.readdirSync(OUT)) {
+    if (/^server-.*\.log$/.test(f)) fs.rmSync(path.join(OUT, f)); /* appended to below */
+  }
+  assert(fs.existsSync(BIN), 'no server binary at ' + BIN + ' (run make first)');
+  assert(fs.existsSync(CHROMIUM), 'no browser at ' + CHROMIUM);
+
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws6455-e2e-'));
+  try {
+    browserContext = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: DESKTOP,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+             '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    });
+    await echoTests(browserContext);
+    await chatTests(browserContext);
+  } finally {
+    await closeBrowser();
+    killAll();
+  }
+}
+
+async function echoTests(context) {
+  const port = await freePort();
+  let server = null;
+  const ok = await check('echo server starts on 127.0.0.1:' + port, async () => {
+    server = await startServer('server-echo', port, []);
+    return 'pid ' + server.pid;
+  });
+  if (!ok) return;
+
+  const base = 'http://127.0.0.1:' + port + '/';
+  const page = context.pages()[0] || await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  await check('page is served at ' + base, async () => {
+    const res = await page.goto(base);
+    assert(res && res.status() === 200, 'HTTP status ' + (res && res.status()));
+    const title = await page.title();
+    assert(/WebSocket/.test(title), 'title "' + title + '"');
+    return 'HTTP 200, title "' + title + '"';
+  });
+
+  await check('URL field derived from the page: ws://127.0.0.1:' + port + '/', async () => {
+    const v = await page.inputValue('#url');
+    assert(v === 'ws://127.0.0.1:' + port + '/', 'got "' + v + '"');
+  });
+
+  await check('connection opens by itself', async () => {
+    await waitState(page, 'open');
+    return await stateOf(page);
+  });
+
+  await check('Enter in #message sends; echo shown with round-trip time', async () => {
+    await page.fill('#message', 'hello');
+    await page.press('#message', 'Enter');
+    const r = await response(page, 1);
+    assert(r.text === 'Received: hello', 'text "' + r.text + '"');
+    assert(/\d ms/.test(r.meta) && Number(r.rtt) >= 0, 'no round-trip time: "' + r.meta + '"');
+    assert((await page.inputValue('#message')) === '', 'message box not cleared');
+    return 'rtt ' + Number(r.rtt).toFixed(2) + ' ms';
+  });
+
+  await check('Send button sends; echo shown with round-trip time', async () => {
+    await page.fill('#message', 'héllo wörld');
+    await page.click('#send');
+    const r = await response(page, 2);
+    assert(r.text === 'Received: héllo wörld', 'text "' + r.text + '"');
+    assert(r.match === 'true' && Number(r.rtt) >= 0, 'match ' + r.match + ', rtt ' + r.rtt);
+    return 'rtt ' + Number(r.rtt).toFixed(2) + ' ms';
+  });
+
+  await check('counters count messages and UTF-8 bytes both ways', async () => {
+    const c = [await count(page, 'count-sent-msgs'), await count(page, 'count-sent-bytes'),
+               await count(page, 'count-recv-msgs'), await count(page, 'count-recv-bytes')];
+    /* "hello" is 5 bytes, "héllo wörld" 13 */
+    assert(c.join() === '2,18,2,18', 'got sent ' + c[0] + '/' + c[1] + ', received ' + c[2] + '/' + c[3]);
+    return '2 msgs, 18 bytes each way';
+  });
+
+  await check('64 KiB text message echoes intact', async () => {
+    const big = 'x'.repeat(65536 - 8) + '-the-end';
+    await page.fill('#message', big);
+    await page.click('#send');
+    const r = await response(page, 3);
+    assert(r.bytes === '65536' && r.match === 'true', 'bytes ' + r.bytes + ', match ' + r.match);
+    return '65536 bytes, rtt ' + Number(r.rtt).toFixed(2) + ' ms';
+  });
+
+  await check('binary file (setInputFiles) echoes byte for byte', async () => {
+    const bytes = crypto.randomBytes(50000);
+    bytes[0] = 0x00; bytes[1] = 0xff; bytes[2] = 0x80; /* bytes that are not UTF-8 */
+    const file = path.join(OUT, 'sample.bin');
+    fs.writeFileSync(file, bytes);
+    await page.setInputFiles('#file', file);
+    await page.click('#send-file');
+    const r = await response(page, 4);
+    assert(r.bytes === '50000' && r.match === 'true', 'bytes ' + r.bytes + ', match ' + r.match);
+    const size = await count(page, 'binary-size');
+    const match = await page.$eval('#binary-match', (e) => e.dataset.match);
+    const hex = await page.textContent('#binary-hex');
+    const want = [...bytes.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    assert(size === 50000 && match === 'true', '#binary-result says ' + size + ' bytes, match ' + match);
+    assert(hex.startsWith(want), 'hex preview "' + hex + '", want "' + want + '"');
+    return '50000 bytes, hex ' + want.slice(0, 23) + '…';
+  });
+
+  await check('N random bytes echo byte for byte', async () => {
+    await page.fill('#random-bytes', '4096');
+    await page.press('#random-bytes', 'Enter');
+    const r = await response(page, 5);
+    assert(r.bytes === '4096' && r.match === 'true', 'bytes ' + r.bytes + ', match ' + r.match);
+    return '4096 bytes, rtt ' + Number(r.rtt).toFixed(2) + ' ms';
+  });
+
+  await check('received markup is shown as text, never run', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
+    await page.fill('#message', evil);
+    await page.press('#message', 'Enter');
+    const r = await response(page, 6);
+    assert(r.text === 'Received: ' + evil, 'text "' + r.text + '"');
+    const elements = await page.$$eval('#responses img, #responses b', (l) => l.length);
+    const pwned = await page.evaluate(() => window.__pwned);
+    assert(elements === 0 && pwned === undefined, 'markup was parsed');
+  });
+
+  await check('controls have labels, log is aria-live, no page errors', async () => {
+    const unlabelled = await page.$$eval('input', (l) => l.filter((i) => !i.labels || !i.labels.length)
+      .map((i) => i.id));
+    assert(unlabelled.length === 0, 'inputs without a label: ' + unlabelled.join(', '));
+    const live = await page.$eval('#log', (e) => e.getAttribute('aria-live'));
+    assert(live === 'polite', '#log aria-live=' + live);
+    assert(pageErrors.length === 0, 'page errors: ' + pageErrors.join('; '));
+  });
+
+  await check('keyboard: Tab reaches the message box and the Send button', async () => {
+    await page.focus('#message');
+    await page.keyboard.press('Tab');
+    const id = await page.evaluate(() => document.activeElement.id);
+    assert(id === 'send', 'Tab from #message went to #' + id);
+  });
+
+  await shot(page, 'echo-desktop');
+
+  await check('phone-sized viewport: no sideways scrolling', async () => {
+    await page.setViewportSize(PHONE);
+    const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    await shot(page, 'echo-phone');
+    await page.setViewportSize(DESKTOP);
+    assert(w[0] <= w[1], 'page is ' + w[0] + ' px wide in a ' + w[1] + ' px viewport');
+    return w[0] + ' px in ' + w[1] + ' px';
+  });
+
+  await check('SIGTERM to the server: page shows closed, close code and a countdown', async () => {
+    const how = await stopServer(server, 10000);
+    await waitState(page, 'closed');
+    const info = await page.textContent('#close-info');
+    assert(/code \d{4} /.test(info), '#close-info "' + info + '"');
+    await until(page, 'reconnect countdown', () => {
+      const r = document.getElementById('reconnect');
+      return !r.hidden && /Reconnecting in \d/.test(r.textContent);
+    });
+    await shot(page, 'server-gone');
+    return 'server ' + how + '; ' + info.split('.')[0];
+  });
+
+  await check('server restarted on the same port: page reconnects by itself', async () => {
+    await sleep(1200);  /* let a back-off step or two fail first */
+    server = await startServer('server-echo', port, []);
+    await waitState(page, 'open', 20000);
+    const n = await page.$$eval('#responses li', (l) => l.length);
+    await page.fill('#message', 'after restart');
+    await page.press('#message', 'Enter');
+    const r = await response(page, n + 1);
+    assert(r.text === 'Received: after restart', 'text "' + r.text + '"');
+    const hidden = await page.$eval('#reconnect', (e) => e.hidden);
+    assert(hidden, 'countdown still shown');
+  });
+
+  await check('Disconnect: closes with 1000 and does not reconnect', async () => {
+    await page.click('#disconnect');
+    await waitState(page, 'closed');
+    const code = await page.$eval('#close-info', (e) => e.dataset.code);
+    const info = await page.textContent('#close-info');
+    assert(code === '1000' && /Normal Closure/.test(info), '#close-info "' + info + '"');
+    await sleep(1500);
+    const st = await stateOf(page);
+    const hidden = await page.$eval('#reconnect', (e) => e.hidden);
+    assert(st.startsWith('closed') && hidden, 'after 1.5 s: state ' + st + ', countdown shown ' + !hidden);
+    return info.split('.')[0];
+  });
+
+  await check('Connect opens again', async () => {
+    await page.click('#connect');
+    await waitState(page, 'open');
+  });
+
+  await check('message over --max-message: close 1009 Message Too Big, then reconnect', async () => {
+    await page.fill('#random-bytes', String(2 * MAX_MESSAGE));
+    await page.click('#send-random');
+    await until(page, 'close code 1009', () => document.getElementById('close-info').dataset.code === '1009',
+                undefined, 10000);
+    const info = await page.textContent('#close-info');
+    assert(/Message Too Big/.test(info), '#close-info "' + info + '"');
+    await shot(page, 'close-1009');
+    await waitState(page, 'open', 10000);
+    return info.split('.')[0];
+  });
+
+  await check('opened from a file: URL defaults to ws://localhost:8080', async () => {
+    const p = await context.newPage();
+    try {
+      await p.goto('file://' + path.join(CLIENT_DIR, 'index.html'));
+      const v = await p.inputValue('#url');
+      assert(v === 'ws://localhost:8080', 'got "' + v + '"');
+    } finally {
+      await p.close();
+    }
+  });
+
+  await page.close();
+  await check('echo server stops on SIGTERM', async () => {
+    assert(servers.has(server), 'it had already exited (crashed?)');
+    return 'exited: ' + await stopServer(server, 10000);
+  });
+}
+
+async function chatTests(context) {
+  const port = await freePort();
+  let server = null;
+  const ok = await check('chat server starts on 127.0.0.1:' + port, async () => {
+    server = await startServer('server-chat', port, ['--handler', 'chat']);
+    return 'pid ' + server.pid;
+  });
+  if (!ok) return;
+  const base = 'http://127.0.0.1:' + port + '/';
+
+  const alice = await context.newPage();
+  await check('alice: welcome switches the page to the chat view', async () => {
+    await alice.goto(base);
+    await waitState(alice, 'open');
+    await until(alice, 'chat panel shown', () => !document.getElementById('panel-chat').hidden &&
+                document.getElementById('tab-chat').getAttribute('aria-selected') === 'true');
+    const id = await alice.textContent('#chat-id');
+    const online = await alice.textContent('#chat-online');
+    assert(/^\d+$/.test(id) && online === '1', 'id "' + id + '", online "' + online + '"');
+    return 'id #' + id + ', 1 online';
+  });
+  await alice.fill('#chat-nick', 'alice');
+  await alice.press('#chat-nick', 'Enter');
+
+  const bob = await context.newPage();
+  await bob.setViewportSize(PHONE);
+  await check('bob joins: both see 2 online, alice sees bob join by name', async () => {
+    await bob.goto(base);
+    await until(bob, 'bob in chat view', () => !document.getElementById('panel-chat').hidden);
+    await bob.fill('#chat-nick', 'bob');
+    await bob.press('#chat-nick', 'Enter');
+    await until(alice, 'alice sees 2 online', () => document.getElementById('chat-online').textContent === '2');
+    await until(bob, 'bob sees 2 online', () => document.getElementById('chat-online').textContent === '2');
+    await waitChat(alice, 'alice sees "joined"', / joined /);
+    await waitChat(alice, 'alice sees bob\'s nick', / is (now )?bob$/);
+  });
+
+  await check('bob -> alice: message shown with nick', async () => {
+    await bob.fill('#chat-input', 'hi alice, from bob');
+    await bob.press('#chat-input', 'Enter');
+    await waitChat(alice, 'bob\'s message at alice', /bob: hi alice, from bob$/);
+    await waitChat(bob, 'bob\'s own message relayed back', /bob: hi alice, from bob \d/);
+  });
+
+  await check('alice -> bob: message shown with nick', async () => {
+    await alice.fill('#chat-input', 'hello bob <b>not bold</b>');
+    await alice.click('#chat-send');
+    await waitChat(bob, 'alice\'s message at bob', /alice: hello bob <b>not bold<\/b>$/);
+    const bold = await bob.$$eval('#chat-messages .text b', (l) => l.length);
+    assert(bold === 0, 'markup was parsed');
+  });
+
+  await check('non-JSON text in chat is shown raw', async () => {
+    await alice.click('#tab-echo');
+    await alice.fill('#message', 'plain words, not JSON');
+    await alice.press('#message', 'Enter');
+    await alice.click('#tab-chat');
+    await waitChat(bob, 'raw line at bob', /plain words, not JSON$/);
+  });
+
+  await shot(alice, 'chat-desktop');
+  await shot(bob, 'chat-phone');
+
+  await check('bob leaves: alice sees "bob (#N) left" and 1 online', async () => {
+    await bob.close();
+    await waitChat(alice, 'leave line', /bob \(#\d+\) left/);
+    await until(alice, 'alice sees 1 online', () => document.getElementById('chat-online').textContent === '1');
+    return (await chatLines(alice)).filter((l) => / left /.test(l))[0].slice(13);
+  });
+
+  await alice.close();
+  await check('chat server stops on SIGTERM', async () => {
+    assert(servers.has(server), 'it had already exited (crashed?)');
+    return 'exited: ' + await stopServer(server, 10000);
+  });
+}
+
+/* ---- entry: one bounded run --------------------------------------------- */
+
+/* Ends the run early: servers first (by PID), then the browser. */
+async function abort(why) {
+  killAll();
+  await closeBrowser();
+  killAll();
+  console.log(passed + ' passed, ' + failed + ' failed' + why);
+  process.exit(1);
+}
+
+const watchdog = setTimeout(() => {
+  report(false, 'whole run within ' + RUN_LIMIT_MS / 1000 + ' s', 'timed out');
+  abort('');
+}, RUN_LIMIT_MS);
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => abort(' (stopped by ' + sig + ')'));
+}
+
+main().catch((e) => {
+  report(false, 'test run', String((e && e.stack) || e).split('\n').slice(0, 3).join(' | '));
+}).finally(() => {
+  clearTimeout(watchdog);
+  console.log(passed + ' passed, ' + failed + ' failed');
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});

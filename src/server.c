@@ -501,17 +501,32 @@ const char *ws_conn_peer(const ws_conn *c) {
 /* ---------------------------------------------------------------------- */
 /* WebSocket frames.                                                       */
 
-/* Log a received message: size and a printable preview, as the tutorial's
- * server prints what it received. */
+/* Log a received message: size and a short preview, as the tutorial's
+ * server prints what it received. Text is valid UTF-8 (the engine checked),
+ * so it is shown as it is, control characters as '.', and cut on a
+ * character boundary; binary is shown as hex. */
 static void log_message(const ws_conn *c, const uint8_t *data, size_t len, int is_text) {
-    char preview[64];
-    size_t n = 0;
+    char preview[100];
+    size_t n = 0, i = 0;
     if (!ws_log_enabled(WS_LOG_INFO)) return;
-    for (size_t i = 0; i < len && n < 40; i++)
-        preview[n++] = (is_text && data[i] >= 0x20 && data[i] < 0x7f) ? (char)data[i] : '.';
+    if (is_text) {
+        for (; i < len && i < 60; i++) {
+            /* Stop before a lead byte once 40 bytes are shown. */
+            if (i >= 40 && (data[i] & 0xC0) != 0x80) break;
+            preview[n++] = (data[i] < 0x20 || data[i] == 0x7f) ? '.' : (char)data[i];
+        }
+        while (i < len && (data[i] & 0xC0) == 0x80 && n < sizeof(preview) - 1) preview[n++] = (char)data[i++];
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        for (; i < len && i < 16; i++) {
+            preview[n++] = hex[data[i] >> 4];
+            preview[n++] = hex[data[i] & 15];
+        }
+    }
     preview[n] = '\0';
-    ws_log(WS_LOG_INFO, "client #%u: received %s message, %zu bytes: \"%s\"%s", c->id,
-           is_text ? "text" : "binary", len, preview, len > n ? "..." : "");
+    ws_log(WS_LOG_INFO, "client #%u: received %s message, %zu bytes: %s%s%s%s", c->id,
+           is_text ? "text" : "binary", len, is_text ? "\"" : "", preview, is_text ? "\"" : "",
+           i < len ? "..." : "");
 }
 
 static void deliver(ws_conn *c, const uint8_t *data, size_t len, int is_text) {

@@ -96,6 +96,15 @@ void ws_proto_init(ws_proto *p);
 size_t ws_proto_feed(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf, size_t len,
                      ws_proto_event *ev);
 
+/* Payload bytes of the current data frame still to come, when the frame
+ * continues a message whose first chunk was already reported; 0 otherwise.
+ * A server can use it to read such payload straight into the message's
+ * buffer. */
+static inline uint64_t ws_proto_data_left(const ws_proto *p) {
+    return (p->state == WS_PROTO_OPEN && p->emitted && !WS_OP_IS_CONTROL(p->frame_op))
+               ? p->frame_left : 0;
+}
+
 /* RFC 6455 §7.4: may this status code appear in a close frame on the wire?
  * 1000-1003, 1007-1014 and 3000-4999 may; 1004-1006, 1015, the rest of
  * 0-2999 and 5000+ may not. (1012-1014 were registered after the RFC, in

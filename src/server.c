@@ -73,12 +73,13 @@
 
 #define READ_BUF_SIZE   (256 * 1024) /* one read() per readiness event */
 #define WRITE_BUF_SIZE  (256 * 1024) /* replies batched into one write() */
-#define BATCH_COPY_MAX  (16 * 1024)  /* larger payloads are written, not copied */
+#define BATCH_COPY_MAX  2048         /* larger payloads are pointed to, not copied */
+#define BATCH_IOV       64           /* pieces in one writev() */
+#define DIRECT_READ_MIN (64 * 1024)  /* payload left that is read into c->msg directly */
 #define ACCEPT_BATCH    64           /* accept4() calls per listener event */
 #define CONN_CHUNK      1024         /* connection slots allocated together */
 #define SWEEP_MS        250          /* timer granularity */
 #define IDLE_FREE_MS    1000         /* give idle buffers back after this */
-#define KEEP_BUF_MAX    (64 * 1024)  /* larger buffers are freed when empty */
 #define MAX_REJECTING   256          /* 503 answers in flight at once */
 #define MAX_FILE_SIZE   (8 * 1024 * 1024)
 #define MAX_PROXIES     8
@@ -198,8 +199,10 @@ struct ws_server {
     ws_proto_limits limits;
     uint64_t epoch;            /* reactor time when the server started */
     uint8_t *rbuf;             /* shared read buffer */
-    uint8_t *wbuf;             /* shared write batch */
+    uint8_t *wbuf;             /* small pieces copied into the write batch */
     size_t wlen;
+    struct iovec iov[BATCH_IOV]; /* the write batch: pieces in wbuf or pointers */
+    int niov;
     ws_conn *wconn;            /* the connection the batch belongs to */
     ws_conn **chunks;          /* connection slots, CONN_CHUNK per chunk */
     size_t nchunks;
@@ -335,8 +338,33 @@ static void queue_output(ws_conn *c, const uint8_t *data, size_t len) {
     conn_update_events(c);
 }
 
-/* Write the iovecs; queue what the kernel does not take. */
-static void write_or_queue(ws_conn *c, struct iovec *iov, int n) {
+/* Does [p, p + len) lie inside the len_total bytes at base? Compared as
+ * integers: C leaves "<" between pointers into different objects undefined. */
+static int inside(const void *base, size_t len_total, const void *p, size_t len) {
+    uintptr_t b = (uintptr_t)base, x = (uintptr_t)p;
+    return base && x >= b && x - b <= len_total && len <= len_total - (x - b);
+}
+
+/* The unwritten tail of a message that sits in c->msg: instead of copying
+ * it into c->out, hand the message buffer itself to the output queue, and
+ * give the (empty) output buffer to the next message. The two buffers
+ * trade places message after message; nothing is copied or allocated. */
+static void give_msg_to_out(ws_conn *c, const uint8_t *p, size_t len) {
+    buf *m = c->msg, *spare = c->out;
+    if (spare) spare->off = spare->len = 0;
+    c->msg = spare;
+    m->off = (size_t)(p - m->data);
+    m->len = m->off + len;
+    c->out = m;
+    c->last_tx = now_ms();
+    if (buf_pending(c->out) > srv->cfg->max_queue) c->flags |= F_READ_PAUSED;
+    conn_update_events(c);
+}
+
+/* Write the iovecs with one writev() and queue what the kernel does not
+ * take. With may_swap, no handler is running any more, so a tail that
+ * lies in c->msg may be handed over instead of copied. */
+static void write_or_queue(ws_conn *c, struct iovec *iov, int n, int may_swap) {
     ssize_t w;
     do {
         w = writev(c->io.fd, iov, n);
@@ -353,16 +381,72 @@ static void write_or_queue(ws_conn *c, struct iovec *iov, int n) {
     }
     for (int i = 0; i < n; i++) {
         size_t done = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+        const uint8_t *rest = (const uint8_t *)iov[i].iov_base + done;
+        size_t left = iov[i].iov_len - done;
         w -= (ssize_t)done;
-        queue_output(c, (const uint8_t *)iov[i].iov_base + done, iov[i].iov_len - done);
+        if (left == 0) continue;
+        if (may_swap && i == n - 1 && !buf_pending(c->out) && c->msg &&
+            inside(c->msg->data, c->msg->cap, rest, left)) {
+            give_msg_to_out(c, rest, left);
+            return;
+        }
+        queue_output(c, rest, left);
         if (c->state == C_DEAD) return;
     }
 }
 
+/* Write the batch of the connection being read. */
+static void batch_write(ws_conn *c, int may_swap) {
+    int n = srv->niov;
+    srv->niov = 0;
+    srv->wlen = 0;
+    if (n) write_or_queue(c, srv->iov, n, may_swap);
+}
+
+/* Add len bytes to the batch of c, the connection being read. Small
+ * pieces (headers, short payloads) are copied into the batch buffer;
+ * large payloads that live in the read buffer or in c->msg -- memory that
+ * stays put until the batch is written -- are only pointed to. */
+static void batch_push(ws_conn *c, const void *p, size_t len) {
+    int copy = len <= BATCH_COPY_MAX;
+
+    if (len == 0 || c->state == C_DEAD) return;
+    if (buf_pending(c->out)) {
+        queue_output(c, p, len);
+        return;
+    }
+    if (srv->niov == BATCH_IOV || (copy && srv->wlen + len > WRITE_BUF_SIZE)) {
+        batch_write(c, 0);
+        if (c->state == C_DEAD) return;
+        if (buf_pending(c->out)) {
+            queue_output(c, p, len);
+            return;
+        }
+    }
+    if (copy) {
+        uint8_t *dst = srv->wbuf + srv->wlen;
+        struct iovec *last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
+        memcpy(dst, p, len);
+        srv->wlen += len;
+        if (last && (uint8_t *)last->iov_base + last->iov_len == dst) {
+            last->iov_len += len;  /* contiguous with the previous copy */
+            return;
+        }
+        p = dst;
+    }
+    srv->iov[srv->niov++] = (struct iovec){ (void *)p, len };
+    /* ws_send() promises the caller's memory is consumed on return: a
+     * large payload from anywhere else is written (or queued) now. */
+    if (!copy && !inside(srv->rbuf, READ_BUF_SIZE, p, len) &&
+        !(c->msg && inside(c->msg->data, c->msg->cap, p, len)))
+        batch_write(c, 0);
+}
+
 /* Send a then b, in order after everything sent before. Replies to the
- * connection being read are batched into one write() per read event. */
+ * connection being read are batched into one writev() per read event;
+ * anything else is written at once. */
 static void conn_write(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen) {
-    struct iovec iov[3];
+    struct iovec iov[2];
     int n = 0;
 
     if (c->state == C_DEAD) return;
@@ -373,30 +457,24 @@ static void conn_write(ws_conn *c, const void *a, size_t alen, const void *b, si
         return;
     }
     if (srv->wconn == c) {
-        if (blen <= BATCH_COPY_MAX && srv->wlen + alen + blen <= WRITE_BUF_SIZE) {
-            memcpy(srv->wbuf + srv->wlen, a, alen);
-            if (blen) memcpy(srv->wbuf + srv->wlen + alen, b, blen);
-            srv->wlen += alen + blen;
-            return;
-        }
-        /* A large payload: write the batch and the payload together
-         * instead of copying the payload into the batch. */
-        if (srv->wlen) iov[n++] = (struct iovec){ srv->wbuf, srv->wlen };
-        srv->wlen = 0;
+        batch_push(c, a, alen);
+        batch_push(c, b, blen);
+        return;
     }
     if (alen) iov[n++] = (struct iovec){ (void *)a, alen };
     if (blen) iov[n++] = (struct iovec){ (void *)b, blen };
-    if (n) write_or_queue(c, iov, n);
+    if (n) write_or_queue(c, iov, n, 0);
 }
 
-/* End of a read event: one write() for every reply it produced. */
+/* End of a read event: one writev() for every reply it produced. The
+ * handlers have returned, so the message buffer may be handed over. */
 static void batch_flush(void) {
     ws_conn *c = srv->wconn;
     srv->wconn = NULL;
-    if (!c || srv->wlen == 0) return;
-    struct iovec iov = { srv->wbuf, srv->wlen };
-    srv->wlen = 0;
-    write_or_queue(c, &iov, 1);
+    if (c)
+        batch_write(c, 1);
+    else
+        srv->niov = 0, srv->wlen = 0;
 }
 
 /* Everything this connection will ever send is queued: FIN after it. */
@@ -536,26 +614,37 @@ static void deliver(ws_conn *c, const uint8_t *data, size_t len, int is_text) {
 
 static void on_data(ws_conn *c, const ws_proto_event *ev) {
     int is_text = ev->opcode == WS_OP_TEXT;
+    buf *m;
 
     /* The common case: the whole message is in the read buffer. */
     if (ev->first && ev->last) {
         deliver(c, ev->data, ev->len, is_text);
         return;
     }
+    /* The batch may still point into c->msg (the echo of the previous
+     * message): write it before the buffer is reused. */
+    if (srv->wconn == c && srv->niov) {
+        batch_write(c, 1);
+        if (c->state == C_DEAD) return;
+    }
     if (ev->first && c->msg) c->msg->off = c->msg->len = 0;
-    /* Reserve what the frame header announced (bounded by max_message,
-     * which the engine checked), so a large frame is one allocation. */
+    /* Reserve what the frame headers announced (bounded by max_message,
+     * which the engine checked), so a large message is one allocation. */
     size_t have = c->msg ? c->msg->len : 0;
-    if (ev->size_hint > have && buf_reserve(&c->msg, (size_t)ev->size_hint - have) < 0) {
+    size_t want = ev->size_hint > have ? (size_t)ev->size_hint - have : 1;
+    if (buf_reserve(&c->msg, want) < 0) {
         conn_fail(c, WS_CLOSE_INTERNAL_ERROR, "out of memory");
         return;
     }
-    buf_append(&c->msg, ev->data, ev->len);  /* cannot fail: reserved */
+    m = c->msg;
+    /* conn_read() may have read this chunk straight into place. */
+    if (ev->data != m->data + m->len) memcpy(m->data + m->len, ev->data, ev->len);
+    m->len += ev->len;
     if (!ev->last) return;
-    deliver(c, c->msg->data, c->msg->len, is_text);
-    if (c->state == C_DEAD) return;
-    c->msg->len = 0;
-    if (c->msg->cap > KEEP_BUF_MAX) buf_free(&c->msg);
+    deliver(c, m->data, m->len, is_text);
+    /* The reply may point into the buffer until the batch is written;
+     * the bytes stay, only the length is reset. */
+    if (c->msg) c->msg->len = 0;
 }
 
 static void on_ping(ws_conn *c, const ws_proto_event *ev) {
@@ -746,17 +835,31 @@ static void serve_file(ws_conn *c, const ws_http_request *req) {
     conn_finish(c);
 }
 
+/* Is the peer one of --trust-proxy's addresses? A socket listening on
+ * "::" sees IPv4 peers as IPv4-mapped IPv6 addresses (::ffff:a.b.c.d), so
+ * those are compared as the IPv4 address they carry. */
 static int is_trusted_proxy(const struct sockaddr_storage *peer) {
+    struct in_addr v4;
+    const struct in6_addr *v6 = NULL;
+    int family = peer->ss_family;
+
+    if (family == AF_INET) {
+        v4 = ((const struct sockaddr_in *)peer)->sin_addr;
+    } else if (family == AF_INET6) {
+        v6 = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(v6)) {
+            memcpy(&v4, v6->s6_addr + 12, sizeof(v4));
+            family = AF_INET;
+        }
+    }
     for (size_t i = 0; i < srv->nproxies; i++) {
         const struct sockaddr_storage *p = &srv->proxies[i];
-        if (p->ss_family != peer->ss_family) continue;
-        if (p->ss_family == AF_INET &&
-            memcmp(&((const struct sockaddr_in *)p)->sin_addr,
-                   &((const struct sockaddr_in *)peer)->sin_addr, sizeof(struct in_addr)) == 0)
+        if (p->ss_family != family) continue;
+        if (family == AF_INET &&
+            memcmp(&((const struct sockaddr_in *)p)->sin_addr, &v4, sizeof(v4)) == 0)
             return 1;
-        if (p->ss_family == AF_INET6 &&
-            memcmp(&((const struct sockaddr_in6 *)p)->sin6_addr,
-                   &((const struct sockaddr_in6 *)peer)->sin6_addr, sizeof(struct in6_addr)) == 0)
+        if (family == AF_INET6 &&
+            memcmp(&((const struct sockaddr_in6 *)p)->sin6_addr, v6, sizeof(*v6)) == 0)
             return 1;
     }
     return 0;
@@ -826,9 +929,23 @@ static void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
 /* Events.                                                                 */
 
 static void conn_read(ws_conn *c) {
+    uint8_t *dst = srv->rbuf;
+    size_t cap = READ_BUF_SIZE;
+    uint64_t left;
     ssize_t n;
+
+    /* In the middle of a large message whose buffer is already reserved,
+     * read the payload straight into place: the bytes are unmasked and
+     * validated there and never copied. Only up to the end of the frame,
+     * so whatever follows goes through the shared buffer as usual. */
+    if (c->state == C_OPEN && c->msg && (left = ws_proto_data_left(&c->proto)) >= DIRECT_READ_MIN &&
+        c->msg->cap - c->msg->len >= DIRECT_READ_MIN) {
+        dst = c->msg->data + c->msg->len;
+        cap = c->msg->cap - c->msg->len;
+        if (left < cap) cap = (size_t)left;
+    }
     do {
-        n = read(c->io.fd, srv->rbuf, READ_BUF_SIZE);
+        n = read(c->io.fd, dst, cap);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -855,7 +972,7 @@ static void conn_read(ws_conn *c) {
         break;
     case C_OPEN:
     case C_CLOSING:
-        frames_feed(c, srv->rbuf, (size_t)n);
+        frames_feed(c, dst, (size_t)n);
         break;
     default:
         break;  /* FLUSHING, DRAIN: nothing more is read, only discarded */
@@ -878,10 +995,7 @@ static void conn_flush(ws_conn *c) {
     }
     b->off += (size_t)n;
     c->last_tx = now_ms();
-    if (buf_pending(b) == 0) {
-        b->off = b->len = 0;
-        if (b->cap > KEEP_BUF_MAX) buf_free(&c->out);
-    }
+    if (buf_pending(b) == 0) b->off = b->len = 0;
     /* Resume reading once half the bound has drained. */
     if ((c->flags & F_READ_PAUSED) && buf_pending(c->out) <= srv->cfg->max_queue / 2)
         c->flags &= (uint8_t)~F_READ_PAUSED;

@@ -638,7 +638,7 @@ static void on_data(ws_conn *c, const ws_proto_event *ev) {
     }
     m = c->msg;
     /* conn_read() may have read this chunk straight into place. */
-    if (ev->data != m->data + m->len) memcpy(m->data + m->len, ev->data, ev->len);
+    if (ev->len && ev->data != m->data + m->len) memcpy(m->data + m->len, ev->data, ev->len);
     m->len += ev->len;
     if (!ev->last) return;
     deliver(c, m->data, m->len, is_text);

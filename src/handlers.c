@@ -42,47 +42,80 @@ static void said_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
 typedef struct chat_room {
     ws_conn **members;
     size_t n, cap;
+    uint32_t *gone;       /* ids dropped during a broadcast, still to announce */
+    size_t ngone, capgone;
 } chat_room;
 
 static chat_room room;
 
-/* Send to one member, enforcing the slow-receiver policy. */
-static void chat_send(ws_conn *to, int opcode, const void *data, size_t len) {
-    if (ws_conn_queued(to) > ws_conn_queue_limit(to)) {
-        ws_log(WS_LOG_WARN, "chat: client #%u is not reading (%zu bytes queued): closing 1008",
-               ws_conn_id(to), ws_conn_queued(to));
-        ws_close(to, WS_CLOSE_POLICY_VIOLATION, "too slow to receive the chat");
-        return;
-    }
-    ws_send(to, opcode, data, len);
+static int room_grow(void **arr, size_t *cap, size_t elem) {
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p) return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
 }
 
-static void chat_event(const char *type, ws_conn *about, ws_conn *skip) {
+static void room_remove_at(size_t i) {
+    /* Swap-remove: member order is irrelevant, and a loop at index i
+     * visits the member moved here next. */
+    room.members[i] = room.members[--room.n];
+}
+
+/* Send a message to every member but skip. A member whose queue is
+ * already over --max-queue is not allowed to slow the room down or grow
+ * memory: it is closed with 1008 and leaves the room at once (its leave is
+ * announced when the loop is done, never while members are being walked). */
+static void broadcast(int opcode, const void *data, size_t len, const ws_conn *skip) {
+    size_t i = 0;
+    while (i < room.n) {
+        ws_conn *to = room.members[i];
+        if (to == skip) {
+            i++;
+            continue;
+        }
+        if (ws_conn_queued(to) > ws_conn_queue_limit(to)) {
+            ws_log(WS_LOG_WARN, "chat: client #%u is not reading (%zu bytes queued): closing 1008",
+                   ws_conn_id(to), ws_conn_queued(to));
+            ws_close(to, WS_CLOSE_POLICY_VIOLATION, "too slow to receive the chat");
+            room_remove_at(i);
+            if (room.ngone < room.capgone ||
+                room_grow((void **)&room.gone, &room.capgone, sizeof(*room.gone)) == 0)
+                room.gone[room.ngone++] = ws_conn_id(to);
+            continue;
+        }
+        ws_send(to, opcode, data, len);
+        i++;
+    }
+}
+
+static void announce(const char *type, uint32_t id, const ws_conn *skip) {
     char json[96];
     int n = snprintf(json, sizeof(json), "{\"type\":\"%s\",\"id\":%u,\"online\":%zu}", type,
-                     ws_conn_id(about), room.n);
-    for (size_t i = 0; i < room.n; i++)
-        if (room.members[i] != skip) chat_send(room.members[i], WS_OP_TEXT, json, (size_t)n);
+                     id, room.n);
+    broadcast(WS_OP_TEXT, json, (size_t)n, skip);
+}
+
+/* Announce the members a broadcast dropped (which may drop more). */
+static void announce_gone(void) {
+    while (room.ngone > 0) announce("leave", room.gone[--room.ngone], NULL);
 }
 
 static void chat_open(ws_conn *c, void *ud) {
     (void)ud;
-    if (room.n == room.cap) {
-        size_t cap = room.cap ? room.cap * 2 : 64;
-        ws_conn **m = realloc(room.members, cap * sizeof(*m));
-        if (!m) {
-            ws_close(c, WS_CLOSE_TRY_AGAIN_LATER, "room full");
-            return;
-        }
-        room.members = m;
-        room.cap = cap;
+    if (room.n == room.cap &&
+        room_grow((void **)&room.members, &room.cap, sizeof(*room.members)) < 0) {
+        ws_close(c, WS_CLOSE_TRY_AGAIN_LATER, "room full");
+        return;
     }
     room.members[room.n++] = c;
     char json[96];
     int n = snprintf(json, sizeof(json), "{\"type\":\"welcome\",\"id\":%u,\"online\":%zu}",
                      ws_conn_id(c), room.n);
     ws_send(c, WS_OP_TEXT, json, (size_t)n);
-    chat_event("join", c, c);
+    announce("join", ws_conn_id(c), c);
+    announce_gone();
 }
 
 static void chat_message(ws_conn *c, const uint8_t *data, size_t len, int is_text, void *ud) {
@@ -90,22 +123,25 @@ static void chat_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
     (void)ud;
     /* Relayed verbatim, to everyone including the sender, in the order
      * the server received the messages. */
-    for (size_t i = 0; i < room.n; i++)
-        chat_send(room.members[i], is_text ? WS_OP_TEXT : WS_OP_BINARY, data, len);
+    broadcast(is_text ? WS_OP_TEXT : WS_OP_BINARY, data, len, NULL);
+    announce_gone();
 }
 
 static void chat_close(ws_conn *c, unsigned code, void *ud) {
     (void)code;
     (void)ud;
+    /* A member dropped by broadcast() has left the room already. */
     for (size_t i = 0; i < room.n; i++) {
         if (room.members[i] != c) continue;
-        room.members[i] = room.members[--room.n];  /* order of members is irrelevant */
-        chat_event("leave", c, NULL);
+        room_remove_at(i);
+        announce("leave", ws_conn_id(c), NULL);
+        announce_gone();
         break;
     }
     if (room.n == 0) {
         free(room.members);
-        room = (chat_room){ NULL, 0, 0 };
+        free(room.gone);
+        memset(&room, 0, sizeof(room));
     }
 }
 

@@ -101,11 +101,13 @@ int ws_http_feed(ws_http_parser *p, const uint8_t *buf, size_t len, size_t *cons
 
 /* What a complete request asks for. */
 enum {
-    WS_HTTP_PLAIN = 1,   /* a GET or HEAD without Upgrade: serve a file */
+    WS_HTTP_PLAIN = 1,   /* a GET or HEAD with no WebSocket header: serve a file */
     WS_HTTP_UPGRADE = 2  /* a valid RFC 6455 §4.2.1 opening handshake */
 };
 
-/* Classify a parsed request. Returns WS_HTTP_PLAIN, WS_HTTP_UPGRADE, or the
+/* Classify a parsed request. A request with an Upgrade,
+ * Sec-WebSocket-Key or Sec-WebSocket-Version header is a handshake attempt;
+ * any other is plain. Returns WS_HTTP_PLAIN, WS_HTTP_UPGRADE, or the
  * HTTP status to answer with: 400 (malformed handshake: not GET, not
  * HTTP/1.1+, missing or repeated Host, Connection without "upgrade",
  * Upgrade without "websocket", key missing/repeated or not base64 of 16

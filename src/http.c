@@ -606,7 +606,10 @@ int ws_http_classify(const ws_http_request *req) {
     assert(req != NULL);
     int http11 = req->version_major > 1 || (req->version_major == 1 && req->version_minor >= 1);
 
-    if (!req->has_upgrade) {
+    /* A request is a handshake attempt if it carries any of the headers
+     * only a WebSocket client sends; one that has the key or version but
+     * lacks Upgrade is a broken handshake (400), not a request for a file. */
+    if (!req->has_upgrade && req->key_count == 0 && req->version_count == 0) {
         /* A plain request: the server serves files, nothing else. */
         if (req->method != WS_HTTP_METHOD_GET && req->method != WS_HTTP_METHOD_HEAD)
             return 405;

@@ -396,8 +396,10 @@ static const struct good_case {
     GOOD("plain HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", WS_HTTP_PLAIN),
     GOOD("browser Upgrade-Insecure-Requests", "GET / HTTP/1.1\r\nHost: a\r\n"
          "Upgrade-Insecure-Requests: 1\r\nConnection: keep-alive\r\n\r\n", WS_HTTP_PLAIN),
-    GOOD("Connection: Upgrade but no Upgrade", L_GET L_HOST L_CONN L_KEY L_VER "\r\n",
-         WS_HTTP_PLAIN),
+    /* Key and version say "handshake"; without Upgrade it is a broken one. */
+    GOOD("Connection: Upgrade but no Upgrade", L_GET L_HOST L_CONN L_KEY L_VER "\r\n", 400),
+    GOOD("key without Upgrade", L_GET L_HOST L_KEY "\r\n", 400),
+    GOOD("version without Upgrade", L_GET L_HOST L_VER "\r\n", 400),
     GOOD("plain GET without Host", "GET / HTTP/1.1\r\n\r\n", 400),
     GOOD("plain GET with empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", WS_HTTP_PLAIN),
     GOOD("plain HTTP/1.0 with two Hosts", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),

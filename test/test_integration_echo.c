@@ -1,0 +1,244 @@
+/*
+ * test_integration_echo.c -- messages through a real server: every length
+ * encoding (RFC 6455 §5.2: 7-bit up to 125, 16-bit up to 65535, 64-bit
+ * beyond), fragmentation with interleaved pings (§5.4, §5.5.2), the
+ * tutorial's "said" handler, many connections at once, and IPv6.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "spawn.h"
+#include "testutil.h"
+#include "wsclient.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static ts_server srv;
+
+static int teardown(void **state) {
+    (void)state;
+    ts_server_kill_all();
+    return 0;
+}
+
+static void start(const char *const *args) {
+    assert_int_equal(ts_server_start(&srv, args), 0);
+}
+
+static void stop_clean(void) {
+    assert_int_equal(ts_server_stop_clean(&srv), 0);
+}
+
+/* len bytes of printable ASCII (valid UTF-8) or of anything, by seed. */
+static uint8_t *make_payload(size_t len, int text, uint64_t seed) {
+    uint8_t *p = malloc(len ? len : 1);
+    assert_non_null(p);
+    tu_fill_random(p, len, seed);
+    if (text)
+        for (size_t i = 0; i < len; i++) p[i] = (uint8_t)(' ' + p[i] % 95);
+    return p;
+}
+
+/* Send one message and check the echo: same opcode, same bytes. */
+static void echo_once(wsc *c, int opcode, size_t len, uint64_t seed) {
+    uint8_t *p = make_payload(len, opcode == WS_OP_TEXT, seed);
+    if (wsc_send_message(c, opcode, p, len) < 0 || wsc_expect_message(c, opcode, p, len) < 0)
+        fail_msg("%s message of %zu bytes: %s", opcode == WS_OP_TEXT ? "text" : "binary", len,
+                 c->err);
+    free(p);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void test_every_length_encoding_echoed_byte_for_byte(void **state) {
+    (void)state;
+    /* 0; 125 = largest 7-bit; 126 = smallest 16-bit; 65535 = largest
+     * 16-bit; 65536 = smallest 64-bit; and a few in between. */
+    static const size_t sizes[] = { 0, 1, 2, 124, 125, 126, 127, 1000, 65535, 65536, 65537,
+                                    300000 };
+    wsc c;
+
+    start(NULL);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        echo_once(&c, WS_OP_TEXT, sizes[i], i);
+        echo_once(&c, WS_OP_BINARY, sizes[i], 100 + i);
+    }
+    /* Arbitrary binary bytes, including the ones a C string would stop at. */
+    WSC_OK(&c, wsc_send_message(&c, WS_OP_BINARY, "\x00\xff\x00\x80", 4));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_BINARY, "\x00\xff\x00\x80", 4));
+    /* Multi-byte UTF-8 comes back as text, untouched. */
+    static const char utf8[] = "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80";
+    WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, utf8, strlen(utf8)));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, utf8, strlen(utf8)));
+    wsc_close(&c);
+    stop_clean();
+}
+
+static void test_16_mib_message_echoed_as_one_message(void **state) {
+    (void)state;
+    wsc c;
+
+    start(NULL);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    /* Exactly the default --max-message: the largest message accepted. */
+    echo_once(&c, WS_OP_BINARY, 16u << 20, 7);
+    echo_once(&c, WS_OP_TEXT, 16u << 20, 8);
+    wsc_close(&c);
+    stop_clean();
+}
+
+static void test_said_handler_replies_like_the_tutorial(void **state) {
+    (void)state;
+    wsc c;
+    static const char want[] = "Server: You said \"hi\"";
+
+    start(TS_ARGS("--handler", "said"));
+    WSC_OK(&c, wsc_open(&c, &srv));
+    WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "hi", 2));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, want, strlen(want)));
+    WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "", 0));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, "Server: You said \"\"", 19));
+    wsc_close(&c);
+    stop_clean();
+}
+
+/* Send payload as nfrag fragments, a ping with its own payload after each
+ * fragment but the last; expect the pongs in order, then the echo. */
+static void fragmented_with_pings(wsc *c, int opcode, const uint8_t *payload, size_t len,
+                                  size_t nfrag) {
+    char ping[32];
+    size_t off = 0;
+
+    for (size_t i = 0; i < nfrag; i++) {
+        size_t n = (len - off) / (nfrag - i);  /* spread evenly */
+        unsigned b0 = (i == 0 ? (unsigned)opcode : WS_OP_CONT) | (i + 1 == nfrag ? WS_FIN : 0);
+        WSC_OK(c, wsc_send_frame(c, b0, payload + off, n));
+        off += n;
+        if (i + 1 < nfrag) {
+            int pl = snprintf(ping, sizeof(ping), "ping %zu", i);
+            WSC_OK(c, wsc_send_frame(c, WS_FIN | WS_OP_PING, ping, (size_t)pl));
+        }
+    }
+    assert_int_equal(off, len);
+    /* RFC 6455 §5.5.3: a pong carries the ping's payload. The pongs come
+     * first: each ping was answered when it arrived, the echo only once
+     * the message was complete. */
+    for (size_t i = 0; i + 1 < nfrag; i++) {
+        wsc_frame f;
+        int pl = snprintf(ping, sizeof(ping), "ping %zu", i);
+        WSC_OK(c, wsc_read_frame(c, &f));
+        if (f.opcode != WS_OP_PONG || !f.fin || f.len != (size_t)pl ||
+            memcmp(f.payload, ping, (size_t)pl) != 0)
+            fail_msg("expected pong \"%s\", got opcode %u \"%s\"", ping, f.opcode,
+                     (char *)f.payload);
+        wsc_frame_free(&f);
+    }
+    WSC_OK(c, wsc_expect_message(c, opcode, payload, len));
+}
+
+static void test_fragmented_messages_with_pings_interleaved(void **state) {
+    (void)state;
+    wsc c;
+
+    start(NULL);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    uint8_t *text = make_payload(3000, 1, 1);
+    fragmented_with_pings(&c, WS_OP_TEXT, text, 3000, 3);
+    fragmented_with_pings(&c, WS_OP_TEXT, text, 3000, 100);
+    uint8_t *bin = make_payload(200000, 0, 2);
+    fragmented_with_pings(&c, WS_OP_BINARY, bin, 200000, 3);
+    fragmented_with_pings(&c, WS_OP_BINARY, bin, 200000, 100);
+    /* A 4-byte UTF-8 character cut across fragments is still valid. */
+    static const char smile[] = "\xf0\x9f\x98\x80";
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_TEXT, smile, 1));
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_CONT, smile + 1, 2));
+    WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_OP_CONT, smile + 2 + 1, 1));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, smile, 4));
+    /* Empty fragments are fragments too. */
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_BINARY, "", 0));
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_CONT, "ab", 2));
+    WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_OP_CONT, "", 0));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_BINARY, "ab", 2));
+    free(text);
+    free(bin);
+    wsc_close(&c);
+    stop_clean();
+}
+
+/* ---------------------------------------------------------------------- */
+/* 1,000 connections at once.                                              */
+
+#define NCONN 1000
+#define ROUNDS 3
+
+static void test_1000_concurrent_connections_each_get_their_own_echo(void **state) {
+    (void)state;
+    static wsc cs[NCONN];
+    static uint8_t msg[NCONN][512];
+    static size_t msg_len[NCONN];
+    uint64_t t0 = ts_now_ms();
+
+    assert_true(ts_raise_nofile(NCONN + 100) >= NCONN + 100);
+    start(NULL);
+    /* All open at once... */
+    for (int i = 0; i < NCONN; i++) {
+        if (wsc_open(&cs[i], &srv) < 0) fail_msg("connection %d: %s", i, cs[i].err);
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        /* ...every one sends before any reads, so 1,000 messages are in
+         * the server at the same time... */
+        for (int i = 0; i < NCONN; i++) {
+            msg_len[i] = 32 + (size_t)(i * 7 + r * 31) % (sizeof(msg[i]) - 32);
+            int n = snprintf((char *)msg[i], sizeof(msg[i]), "conn %d round %d:", i, r);
+            memset(msg[i] + n, 'a' + (i + r) % 26, msg_len[i] - (size_t)n);
+            WSC_OK(&cs[i], wsc_send_message(&cs[i], WS_OP_TEXT, msg[i], msg_len[i]));
+        }
+        /* ...and each must get back exactly its own. */
+        for (int i = 0; i < NCONN; i++) {
+            if (wsc_expect_message(&cs[i], WS_OP_TEXT, msg[i], msg_len[i]) < 0)
+                fail_msg("connection %d round %d: %s", i, r, cs[i].err);
+        }
+    }
+    for (int i = 0; i < NCONN; i++) wsc_close(&cs[i]);
+    uint64_t elapsed = ts_now_ms() - t0;
+    print_message("  1000 connections x %d rounds: %llu ms\n", ROUNDS,
+                  (unsigned long long)elapsed);
+    assert_true(elapsed < 20000u * ts_scale());
+    stop_clean();
+}
+
+static void test_ipv6_loopback(void **state) {
+    (void)state;
+    ts_server_opts o = { .host = "::1" };
+    wsc c;
+
+    assert_int_equal(ts_server_start_opts(&srv, &o, NULL), 0);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    echo_once(&c, WS_OP_TEXT, 100, 1);
+    echo_once(&c, WS_OP_BINARY, 70000, 2);
+    wsc_close(&c);
+    stop_clean();
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_every_length_encoding_echoed_byte_for_byte, teardown),
+        cmocka_unit_test_teardown(test_16_mib_message_echoed_as_one_message, teardown),
+        cmocka_unit_test_teardown(test_said_handler_replies_like_the_tutorial, teardown),
+        cmocka_unit_test_teardown(test_fragmented_messages_with_pings_interleaved, teardown),
+        cmocka_unit_test_teardown(test_1000_concurrent_connections_each_get_their_own_echo,
+                                  teardown),
+        cmocka_unit_test_teardown(test_ipv6_loopback, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

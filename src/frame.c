@@ -19,10 +19,11 @@
  *   fragmented and carry at most 125 bytes (§5.5). A client MUST mask
  *   every frame and a server MUST NOT (§5.1).
  *
- * The parser walks these fields with one small state per field. When the
- * whole header is already in the buffer (the common case) the same code
- * runs in a tight loop over it; there is no separate fast path to keep in
- * step with the slow one.
+ * When the whole header is in the buffer (the common case) whole_header()
+ * decodes it in one go; otherwise the parser walks it one byte at a time,
+ * one small state per field. Both use the same take_b0(), take_b1() and
+ * check_length(), so the rules live in one place and a frame is refused at
+ * the first byte that proves it invalid either way.
  */
 #include "frame.h"
 #include "error.h"
@@ -46,7 +47,7 @@ void ws_frame_parser_init(ws_frame_parser *p, int server) {
 }
 
 /* RFC 6455 §5.2: every check that the first byte alone can decide. */
-static int check_b0(uint8_t b0) {
+static int take_b0(ws_frame_parser *p, uint8_t b0) {
     uint8_t op = b0 & WS_OPCODE_MASK;
 
     /* "MUST be 0 unless an extension is negotiated": we negotiate none. */
@@ -60,7 +61,35 @@ static int check_b0(uint8_t b0) {
     }
     /* §5.5: "Control frames themselves MUST NOT be fragmented." */
     if (WS_OP_IS_CONTROL(op) && !(b0 & WS_FIN)) return WS_E_CONTROL_FRAG;
+    p->b0 = b0;
     return WS_OK;
+}
+
+/* The second byte: the mask bit and the 7-bit length. */
+static int take_b1(ws_frame_parser *p, uint8_t b1) {
+    p->masked = (b1 & WS_MASK_BIT) != 0;
+    /* §5.1: a server MUST close on an unmasked client frame, and a client
+     * on a masked server frame. */
+    if (p->masked != p->server) return WS_E_UNMASKED;
+    p->len7 = b1 & WS_LEN7_MASK;
+    if (WS_OP_IS_CONTROL(p->b0 & WS_OPCODE_MASK) && p->len7 > WS_MAX_CONTROL_PAYLOAD)
+        return WS_E_CONTROL_LEN;
+    p->remaining = p->len7 < WS_LEN16 ? p->len7 : 0;
+    return WS_OK;
+}
+
+/* §5.2: "the minimal number of bytes MUST be used to encode the length". */
+static int check_length(const ws_frame_parser *p) {
+    if (p->len7 == WS_LEN16 && p->remaining < WS_LEN16) return WS_E_LENGTH;
+    if (p->len7 == WS_LEN64 && p->remaining <= 0xFFFF) return WS_E_LENGTH;
+    return WS_OK;
+}
+
+/* Bytes of header announced by the second byte: 2, plus 2 or 8 bytes of
+ * length, plus 4 of mask. */
+static size_t header_size(uint8_t b1) {
+    uint8_t len7 = b1 & WS_LEN7_MASK;
+    return 2 + (len7 == WS_LEN16 ? 2 : len7 == WS_LEN64 ? 8 : 0) + (b1 & WS_MASK_BIT ? 4 : 0);
 }
 
 /* Header complete: fill in the event and move to the payload (or, for an
@@ -72,6 +101,31 @@ static void header_done(ws_frame_parser *p, ws_frame_event *ev) {
     ev->length = p->remaining;
     p->mask_off = 0;
     p->state = p->remaining ? S_PAYLOAD : S_B0;
+}
+
+/* The common case: a whole header at pos. Same checks, in the same order,
+ * as the byte-at-a-time walk below, without a state change per byte. */
+static long whole_header(ws_frame_parser *p, const uint8_t *pos, ws_frame_event *ev) {
+    const uint8_t *q = pos + 2;
+    int rc;
+
+    if ((rc = take_b0(p, pos[0])) != WS_OK || (rc = take_b1(p, pos[1])) != WS_OK) return rc;
+    if (p->len7 == WS_LEN16) {
+        p->remaining = (uint64_t)q[0] << 8 | q[1];
+        q += 2;
+    } else if (p->len7 == WS_LEN64) {
+        if (q[0] & 0x80) return WS_E_LENGTH;
+        p->remaining = 0;
+        for (int i = 0; i < 8; i++) p->remaining = p->remaining << 8 | q[i];
+        q += 8;
+    }
+    if ((rc = check_length(p)) != WS_OK) return rc;
+    if (p->masked) {
+        memcpy(p->mask, q, 4);
+        q += 4;
+    }
+    header_done(p, ev);
+    return (long)(q - pos);
 }
 
 long ws_frame_feed(ws_frame_parser *p, uint8_t *buf, size_t len, ws_frame_event *ev) {
@@ -94,45 +148,37 @@ long ws_frame_feed(ws_frame_parser *p, uint8_t *buf, size_t len, ws_frame_event 
         return (long)n;
     }
 
+    if (p->state == S_B0 && len >= 2 && len >= header_size(buf[1])) return whole_header(p, buf, ev);
+
+    /* The header is split across reads: walk it one byte at a time. */
     while (pos < end) {
         uint8_t c = *pos++;
         switch (p->state) {
         case S_B0:
-            if ((rc = check_b0(c)) != WS_OK) return rc;
-            p->b0 = c;
+            if ((rc = take_b0(p, c)) != WS_OK) return rc;
             p->state = S_B1;
             break;
 
         case S_B1:
-            p->masked = (c & WS_MASK_BIT) != 0;
-            /* §5.1: a server MUST close on an unmasked client frame, and a
-             * client on a masked server frame. */
-            if (p->masked != p->server) return WS_E_UNMASKED;
-            p->len7 = c & WS_LEN7_MASK;
-            if (WS_OP_IS_CONTROL(p->b0 & WS_OPCODE_MASK) && p->len7 > WS_MAX_CONTROL_PAYLOAD)
-                return WS_E_CONTROL_LEN;
-            p->remaining = 0;
-            if (p->len7 == WS_LEN16) {
-                p->need = 2;
+            if ((rc = take_b1(p, c)) != WS_OK) return rc;
+            if (p->len7 == WS_LEN16 || p->len7 == WS_LEN64) {
+                p->need = p->len7 == WS_LEN16 ? 2 : 8;
                 p->state = S_EXTLEN;
-            } else if (p->len7 == WS_LEN64) {
-                p->need = 8;
-                p->state = S_EXTLEN;
-            } else {
-                p->remaining = p->len7;
-                goto after_length;
+                break;
             }
-            break;
+            goto after_length;
 
         case S_EXTLEN:
             /* §5.2: the most significant bit of a 64-bit length MUST be 0;
              * refuse it on its first byte. */
             if (p->need == 8 && (c & 0x80)) return WS_E_LENGTH;
             p->remaining = (p->remaining << 8) | c;
-            if (--p->need > 0) break;
-            /* §5.2: "the minimal number of bytes MUST be used". */
-            if (p->len7 == WS_LEN16 ? p->remaining < WS_LEN16 : p->remaining <= 0xFFFF)
-                return WS_E_LENGTH;
+            --p->need;
+            /* Six zero bytes of a 64-bit length already prove a value
+             * below 65536, which must have used a shorter form. */
+            if (p->len7 == WS_LEN64 && p->need == 2 && p->remaining == 0) return WS_E_LENGTH;
+            if (p->need > 0) break;
+            if ((rc = check_length(p)) != WS_OK) return rc;
         after_length:
             if (p->masked) {
                 p->need = 4;
@@ -182,14 +228,18 @@ size_t ws_frame_header_masked(uint8_t *out, int fin, int opcode, uint64_t len,
 }
 
 void ws_frame_mask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset) {
-    uint8_t rot[8];
+    /* The key rotated so that r[j] applies to data[j]. */
+    const uint8_t r[4] = { mask[offset & 3], mask[(offset + 1) & 3], mask[(offset + 2) & 3],
+                           mask[(offset + 3) & 3] };
+    uint32_t m32;
     uint64_t m;
     size_t i = 0;
 
-    /* The key rotated so that rot[j] applies to data[j]; because 8 is a
-     * multiple of 4, the same 8-byte word applies to every aligned group. */
-    for (int j = 0; j < 8; j++) rot[j] = mask[(offset + (size_t)j) & 3];
-    memcpy(&m, rot, 8);
+    /* The same 4 bytes twice make the 8-byte word for every aligned group
+     * of 8 (8 is a multiple of 4); both halves are equal, so this holds on
+     * any byte order. */
+    memcpy(&m32, r, 4);
+    m = (uint64_t)m32 << 32 | m32;
 
     /* Four words per iteration lets the compiler keep them in vector
      * registers; memcpy is how C spells an unaligned load or store. */
@@ -205,5 +255,5 @@ void ws_frame_mask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offs
         w ^= m;
         memcpy(data + i, &w, 8);
     }
-    for (; i < len; i++) data[i] ^= rot[i & 7];
+    for (; i < len; i++) data[i] ^= r[i & 3];
 }

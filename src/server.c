@@ -403,19 +403,43 @@ static void batch_write(ws_conn *c, int may_swap) {
     if (n) write_or_queue(c, srv->iov, n, may_swap);
 }
 
-/* Add len bytes to the batch of c, the connection being read. Small
- * pieces (headers, short payloads) are copied into the batch buffer;
- * large payloads that live in the read buffer or in c->msg -- memory that
- * stays put until the batch is written -- are only pointed to. */
-static void batch_push(ws_conn *c, const void *p, size_t len) {
-    int copy = len <= BATCH_COPY_MAX;
+/* Copy a and b (either may be empty) into the batch of c, the connection
+ * being read, extending the last piece when it ends where the copy starts.
+ * alen + blen <= BATCH_COPY_MAX. */
+static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen) {
+    uint8_t *dst;
+    struct iovec *last;
 
-    if (len == 0 || c->state == C_DEAD) return;
+    if (srv->niov == BATCH_IOV || srv->wlen + alen + blen > WRITE_BUF_SIZE) {
+        batch_write(c, 0);
+        if (c->state == C_DEAD) return;
+        if (buf_pending(c->out)) {
+            queue_output(c, a, alen);
+            queue_output(c, b, blen);
+            return;
+        }
+    }
+    dst = srv->wbuf + srv->wlen;
+    if (alen) memcpy(dst, a, alen);
+    if (blen) memcpy(dst + alen, b, blen);
+    srv->wlen += alen + blen;
+    last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
+    if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
+        last->iov_len += alen + blen;  /* contiguous with the previous copy */
+    else
+        srv->iov[srv->niov++] = (struct iovec){ dst, alen + blen };
+}
+
+/* Add a large payload to the batch of c. If it lives in the read buffer or
+ * in c->msg -- memory that stays put until the batch is written -- it is
+ * only pointed to. */
+static void batch_ref(ws_conn *c, const void *p, size_t len) {
+    if (c->state == C_DEAD) return;
     if (buf_pending(c->out)) {
         queue_output(c, p, len);
         return;
     }
-    if (srv->niov == BATCH_IOV || (copy && srv->wlen + len > WRITE_BUF_SIZE)) {
+    if (srv->niov == BATCH_IOV) {
         batch_write(c, 0);
         if (c->state == C_DEAD) return;
         if (buf_pending(c->out)) {
@@ -423,23 +447,21 @@ static void batch_push(ws_conn *c, const void *p, size_t len) {
             return;
         }
     }
-    if (copy) {
-        uint8_t *dst = srv->wbuf + srv->wlen;
-        struct iovec *last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
-        memcpy(dst, p, len);
-        srv->wlen += len;
-        if (last && (uint8_t *)last->iov_base + last->iov_len == dst) {
-            last->iov_len += len;  /* contiguous with the previous copy */
-            return;
-        }
-        p = dst;
-    }
     srv->iov[srv->niov++] = (struct iovec){ (void *)p, len };
     /* ws_send() promises the caller's memory is consumed on return: a
      * large payload from anywhere else is written (or queued) now. */
-    if (!copy && !inside(srv->rbuf, READ_BUF_SIZE, p, len) &&
+    if (!inside(srv->rbuf, READ_BUF_SIZE, p, len) &&
         !(c->msg && inside(c->msg->data, c->msg->cap, p, len)))
         batch_write(c, 0);
+}
+
+/* One piece: copied when small, pointed to (or written) when large. */
+static void batch_piece(ws_conn *c, const void *p, size_t len) {
+    if (len == 0) return;
+    if (len <= BATCH_COPY_MAX)
+        batch_copy(c, p, len, NULL, 0);
+    else
+        batch_ref(c, p, len);
 }
 
 /* Send a then b, in order after everything sent before. Replies to the
@@ -457,8 +479,13 @@ static void conn_write(ws_conn *c, const void *a, size_t alen, const void *b, si
         return;
     }
     if (srv->wconn == c) {
-        batch_push(c, a, alen);
-        batch_push(c, b, blen);
+        /* The usual reply: a header and a small payload, one copy. */
+        if (alen + blen <= BATCH_COPY_MAX) {
+            batch_copy(c, a, alen, b, blen);
+        } else {
+            batch_piece(c, a, alen);
+            batch_piece(c, b, blen);
+        }
         return;
     }
     if (alen) iov[n++] = (struct iovec){ (void *)a, alen };

@@ -49,3 +49,9 @@ bench-check: $(BENCH_BIN) $(BENCH_NODE_WS)
 	$(Q)sh bench/check-wsbench.sh $(BENCH_BIN) $$(( $(BENCH_PORT) + 90 ))
 
 -include $(MALLOC_COUNT_SO:.so=.d)
+
+# 100,000 concurrent connections held by 6 workers, with an echo load
+# running meanwhile (about 40 s).
+.PHONY: bench-100k
+bench-100k: $(BIN) $(BENCH_BIN)
+	$(Q)sh bench/run-100k.sh $(BIN) $(BENCH_BIN)

@@ -22,7 +22,7 @@
  * message starts and ends, so a message that arrives whole in one read can
  * be handed to the application straight from the read buffer.
  *
- * State is ~48 bytes; the engine never allocates, never does I/O.
+ * State is 64 bytes; the engine never allocates, never does I/O.
  */
 #ifndef WS_PROTO_H
 #define WS_PROTO_H

@@ -18,7 +18,7 @@
  *                      handler straight from the read buffer; a split
  *                      one is assembled in the connection's msg buffer
  *   ws_send()          header + payload into the worker's write batch
- *   batch_flush()      one write() for all replies of this read; what the
+ *   batch_flush()      one writev() for all replies of this read; what the
  *                      kernel does not take is queued in c->out and
  *                      flushed when the socket becomes writable
  *
@@ -34,7 +34,7 @@
  *     DRAIN  -- EOF from peer, or close timeout --> DEAD (freed after the
  *                                                   event batch)
  *
- * Memory: a connection is a ~200-byte slot in a table indexed by its fd.
+ * Memory: a connection is a 144-byte slot in a table indexed by its fd.
  * It owns no buffer while idle: msg (a message split across reads), out
  * (output the kernel did not take) and ctl (a ping split across reads) are
  * allocated when needed and given back by the sweep once idle.
@@ -72,7 +72,7 @@
 /* Tunables that are not worth a command-line option.                      */
 
 #define READ_BUF_SIZE   (256 * 1024) /* one read() per readiness event */
-#define WRITE_BUF_SIZE  (256 * 1024) /* replies batched into one write() */
+#define WRITE_BUF_SIZE  (256 * 1024) /* small replies copied into one writev() */
 #define BATCH_COPY_MAX  2048         /* larger payloads are pointed to, not copied */
 #define BATCH_IOV       64           /* pieces in one writev() */
 #define DIRECT_READ_MIN (64 * 1024)  /* payload left that is read into c->msg directly */
@@ -455,6 +455,13 @@ static void batch_ref(ws_conn *c, const void *p, size_t len) {
         batch_write(c, 0);
 }
 
+/* Does a piece of the batch point into buffer b? */
+static int batch_points_into(const buf *b) {
+    for (int i = 0; b && i < srv->niov; i++)
+        if (inside(b->data, b->cap, srv->iov[i].iov_base, srv->iov[i].iov_len)) return 1;
+    return 0;
+}
+
 /* One piece: copied when small, pointed to (or written) when large. */
 static void batch_piece(ws_conn *c, const void *p, size_t len) {
     if (len == 0) return;
@@ -650,7 +657,7 @@ static void on_data(ws_conn *c, const ws_proto_event *ev) {
     }
     /* The batch may still point into c->msg (the echo of the previous
      * message): write it before the buffer is reused. */
-    if (srv->wconn == c && srv->niov) {
+    if (srv->wconn == c && batch_points_into(c->msg)) {
         batch_write(c, 1);
         if (c->state == C_DEAD) return;
     }

@@ -58,7 +58,8 @@ void ws_frame_parser_init(ws_frame_parser *p, int server);
 
 /* Feed len bytes at buf. Consumes bytes until one event completes or the
  * input is exhausted, and returns the number of bytes consumed (which may
- * be less than len: call again with the rest). Payload bytes are unmasked
+ * be less than len: call again with the rest; fed 0 bytes inside a
+ * payload it reports an empty PAYLOAD chunk). Payload bytes are unmasked
  * in place, so buf must be writable and the chunk stays valid as long as
  * the caller's buffer does. A frame with an empty payload produces only a
  * HEADER event (length 0). Returns a negative ws_error (WS_E_RSV,

@@ -400,7 +400,7 @@ static void batch_write(ws_conn *c, int may_swap) {
     int n = srv->niov;
     srv->niov = 0;
     srv->wlen = 0;
-    if (n) write_or_queue(c, srv->iov, n, may_swap);
+    if (n && c->state != C_DEAD) write_or_queue(c, srv->iov, n, may_swap);
 }
 
 /* Copy a and b (either may be empty) into the batch of c, the connection
@@ -1045,6 +1045,12 @@ static void on_conn_event(ws_reactor *r, ws_io *io, unsigned events) {
     if (c->state == C_DEAD || c->state == C_FREE) return;
     if (events & WS_EV_WRITE) conn_flush(c);
     if (c->state == C_DEAD) return;
+    /* epoll reports errors and hang-ups even when reading is paused; a
+     * paused connection would never read to find out, so drop it here. */
+    if ((events & WS_EV_ERROR) && (c->flags & F_READ_PAUSED)) {
+        conn_kill(c);
+        return;
+    }
     if ((events & (WS_EV_READ | WS_EV_ERROR)) && !(c->flags & F_READ_PAUSED)) conn_read(c);
 }
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "itest.h"
 #include "spawn.h"
 #include "testutil.h"
 #include "wsclient.h"
@@ -23,14 +24,6 @@
 
 #define MEMBERS 100
 #define PER_MEMBER 5
-
-static ts_server srv;
-
-static int teardown(void **state) {
-    (void)state;
-    ts_server_kill_all();
-    return 0;
-}
 
 typedef struct event {
     char type[16];

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "itest.h"
 #include "spawn.h"
 #include "testutil.h"
 #include "wsclient.h"
@@ -21,22 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-static ts_server srv;
-
-static int teardown(void **state) {
-    (void)state;
-    ts_server_kill_all();
-    return 0;
-}
-
-static void start(const char *const *args) {
-    assert_int_equal(ts_server_start(&srv, args), 0);
-}
-
-static void stop_clean(void) {
-    assert_int_equal(ts_server_stop_clean(&srv), 0);
-}
 
 /* len bytes of printable ASCII (valid UTF-8) or of anything, by seed. */
 static uint8_t *make_payload(size_t len, int text, uint64_t seed) {

@@ -19,28 +19,13 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "itest.h"
 #include "spawn.h"
 #include "wsclient.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static ts_server srv;
-
-static int teardown(void **state) {
-    (void)state;
-    ts_server_kill_all();
-    return 0;
-}
-
-static void start(const char *const *args) {
-    assert_int_equal(ts_server_start(&srv, args), 0);
-}
-
-static void stop_clean(void) {
-    assert_int_equal(ts_server_stop_clean(&srv), 0);
-}
 
 /* The whole of a file of the client directory. */
 static uint8_t *read_client_file(const char *name, size_t *len) {

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "itest.h"
 #include "spawn.h"
 #include "testutil.h"
 #include "wsclient.h"
@@ -29,22 +30,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static ts_server srv;
-
-static int teardown(void **state) {
-    (void)state;
-    ts_server_kill_all();
-    return 0;
-}
-
-static void start(const char *const *args) {
-    assert_int_equal(ts_server_start(&srv, args), 0);
-}
-
-static void stop_clean(void) {
-    assert_int_equal(ts_server_stop_clean(&srv), 0);
-}
 
 /* The well-behaved client. */
 typedef struct witness {

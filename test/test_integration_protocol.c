@@ -21,28 +21,13 @@
 #include <cmocka.h>
 
 #include "frame.h"
+#include "itest.h"
 #include "spawn.h"
 #include "wsclient.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static ts_server srv;
-
-static int teardown(void **state) {
-    (void)state;
-    ts_server_kill_all();
-    return 0;
-}
-
-static void start(const char *const *args) {
-    assert_int_equal(ts_server_start(&srv, args), 0);
-}
-
-static void stop_clean(void) {
-    assert_int_equal(ts_server_stop_clean(&srv), 0);
-}
 
 /* The server's answer to whatever was sent on c: close `code`, then EOF. */
 static void expect_close_then_eof(wsc *c, const char *what, unsigned code) {

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "itest.h"
 #include "spawn.h"
 #include "testutil.h"
 #include "wsclient.h"
@@ -21,18 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-static ts_server srv;
-
-static int teardown(void **state) {
-    (void)state;
-    ts_server_kill_all();
-    return 0;
-}
-
-static void start(const char *const *args) {
-    assert_int_equal(ts_server_start(&srv, args), 0);
-}
 
 /* Assert the wait status st is a normal exit with code. */
 static void assert_exit_code(int st, int code) {

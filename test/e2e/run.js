@@ -442,6 +442,46 @@ async function echoTests(context) {
   });
 
   await page.close();
+
+  /* The same server through Node's ws client (the tutorial's library), on
+   * any path: text stays text, binary stays binary, empty and 1 MiB
+   * messages come back whole, pings get pongs, and a close code is echoed. */
+  await check('Node ws client: text, binary, empty and 1 MiB echo; ping; close 4000', async () => {
+    const WebSocket = require('ws');
+    const ws = new WebSocket('ws://127.0.0.1:' + port + '/any/path?x=1', { maxPayload: 0 });
+    const inbox = [];
+    let wake = null;
+    ws.on('message', (data, isBinary) => { inbox.push({ data, isBinary }); if (wake) wake(); });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const next = async () => {
+      const t0 = Date.now();
+      while (!inbox.length) {
+        assert(Date.now() - t0 < WAIT_MS, 'no echo within ' + WAIT_MS + ' ms');
+        await new Promise((r) => { wake = r; setTimeout(r, 100); });
+      }
+      return inbox.shift();
+    };
+    const big = crypto.randomBytes(MAX_MESSAGE);
+    const cases = [['héllo wörld ✓', false], ['', false], [Buffer.from([0, 255, 1]), true],
+                   [Buffer.alloc(0), true], [big, true]];
+    for (const [msg, binary] of cases) {
+      ws.send(msg, { binary });
+      const got = await next();
+      assert(got.isBinary === binary, 'type changed for a ' + (binary ? 'binary' : 'text') + ' message');
+      assert(Buffer.compare(Buffer.from(got.data), Buffer.from(msg)) === 0,
+             'echo differs for a ' + Buffer.byteLength(msg) + '-byte message');
+    }
+    const pong = new Promise((resolve) => ws.once('pong', resolve));
+    ws.ping(Buffer.from('are you there'));
+    const payload = await Promise.race([pong, sleep(WAIT_MS).then(() => null)]);
+    assert(payload && payload.toString() === 'are you there', 'no pong with the same payload');
+    const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.close(4000, 'done');
+    const code = await Promise.race([closed, sleep(WAIT_MS).then(() => 'timeout')]);
+    assert(code === 4000, 'close code ' + code + ', expected 4000 echoed');
+    return '5 messages up to ' + MAX_MESSAGE + ' bytes, pong, close ' + code;
+  });
+
   await check('echo server stops on SIGTERM', async () => {
     assert(servers.has(server), 'it had already exited (crashed?)');
     return 'exited: ' + await stopServer(server, 10000);

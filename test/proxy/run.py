@@ -404,6 +404,30 @@ async def through_proxy(front, trusted, tls_port, ctx):
     await acheck("wss:// (TLS terminated by nginx) echoes", tls())
 
 
+async def direct(port):
+    """Python's websockets straight to ws6455, no proxy, on any path: the
+    same client as above, so a failure here and not there (or the other
+    way round) points at the proxy."""
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}/any/path?q=1", ping_interval=None, max_size=None,
+        open_timeout=STEP, close_timeout=STEP)
+    try:
+        await acheck("direct: echo text", _pair(echo(ws, "héllo direct ✓")))
+        await acheck("direct: echo empty text and empty binary",
+                     _pair(_both(echo(ws, ""), echo(ws, b""))))
+        await acheck("direct: echo 16 MiB binary (the default --max-message)",
+                     _pair(echo(ws, os.urandom(16 << 20))))
+        await acheck("direct: echo 16 MiB text",
+                     _pair(echo(ws, "ws6455 ✓ " * ((16 << 20) // 11))))
+
+        async def close1000():
+            await ws.close(1000, "bye")
+            return ws.close_code == 1000, f"server replied {ws.close_code}"
+        await acheck("direct: close 1000 echoed", close1000())
+    finally:
+        await ws.close()
+
+
 async def without_trust(front, plain):
     async with ws_connect(front) as ws:
         await echo(ws, "plain")
@@ -547,6 +571,7 @@ def main():
         # A scenario that breaks off (say, its first connection fails)
         # counts as one failure; the others still run.
         for name, scenario, args in (
+                ("direct, no proxy", direct, (ws_plain,)),
                 ("one instance", through_proxy, (f_trusted, servers["trusted"], f_tls, ctx)),
                 ("without --trust-proxy", without_trust, (f_plain, servers["plain"])),
                 ("idle timeouts", idle, (f_trusted, f_plain)),

@@ -46,6 +46,9 @@ typedef struct ws_frame_event {
     uint8_t opcode;     /* HEADER: the frame's opcode */
     uint8_t fin;        /* HEADER: 1 if FIN is set */
     uint8_t last;       /* PAYLOAD: 1 if this chunk ends the frame */
+    uint8_t ascii;      /* PAYLOAD: 1 if every byte is below 0x80 (known for
+                           masked frames, from the unmasking pass); 0 if not
+                           or not known */
     uint64_t length;    /* HEADER: declared payload length */
     uint8_t *data;      /* PAYLOAD: unmasked bytes, inside the fed buffer */
     size_t len;         /* PAYLOAD: number of bytes at data */
@@ -80,7 +83,9 @@ size_t ws_frame_header_masked(uint8_t *out, int fin, int opcode, uint64_t len,
 
 /* XOR len bytes at data with the masking key, starting at key byte
  * (offset % 4) -- RFC 6455 §5.3: octet i is XORed with key[i mod 4].
- * Applying it twice restores the input. Works 8 bytes at a time. */
-void ws_frame_mask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset);
+ * Applying it twice restores the input. Works 8 bytes at a time. Returns
+ * 1 if every resulting byte is below 0x80 (ASCII), else 0: the pass that
+ * unmasks a text payload also tells whether it needs UTF-8 decoding. */
+int ws_frame_mask(uint8_t *data, size_t len, const uint8_t mask[4], size_t offset);
 
 #endif /* WS_FRAME_H */

@@ -81,15 +81,19 @@ static int control_done(ws_proto *p, ws_proto_event *ev) {
 }
 
 /* A data frame's payload chunk (or an empty data frame: len 0). */
-static int data_chunk(ws_proto *p, uint8_t *data, size_t len, int frame_end,
+static int data_chunk(ws_proto *p, uint8_t *data, size_t len, int frame_end, int ascii,
                       ws_proto_event *ev) {
     int message_end = frame_end && p->frame_fin;
 
     if (p->msg_op == WS_OP_TEXT) {
         size_t bad;
         /* §8.1, fail fast: the first byte that cannot be UTF-8 fails the
-         * connection even if the rest of the message has not arrived. */
-        if (ws_utf8_feed(&p->utf8, data, len, &bad) == WS_UTF8_INVALID) return WS_E_UTF8;
+         * connection even if the rest of the message has not arrived. A
+         * chunk the unmasking pass saw to be all ASCII, starting between
+         * characters, is valid as it is and is not decoded again. */
+        if (!(ascii && ws_utf8_complete(&p->utf8)) &&
+            ws_utf8_feed(&p->utf8, data, len, &bad) == WS_UTF8_INVALID)
+            return WS_E_UTF8;
         if (message_end && !ws_utf8_complete(&p->utf8)) return WS_E_UTF8;
     }
     /* An empty chunk in the middle of a message tells nobody anything. */
@@ -144,14 +148,15 @@ static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_frame_eve
     /* §7.4.1 (1009): judged on the declared length, before one payload
      * byte is read, so an oversized message is never buffered. */
     if (fe->length > lim->max_message - p->msg_len) return WS_E_TOO_BIG;
-    return fe->length == 0 ? data_chunk(p, NULL, 0, 1, ev) : WS_OK;
+    return fe->length == 0 ? data_chunk(p, NULL, 0, 1, 1, ev) : WS_OK;
 }
 
 /* A chunk of payload of the current frame. */
 static int on_payload(ws_proto *p, const ws_frame_event *fe, ws_proto_event *ev) {
     p->frame_left -= fe->len;
 
-    if (!WS_OP_IS_CONTROL(p->frame_op)) return data_chunk(p, fe->data, fe->len, fe->last, ev);
+    if (!WS_OP_IS_CONTROL(p->frame_op))
+        return data_chunk(p, fe->data, fe->len, fe->last, fe->ascii, ev);
 
     if (p->frame_op == WS_OP_PING) {
         ev->type = WS_PROTO_EV_PING;

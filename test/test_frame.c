@@ -705,6 +705,32 @@ static void test_mask_zero_key(void **state) {
     assert_memory_equal(data, src, sizeof(src));
 }
 
+/* The return value says whether every unmasked byte is ASCII: for each
+ * length 0..100, offset and alignment, an all-ASCII result gives 1, and a
+ * single byte >= 0x80 at any position (word loop or tail) gives 0. */
+static void test_mask_reports_ascii(void **state) {
+    (void)state;
+    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    uint8_t plain[100 + 8], data[100 + 8];
+
+    for (size_t len = 0; len <= 100; len++)
+        for (size_t off = 0; off < 4; off++)
+            for (size_t align = 0; align < 8; align++) {
+                /* Plain text, masked as a client would: unmasking gives it back. */
+                for (size_t i = 0; i < len; i++) plain[i] = (uint8_t)(' ' + (i * 7 + off) % 95);
+                memcpy(data + align, plain, len);
+                naive_mask(data + align, len, key, off);
+                assert_int_equal(ws_frame_mask(data + align, len, key, off), 1);
+                assert_memory_equal(data + align, plain, len);
+                for (size_t bad = 0; bad < len; bad++) {
+                    memcpy(data + align, plain, len);
+                    data[align + bad] = 0xC3;  /* a UTF-8 lead byte */
+                    naive_mask(data + align, len, key, off);
+                    assert_int_equal(ws_frame_mask(data + align, len, key, off), 0);
+                }
+            }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Random frames                                                           */
 
@@ -770,6 +796,7 @@ int main(void) {
         cmocka_unit_test(test_mask_vs_naive),
         cmocka_unit_test(test_mask_continues),
         cmocka_unit_test(test_mask_zero_key),
+        cmocka_unit_test(test_mask_reports_ascii),
         cmocka_unit_test(test_random_frames),
     };
     return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

@@ -977,6 +977,23 @@ static void test_utf8_errors(void **state) {
     log_free(&want);
     s.b.len = 0;
 
+    /* An all-ASCII fragment is not decoded again (the unmasking pass saw
+     * every byte) -- but only between characters: after an open lead
+     * byte its first byte is the error, even deep in the word loop. */
+    static const char ascii_run[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh";
+    put_frame(&s, 0, WS_OP_TEXT, "ok\xc3", 3);
+    size_t run_at = put_frame(&s, 1, WS_OP_CONT, ascii_run, sizeof(ascii_run) - 1);
+    expect_failure(&s, &default_limits, &want, WS_E_UTF8, WS_CLOSE_INVALID_PAYLOAD, run_at);
+    log_free(&want);
+    s.b.len = 0;
+    put_frame(&s, 0, WS_OP_TEXT, "ok\xc3\xa9", 4);
+    put_frame(&s, 1, WS_OP_CONT, ascii_run, sizeof(ascii_run) - 1);
+    want_message(&want, WS_OP_TEXT, "ok\xc3\xa9" "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh",
+                 4 + sizeof(ascii_run) - 1);
+    feed_everywhere(&s.b, &default_limits, &want, SIZE_MAX);
+    log_free(&want);
+    s.b.len = 0;
+
     /* ...and fails when the message ends with an empty final fragment
      * while the character is open: on the last byte of that header. */
     put_frame(&s, 0, WS_OP_TEXT, "\xe2\x82", 2);

@@ -323,19 +323,23 @@ static void conn_update_events(ws_conn *c) {
     if (ws_reactor_set(srv->r, &c->io, mask) < 0) conn_kill(c);
 }
 
+/* Output was just queued. Backpressure: a peer that does not read its
+ * replies is not read either, so it cannot make us queue without bound. */
+static void output_queued(ws_conn *c) {
+    if (buf_pending(c->out) > srv->cfg->max_queue) c->flags |= F_READ_PAUSED;
+    conn_update_events(c);
+}
+
 /* Queue bytes that could not be written now. */
 static void queue_output(ws_conn *c, const uint8_t *data, size_t len) {
-    if (len == 0) return;
+    if (len == 0 || c->state == C_DEAD) return;
     if (!buf_pending(c->out)) c->last_tx = now_ms();  /* the stall clock starts */
     if (buf_append(&c->out, data, len) < 0) {
         ws_log(WS_LOG_ERROR, "client #%u: out of memory queueing %zu bytes", c->id, len);
         conn_kill(c);
         return;
     }
-    /* Backpressure: a peer that does not read its replies is not read
-     * either, so it cannot make us queue without bound. */
-    if (buf_pending(c->out) > srv->cfg->max_queue) c->flags |= F_READ_PAUSED;
-    conn_update_events(c);
+    output_queued(c);
 }
 
 /* Does [p, p + len) lie inside the len_total bytes at base? Compared as
@@ -357,8 +361,7 @@ static void give_msg_to_out(ws_conn *c, const uint8_t *p, size_t len) {
     m->len = m->off + len;
     c->out = m;
     c->last_tx = now_ms();
-    if (buf_pending(c->out) > srv->cfg->max_queue) c->flags |= F_READ_PAUSED;
-    conn_update_events(c);
+    output_queued(c);
 }
 
 /* Write the iovecs with one writev() and queue what the kernel does not
@@ -403,6 +406,14 @@ static void batch_write(ws_conn *c, int may_swap) {
     if (n && c->state != C_DEAD) write_or_queue(c, srv->iov, n, may_swap);
 }
 
+/* May a piece join c's batch? If the batch is full it is written out
+ * first. Returns 0 when c died or now has output queued: the piece must
+ * then be queued behind that output, not batched ahead of it. */
+static int batch_room(ws_conn *c, int full) {
+    if (full && c->state != C_DEAD && !buf_pending(c->out)) batch_write(c, 0);
+    return c->state != C_DEAD && !buf_pending(c->out);
+}
+
 /* Copy a and b (either may be empty) into the batch of c, the connection
  * being read, extending the last piece when it ends where the copy starts.
  * alen + blen <= BATCH_COPY_MAX. */
@@ -410,14 +421,10 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
     uint8_t *dst;
     struct iovec *last;
 
-    if (srv->niov == BATCH_IOV || srv->wlen + alen + blen > WRITE_BUF_SIZE) {
-        batch_write(c, 0);
-        if (c->state == C_DEAD) return;
-        if (buf_pending(c->out)) {
-            queue_output(c, a, alen);
-            queue_output(c, b, blen);
-            return;
-        }
+    if (!batch_room(c, srv->niov == BATCH_IOV || srv->wlen + alen + blen > WRITE_BUF_SIZE)) {
+        queue_output(c, a, alen);
+        queue_output(c, b, blen);
+        return;
     }
     dst = srv->wbuf + srv->wlen;
     if (alen) memcpy(dst, a, alen);
@@ -434,18 +441,9 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
  * in c->msg -- memory that stays put until the batch is written -- it is
  * only pointed to. */
 static void batch_ref(ws_conn *c, const void *p, size_t len) {
-    if (c->state == C_DEAD) return;
-    if (buf_pending(c->out)) {
+    if (!batch_room(c, srv->niov == BATCH_IOV)) {
         queue_output(c, p, len);
         return;
-    }
-    if (srv->niov == BATCH_IOV) {
-        batch_write(c, 0);
-        if (c->state == C_DEAD) return;
-        if (buf_pending(c->out)) {
-            queue_output(c, p, len);
-            return;
-        }
     }
     srv->iov[srv->niov++] = (struct iovec){ (void *)p, len };
     /* ws_send() promises the caller's memory is consumed on return: a
@@ -1201,8 +1199,33 @@ static void sweep_conn(ws_conn *c, uint32_t now) {
     }
 }
 
+/* Call fn for every live connection (neither free nor already dead). */
+static void each_conn(void (*fn)(ws_conn *c, uint32_t now), uint32_t now) {
+    for (size_t k = 0; k < srv->nchunks; k++) {
+        if (!srv->chunks[k]) continue;
+        for (size_t i = 0; i < CONN_CHUNK; i++) {
+            ws_conn *c = &srv->chunks[k][i];
+            if (c->state != C_FREE && c->state != C_DEAD) fn(c, now);
+        }
+    }
+}
+
+/* SIGTERM: open connections get close 1001, half-done handshakes go. */
+static void shutdown_conn(ws_conn *c, uint32_t now) {
+    if (c->state == C_OPEN) {
+        ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        c->deadline = now + srv->cfg->shutdown_timeout;
+    } else if (c->state == C_HANDSHAKE) {
+        conn_kill(c);
+    }
+}
+
+static void kill_conn(ws_conn *c, uint32_t now) {
+    (void)now;
+    conn_kill(c);
+}
+
 static void begin_shutdown(void) {
-    uint32_t now = now_ms();
     ws_log(WS_LOG_INFO, "shutting down: closing %u connection(s)", srv->nconns);
     srv->shutting_down = 1;
     srv->shutdown_deadline = ws_reactor_now(srv->r) + srv->cfg->shutdown_timeout;
@@ -1211,32 +1234,14 @@ static void begin_shutdown(void) {
         close(srv->listener.fd);
         srv->listener.fd = -1;
     }
-    for (size_t k = 0; k < srv->nchunks; k++) {
-        if (!srv->chunks[k]) continue;
-        for (size_t i = 0; i < CONN_CHUNK; i++) {
-            ws_conn *c = &srv->chunks[k][i];
-            if (c->state == C_OPEN) {
-                ws_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
-                c->deadline = now + srv->cfg->shutdown_timeout;
-            } else if (c->state == C_HANDSHAKE) {
-                conn_kill(c);
-            }
-        }
-    }
+    each_conn(shutdown_conn, now_ms());
 }
 
 static long on_sweep(ws_reactor *r, void *data) {
-    uint32_t now = now_ms();
     (void)r;
     (void)data;
     if (stop_requested && !srv->shutting_down) begin_shutdown();
-    for (size_t k = 0; k < srv->nchunks; k++) {
-        if (!srv->chunks[k]) continue;
-        for (size_t i = 0; i < CONN_CHUNK; i++) {
-            ws_conn *c = &srv->chunks[k][i];
-            if (c->state != C_FREE && c->state != C_DEAD) sweep_conn(c, now);
-        }
-    }
+    each_conn(sweep_conn, now_ms());
     return SWEEP_MS;
 }
 
@@ -1404,11 +1409,10 @@ static int run_worker(const ws_server_config *cfg, int listen_fd) {
     rc = 0;
 out:
     /* Free everything, so valgrind shows a clean exit. */
-    for (size_t k = 0; k < s.nchunks; k++) {
-        for (size_t i = 0; s.chunks[k] && i < CONN_CHUNK; i++)
-            if (s.chunks[k][i].state != C_FREE) conn_kill(&s.chunks[k][i]);
+    if (s.r) {
+        each_conn(kill_conn, 0);
+        conn_reap(s.r, NULL);
     }
-    if (s.r) conn_reap(s.r, NULL);
     for (size_t k = 0; k < s.nchunks; k++) free(s.chunks[k]);
     free(s.chunks);
     if (s.listener.fd >= 0) close(s.listener.fd);

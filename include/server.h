@@ -30,8 +30,24 @@ typedef struct ws_handler {
     /* The WebSocket connection is over: code is the status received or
      * sent (RFC 6455 §7.4), 1006 when the TCP connection just dropped. */
     void (*on_close)(ws_conn *c, unsigned code, void *ud);
+    /* Optional: a large message in parts, as the reads bring them, instead
+     * of whole to on_message. Used when the first frame of a message
+     * announces at least WS_PART_MIN payload bytes and the message is not
+     * already complete in one read; other messages still go to on_message.
+     * first and last mark the message's first and final parts; a part may
+     * be empty, and a text part may end inside a UTF-8 character (every
+     * byte so far is valid). If the rest of the message turns out invalid
+     * (bad UTF-8, over --max-message), no last part comes: the connection
+     * is failed and on_close follows. Memory for such a message stays at
+     * one read buffer, however large it is. */
+    void (*on_part)(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
+                    int is_text, void *ud);
     void *ud;   /* passed to every callback */
 } ws_handler;
+
+/* Messages announced at least this large go to on_part (when a handler has
+ * it): 64 KiB, a quarter of the read buffer, so a part is rarely tiny. */
+#define WS_PART_MIN (64 * 1024)
 
 /* Every limit and timeout of the server. Times are in milliseconds; 0
  * disables a timeout. Defaults (ws_server_config_defaults) in brackets. */
@@ -77,6 +93,17 @@ typedef struct ws_piece {
     size_t len;
 } ws_piece;
 int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n);
+
+/* Send a message in parts, each part a frame of its own (RFC 6455 §5.4
+ * fragmentation): the first part's frame carries opcode (WS_OP_TEXT or
+ * WS_OP_BINARY), later ones are continuation frames, and the last one has
+ * FIN set; the peer receives one message. Until the last part is sent,
+ * ws_send() and ws_send_pieces() on this connection return -1, because
+ * the frames of two messages must not interleave (§5.4); pongs and close
+ * frames may come between parts and are sent as usual. Returns 0, or -1
+ * if the connection is not open or the call is out of order (a first
+ * part while a message is unfinished, or a later part with none begun). */
+int ws_send_part(ws_conn *c, int opcode, int first, int last, const void *data, size_t len);
 
 /* Start the closing handshake with status code and a reason of at most
  * 123 bytes (RFC 6455 §5.5.1). Returns 0, or -1 if not open. */

@@ -24,6 +24,16 @@ static void echo_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
     ws_send(c, is_text ? WS_OP_TEXT : WS_OP_BINARY, data, len);
 }
 
+/* A large message is echoed part by part as it arrives, each part a
+ * fragment of the reply (RFC 6455 §5.4): the server never holds the whole
+ * message, and the peer starts receiving its echo before it has finished
+ * sending. */
+static void echo_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
+                      int is_text, void *ud) {
+    (void)ud;
+    ws_send_part(c, is_text ? WS_OP_TEXT : WS_OP_BINARY, first, last, data, len);
+}
+
 /* ---- said: the tutorial's server.js ---------------------------------- */
 
 static void said_message(ws_conn *c, const uint8_t *data, size_t len, int is_text, void *ud) {
@@ -148,9 +158,10 @@ static void chat_close(ws_conn *c, unsigned code, void *ud) {
 /* ---- the table ---------------------------------------------------------- */
 
 static const ws_handler handlers[] = {
-    { "echo", NULL, echo_message, NULL, NULL },
-    { "said", NULL, said_message, NULL, NULL },
-    { "chat", chat_open, chat_message, chat_close, NULL },
+    /* name    on_open    on_message    on_close    on_part    ud */
+    { "echo", NULL,      echo_message, NULL,       echo_part, NULL },
+    { "said", NULL,      said_message, NULL,       NULL,      NULL },
+    { "chat", chat_open, chat_message, chat_close, NULL,      NULL },
 };
 
 const ws_handler *ws_handler_by_name(const char *name) {

@@ -163,6 +163,8 @@ enum {
     F_PING_OUT    = 1 << 1, /* a keep-alive ping awaits any answer */
     F_READ_PAUSED = 1 << 2, /* output over max_queue: not reading */
     F_REJECT      = 1 << 3, /* counted in rejecting, not in nconns */
+    F_RECV_PARTS  = 1 << 4, /* the message coming in goes to on_part */
+    F_SEND_PARTS  = 1 << 5, /* a message going out in parts is unfinished */
 };
 
 /* What only a connection in the handshake needs; freed after it. */
@@ -326,7 +328,13 @@ static void conn_update_events(ws_conn *c) {
 /* Output was just queued. Backpressure: a peer that does not read its
  * replies is not read either, so it cannot make us queue without bound. */
 static void output_queued(ws_conn *c) {
-    if (buf_pending(c->out) > srv->cfg->max_queue) c->flags |= F_READ_PAUSED;
+    size_t limit = srv->cfg->max_queue;
+    /* While a message streams through in parts, its reply may pile up as
+     * far as the message would have been held had it been assembled: a
+     * client that writes all of a large message before reading anything
+     * (as simple synchronous clients do) must not deadlock against us. */
+    if (c->flags & F_RECV_PARTS) limit += srv->cfg->max_message;
+    if (buf_pending(c->out) > limit) c->flags |= F_READ_PAUSED;
     conn_update_events(c);
 }
 
@@ -563,7 +571,7 @@ int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n) {
     uint8_t hdr[WS_MAX_SERVER_HEADER_LEN];
     size_t total = 0;
 
-    if (!c || c->state != C_OPEN) return -1;
+    if (!c || c->state != C_OPEN || (c->flags & F_SEND_PARTS)) return -1;
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return -1;
     for (size_t i = 0; i < n; i++) total += pieces[i].len;
     size_t hl = ws_frame_header(hdr, 1, opcode, total);
@@ -579,6 +587,25 @@ int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n) {
 int ws_send(ws_conn *c, int opcode, const void *data, size_t len) {
     ws_piece p = { data, len };
     return ws_send_pieces(c, opcode, &p, 1);
+}
+
+int ws_send_part(ws_conn *c, int opcode, int first, int last, const void *data, size_t len) {
+    uint8_t hdr[WS_MAX_SERVER_HEADER_LEN];
+
+    if (!c || c->state != C_OPEN) return -1;
+    if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return -1;
+    /* A first part starts a message only when none is unfinished; a later
+     * part needs one. */
+    if (!first != !!(c->flags & F_SEND_PARTS)) return -1;
+    if (last)
+        c->flags &= (uint8_t)~F_SEND_PARTS;
+    else
+        c->flags |= F_SEND_PARTS;
+    /* RFC 6455 §5.4: the first frame has the message's opcode, the rest
+     * are continuations (opcode 0); FIN marks the final fragment. */
+    size_t hl = ws_frame_header(hdr, last != 0, first ? opcode : WS_OP_CONT, len);
+    conn_write(c, hdr, hl, data, len);
+    return 0;
 }
 
 /* Start the closing handshake from our side (RFC 6455 §7.1.2). */
@@ -615,7 +642,8 @@ const char *ws_conn_peer(const ws_conn *c) {
  * server prints what it received. Text is valid UTF-8 (the engine checked),
  * so it is shown as it is, control characters as '.', and cut on a
  * character boundary; binary is shown as hex. */
-static void log_message(const ws_conn *c, const uint8_t *data, size_t len, int is_text) {
+static void log_message(const ws_conn *c, const uint8_t *data, size_t len, int is_text,
+                        int in_parts) {
     char preview[100];
     size_t n = 0, i = 0;
     if (!ws_log_enabled(WS_LOG_INFO)) return;
@@ -634,13 +662,13 @@ static void log_message(const ws_conn *c, const uint8_t *data, size_t len, int i
         }
     }
     preview[n] = '\0';
-    ws_log(WS_LOG_INFO, "client #%u: received %s message, %zu bytes: %s%s%s%s", c->id,
-           is_text ? "text" : "binary", len, is_text ? "\"" : "", preview, is_text ? "\"" : "",
-           i < len ? "..." : "");
+    ws_log(WS_LOG_INFO, "client #%u: received %s message, %s%zu bytes: %s%s%s%s", c->id,
+           is_text ? "text" : "binary", in_parts ? "in parts, first " : "", len,
+           is_text ? "\"" : "", preview, is_text ? "\"" : "", i < len ? "..." : "");
 }
 
 static void deliver(ws_conn *c, const uint8_t *data, size_t len, int is_text) {
-    log_message(c, data, len, is_text);
+    log_message(c, data, len, is_text, 0);
     if (handler()->on_message) handler()->on_message(c, data, len, is_text, handler()->ud);
 }
 
@@ -651,6 +679,19 @@ static void on_data(ws_conn *c, const ws_proto_event *ev) {
     /* The common case: the whole message is in the read buffer. */
     if (ev->first && ev->last) {
         deliver(c, ev->data, ev->len, is_text);
+        return;
+    }
+    /* A large message, to a handler that takes it in parts: each chunk is
+     * passed on straight from the read buffer, while it is still in the
+     * CPU's cache, and nothing is assembled. */
+    if ((c->flags & F_RECV_PARTS) ||
+        (ev->first && handler()->on_part && ev->size_hint >= WS_PART_MIN)) {
+        if (ev->first) {
+            log_message(c, ev->data, ev->len, is_text, 1);
+            c->flags |= F_RECV_PARTS;
+        }
+        if (ev->last) c->flags &= (uint8_t)~F_RECV_PARTS;
+        handler()->on_part(c, ev->data, ev->len, ev->first, ev->last, is_text, handler()->ud);
         return;
     }
     /* The batch may still point into c->msg (the echo of the previous
@@ -969,8 +1010,10 @@ static void conn_read(ws_conn *c) {
     /* In the middle of a large message whose buffer is already reserved,
      * read the payload straight into place: the bytes are unmasked and
      * validated there and never copied. Only up to the end of the frame,
-     * so whatever follows goes through the shared buffer as usual. */
-    if (c->state == C_OPEN && c->msg && (left = ws_proto_data_left(&c->proto)) >= DIRECT_READ_MIN &&
+     * so whatever follows goes through the shared buffer as usual. (A
+     * message passed on in parts has no such buffer: it streams through
+     * the shared one.) */
+    if (c->state == C_OPEN && !(c->flags & F_RECV_PARTS) && c->msg && (left = ws_proto_data_left(&c->proto)) >= DIRECT_READ_MIN &&
         c->msg->cap - c->msg->len >= DIRECT_READ_MIN) {
         dst = c->msg->data + c->msg->len;
         cap = c->msg->cap - c->msg->len;

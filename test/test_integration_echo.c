@@ -82,6 +82,101 @@ static void test_16_mib_message_echoed_as_one_message(void **state) {
     stop_clean();
 }
 
+/* Read the frames of one echoed message into echo[0..cap); returns the
+ * number of frames. Every frame must be a data frame of the message
+ * (opcode, then continuations); *fin tells whether the last one ended it.
+ * Stops at the final frame, or before a close frame (left unread). */
+static size_t read_echo_frames(wsc *c, int opcode, uint8_t *echo, size_t cap, size_t *got,
+                               int *fin) {
+    size_t frames = 0;
+    *got = 0;
+    *fin = 0;
+    while (!*fin) {
+        int op = wsc_peek_opcode(c);
+        if (op < 0) fail_msg("reading the echo: %s", c->err);
+        if (op == WS_OP_CLOSE) break;  /* for the caller */
+        wsc_frame f;
+        WSC_OK(c, wsc_read_frame(c, &f));
+        if (f.opcode != (frames == 0 ? (unsigned)opcode : WS_OP_CONT) || f.len > cap - *got)
+            fail_msg("frame %zu of the echo: opcode %u, %zu bytes", frames, f.opcode, f.len);
+        if (f.len) memcpy(echo + *got, f.payload, f.len);
+        *got += f.len;
+        *fin = f.fin;
+        frames++;
+        wsc_frame_free(&f);
+    }
+    return frames;
+}
+
+/* A message larger than WS_PART_MIN is echoed part by part as it arrives
+ * (echo's on_part): the reply starts before the message is complete, in
+ * fragments (RFC 6455 §5.4) that add up to the message. */
+static void test_large_message_echoed_in_parts_as_it_arrives(void **state) {
+    (void)state;
+    wsc c;
+    const size_t len = 1u << 20, half = len / 2;
+    uint8_t *p = make_payload(len, 0, 21), *echo = malloc(len);
+    size_t got, more;
+    int fin;
+
+    assert_non_null(echo);
+    start(NULL);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    /* Half the payload, then wait: the first fragments of the echo come
+     * back while the message is still unfinished. */
+    WSC_OK(&c, wsc_send_frame_header(&c, WS_FIN | WS_OP_BINARY, len));
+    WSC_OK(&c, wsc_send_payload(&c, p, half));
+    wsc_frame f;
+    WSC_OK(&c, wsc_read_frame(&c, &f));
+    if (f.opcode != WS_OP_BINARY || f.fin || f.len == 0 || f.len > half ||
+        memcmp(f.payload, p, f.len) != 0)
+        fail_msg("first part: opcode %u fin %d, %zu bytes", f.opcode, f.fin, f.len);
+    got = f.len;
+    wsc_frame_free(&f);
+    memcpy(echo, p, got);
+    WSC_OK(&c, wsc_send_payload(&c, p + half, len - half));
+    /* The rest: continuation frames up to the one with FIN. */
+    size_t frames = 1 + read_echo_frames(&c, WS_OP_CONT, echo + got, len - got, &more, &fin);
+    assert_true(fin);
+    assert_int_equal(got + more, len);
+    assert_memory_equal(echo, p, len);
+    /* At most one read buffer (256 KiB) per part, so at least 4 parts. */
+    assert_true(frames >= 4);
+    /* The connection goes on as usual: a small message comes back whole. */
+    echo_once(&c, WS_OP_TEXT, 100, 22);
+    free(p);
+    free(echo);
+    wsc_close(&c);
+    stop_clean();
+}
+
+/* Bad UTF-8 at the end of a large text message: the parts before it may
+ * already be echoed, but the echo never finishes; the close frame (1007)
+ * comes between fragments, as RFC 6455 §5.4 allows a control frame to. */
+static void test_bad_utf8_late_in_a_message_passed_on_in_parts(void **state) {
+    (void)state;
+    wsc c;
+    const size_t len = 1u << 20;
+    uint8_t *p = make_payload(len, 1, 23), *echo = malloc(len);
+    size_t got;
+    int fin;
+
+    assert_non_null(echo);
+    p[len - 1] = 0xff;  /* never valid in UTF-8 */
+    start(NULL);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, p, len));
+    read_echo_frames(&c, WS_OP_TEXT, echo, len, &got, &fin);
+    assert_false(fin);
+    assert_true(got < len);
+    assert_memory_equal(echo, p, got);
+    WSC_OK(&c, wsc_expect_close(&c, WS_CLOSE_INVALID_PAYLOAD));
+    free(p);
+    free(echo);
+    wsc_close(&c);
+    stop_clean();
+}
+
 static void test_said_handler_replies_like_the_tutorial(void **state) {
     (void)state;
     wsc c;
@@ -93,6 +188,20 @@ static void test_said_handler_replies_like_the_tutorial(void **state) {
     WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, want, strlen(want)));
     WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "", 0));
     WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, "Server: You said \"\"", 19));
+    /* said has no on_part: a large message is assembled first, and the
+     * reply is one frame. */
+    const size_t len = 300000;
+    uint8_t *p = make_payload(len, 1, 24);
+    WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, p, len));
+    wsc_frame f;
+    WSC_OK(&c, wsc_read_frame(&c, &f));
+    assert_int_equal(f.opcode, WS_OP_TEXT);
+    assert_true(f.fin);
+    assert_int_equal(f.len, 18 + len + 1);
+    assert_memory_equal(f.payload, "Server: You said \"", 18);
+    assert_memory_equal(f.payload + 18, p, len);
+    wsc_frame_free(&f);
+    free(p);
     wsc_close(&c);
     stop_clean();
 }
@@ -115,20 +224,38 @@ static void fragmented_with_pings(wsc *c, int opcode, const uint8_t *payload, si
         }
     }
     assert_int_equal(off, len);
-    /* RFC 6455 §5.5.3: a pong carries the ping's payload. The pongs come
-     * first: each ping was answered when it arrived, the echo only once
-     * the message was complete. */
-    for (size_t i = 0; i + 1 < nfrag; i++) {
+    /* RFC 6455 §5.5.3: a pong carries the ping's payload, and each ping
+     * is answered when it arrives. The echo comes whole after the pongs
+     * when the server assembles the message, or in fragments between
+     * them when it passes a large message on in parts (§5.4 lets control
+     * frames come between fragments). Either way: pongs in order, and the
+     * fragments add up to the message. */
+    uint8_t *echo = malloc(len + 1);
+    size_t pongs = 0, got = 0;
+    int first = 1, done = 0;
+    assert_non_null(echo);
+    while (!done || pongs + 1 < nfrag) {
         wsc_frame f;
-        int pl = snprintf(ping, sizeof(ping), "ping %zu", i);
         WSC_OK(c, wsc_read_frame(c, &f));
-        if (f.opcode != WS_OP_PONG || !f.fin || f.len != (size_t)pl ||
-            memcmp(f.payload, ping, (size_t)pl) != 0)
-            fail_msg("expected pong \"%s\", got opcode %u \"%s\"", ping, f.opcode,
-                     (char *)f.payload);
+        if (f.opcode == WS_OP_PONG) {
+            int pl = snprintf(ping, sizeof(ping), "ping %zu", pongs);
+            if (!f.fin || f.len != (size_t)pl || memcmp(f.payload, ping, (size_t)pl) != 0)
+                fail_msg("expected pong \"%s\", got \"%s\"", ping, (char *)f.payload);
+            pongs++;
+        } else {
+            if (done || f.opcode != (first ? (unsigned)opcode : WS_OP_CONT) || f.len > len - got)
+                fail_msg("unexpected frame: opcode %u, %zu bytes, after %zu of %zu", f.opcode,
+                         f.len, got, len);
+            if (f.len) memcpy(echo + got, f.payload, f.len);
+            got += f.len;
+            first = 0;
+            done = f.fin;
+        }
         wsc_frame_free(&f);
     }
-    WSC_OK(c, wsc_expect_message(c, opcode, payload, len));
+    assert_int_equal(got, len);
+    assert_memory_equal(echo, payload, len);
+    free(echo);
 }
 
 static void test_fragmented_messages_with_pings_interleaved(void **state) {
@@ -219,6 +346,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_every_length_encoding_echoed_byte_for_byte, teardown),
         cmocka_unit_test_teardown(test_16_mib_message_echoed_as_one_message, teardown),
+        cmocka_unit_test_teardown(test_large_message_echoed_in_parts_as_it_arrives, teardown),
+        cmocka_unit_test_teardown(test_bad_utf8_late_in_a_message_passed_on_in_parts, teardown),
         cmocka_unit_test_teardown(test_said_handler_replies_like_the_tutorial, teardown),
         cmocka_unit_test_teardown(test_fragmented_messages_with_pings_interleaved, teardown),
         cmocka_unit_test_teardown(test_1000_concurrent_connections_each_get_their_own_echo,

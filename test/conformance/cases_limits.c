@@ -158,7 +158,8 @@ static void register_max_message(const struct cf_config *cfg)
                                   .len = max });
     cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART, .b0 = CF_FIN | CF_OP_CONT,
                                   .pat = CF_PAT_BINARY, .pat_off = max, .len = 1, .aux = 0 });
-    cf_push(&s, (struct cf_step)RX_CLOSE(CF_CLOSE_TOO_BIG));
+    /* The first fragment is large: the echo may have begun (§5.4). */
+    cf_push(&s, (struct cf_step)RX_CLOSE_AFTER_PARTS(CF_CLOSE_TOO_BIG, CF_PAT_BINARY));
     c = cf_add("9.9.5 max-bytes-then-one-more-fragment");
     c->steps = cf_steps_end(&s);
     c->heavy = true;

@@ -190,6 +190,13 @@ int cf_expect_pong(struct cf_ctx *t, struct cf_conn *c, const uint8_t *data,
  * the server to close TCP (§7.1.1: the server closes first) within the
  * timeout, with no frame in between. */
 int cf_expect_close(struct cf_ctx *t, struct cf_conn *c, int code);
+/* The same, after the start of a data message that never finishes: a
+ * server that passes a large message on in parts as it arrives may have
+ * echoed fragments of it before finding it bad (RFC 6455 §5.4 lets the
+ * close frame follow them). Zero or more such fragments (a text or binary
+ * frame, then continuations, none with FIN), each byte checked against
+ * pattern pat, then the close. */
+int cf_expect_close_after_parts(struct cf_ctx *t, struct cf_conn *c, int code, int pat);
 /* Expect the server to end the connection without a close frame, or with
  * a close frame carrying `code`: for the RFC's "MAY send a close" cases. */
 int cf_expect_drop(struct cf_ctx *t, struct cf_conn *c, int code);
@@ -205,6 +212,7 @@ enum cf_step_kind {
     ST_MSG,         /* expect message: opcode b0, data/pattern, len */
     ST_PONG,        /* expect pong with payload data[0..len) or pattern */
     ST_CLOSE,       /* expect close with code aux (int), then TCP close */
+    ST_CLOSE_PARTS, /* the same, maybe after unfinished fragments of pat */
     ST_DROP,        /* expect TCP close, optionally after close code aux */
     ST_BYE          /* send close 1000, expect 1000 back, then TCP close */
 };
@@ -251,6 +259,7 @@ int cf_run_steps(struct cf_ctx *t, const struct cf_step *steps,
 #define RXP(OP, PAT, N) { .kind = ST_MSG, .b0 = (OP), .pat = (PAT), .len = (N) }
 #define RX_PONG(S) { .kind = ST_PONG, .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
 #define RX_CLOSE(CODE) { .kind = ST_CLOSE, .aux = (CODE) }
+#define RX_CLOSE_AFTER_PARTS(CODE, PAT) { .kind = ST_CLOSE_PARTS, .aux = (CODE), .pat = (PAT) }
 #define BYE { .kind = ST_BYE }
 
 /* ---- main.c: the registry ----------------------------------------------- */

@@ -630,6 +630,32 @@ int cf_expect_close(struct cf_ctx *t, struct cf_conn *c, int code)
     return check_close(t, c, &f, code);
 }
 
+int cf_expect_close_after_parts(struct cf_ctx *t, struct cf_conn *c, int code, int pat)
+{
+    uint64_t off = 0;
+    for (;;) {
+        struct cf_frame f;
+        if (cf_next_frame(t, c, &f) < 0)
+            return -1;
+        bool part = off == 0 ? (f.op == CF_OP_TEXT || f.op == CF_OP_BINARY) : f.op == CF_OP_CONT;
+        if (!part)
+            return check_close(t, c, &f, code);
+        if (f.fin)
+            return unexpected(t, &f, "close frame with code %d (the message was bad, "
+                              "its echo must not finish)", code);
+        for (uint64_t i = 0; i < f.len;) {
+            uint8_t want[4096];
+            size_t n = f.len - i < sizeof want ? (size_t)(f.len - i) : sizeof want;
+            cf_pattern(pat, off + i, want, n);
+            if (memcmp(f.payload + i, want, n) != 0)
+                return unexpected(t, &f, "fragment bytes %llu.. of the message as sent",
+                                  (unsigned long long)(off + i));
+            i += n;
+        }
+        off += f.len;
+    }
+}
+
 int cf_expect_drop(struct cf_ctx *t, struct cf_conn *c, int code)
 {
     while (pending(c) == 0) {

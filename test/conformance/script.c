@@ -179,6 +179,9 @@ int cf_run_steps(struct cf_ctx *t, const struct cf_step *steps, enum cf_mode mod
         case ST_CLOSE:
             rc = cf_expect_close(t, &c, (int)s->aux);
             break;
+        case ST_CLOSE_PARTS:
+            rc = cf_expect_close_after_parts(t, &c, (int)s->aux, s->pat);
+            break;
         case ST_DROP:
             rc = cf_expect_drop(t, &c, (int)s->aux);
             break;

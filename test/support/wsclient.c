@@ -195,6 +195,12 @@ static int fill(wsc *c) {
     return 1;
 }
 
+int wsc_peek_opcode(wsc *c) {
+    int r = fill(c);
+    if (r <= 0) return r == 0 ? fail(c, "EOF before a frame") : -1;
+    return c->in[c->in_off] & 0x0f;
+}
+
 int wsc_recv_exact(wsc *c, void *buf, size_t n) {
     uint8_t *p = buf;
     size_t got = 0;

@@ -127,6 +127,9 @@ int wsc_send_close(wsc *c, int code, const char *reason);
 
 /* ---- Frames we receive ----------------------------------------------- */
 
+/* The opcode of the next frame, without consuming it (-1: error/EOF). */
+int wsc_peek_opcode(wsc *c);
+
 /* Read one frame. Fails if it is masked or longer than 64 MiB. */
 int wsc_read_frame(wsc *c, wsc_frame *f);
 void wsc_frame_free(wsc_frame *f);

@@ -1013,7 +1013,8 @@ static void conn_read(ws_conn *c) {
      * so whatever follows goes through the shared buffer as usual. (A
      * message passed on in parts has no such buffer: it streams through
      * the shared one.) */
-    if (c->state == C_OPEN && !(c->flags & F_RECV_PARTS) && c->msg && (left = ws_proto_data_left(&c->proto)) >= DIRECT_READ_MIN &&
+    if (c->state == C_OPEN && !(c->flags & F_RECV_PARTS) && c->msg &&
+        (left = ws_proto_data_left(&c->proto)) >= DIRECT_READ_MIN &&
         c->msg->cap - c->msg->len >= DIRECT_READ_MIN) {
         dst = c->msg->data + c->msg->len;
         cap = c->msg->cap - c->msg->len;

@@ -8,7 +8,8 @@
 #   2. server memory per idle connection at 10,000 and 50,000 connections;
 #   3. ws6455 with 1 worker against 2 workers;
 #   4. system calls per echoed message of ws6455 (strace -c -f);
-#   5. heap allocations per echoed message of ws6455 (LD_PRELOAD counter).
+#   5. heap allocations per echoed message of ws6455 (LD_PRELOAD counter);
+#   6. ws6455 --busy-poll 50 against the default on the latency-bound cells.
 # The server is pinned to CPU 0 and wsbench to CPU 1 (taskset), except in
 # the workers comparison, where the server needs both CPUs.
 #
@@ -17,7 +18,8 @@
 # BENCH_OUT (build/bench/results.md) BENCH_CLIENT_ARGS (extra wsbench flags)
 # WS6455 (build/ws6455) WSBENCH (build/wsbench)
 # MALLOC_COUNT_SO (build/bench/malloc_count.so) NODE (node)
-# BENCH_SECTIONS (default "matrix memory workers syscalls allocs": any subset)
+# BENCH_SECTIONS (default "matrix memory workers syscalls allocs busypoll":
+# any subset)
 #
 # Every server started here is killed by PID on exit (trap); every wsbench
 # run is bounded by timeout(1). Exit status is non-zero if any run that
@@ -34,7 +36,7 @@ WS6455=${WS6455:-build/ws6455}
 WSBENCH=${WSBENCH:-build/wsbench}
 MALLOC_COUNT_SO=${MALLOC_COUNT_SO:-build/bench/malloc_count.so}
 NODE=${NODE:-node}
-SECTIONS=" ${BENCH_SECTIONS:-matrix memory workers syscalls allocs} "
+SECTIONS=" ${BENCH_SECTIONS:-matrix memory workers syscalls allocs busypoll} "
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/ws6455-bench.XXXXXX)
 SERVER_CPU=0
@@ -393,6 +395,61 @@ if want allocs && [ -f "$MALLOC_COUNT_SO" ]; then
 		mp=$((mp + 1))
 	done
 	emit ""
+fi
+
+# ---- 6. busy polling ----------------------------------------------------------
+
+# cpu_ticks PID: user + system clock ticks of PID so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# The default server against --busy-poll 50 on the cells where the server
+# mostly waits, with Node as the reference; the busy-polling server's CPU
+# use is reported, since that is the price.
+if want busypoll; then
+P_WS=$((PORT + 17))
+P_BP=$((PORT + 18))
+P_NODE=$((PORT + 19))
+log "run-bench: --busy-poll 50 against the default"
+start_server ws6455 "$P_WS" "$SERVER_CPU" --workers 1
+WS_PID=$SERVER_PID
+start_server ws6455 "$P_BP" "$SERVER_CPU" --workers 1 --busy-poll 50
+BP_PID=$SERVER_PID
+start_server node "$P_NODE" "$SERVER_CPU"
+NODE_PID=$SERVER_PID
+TICK=$(getconf CLK_TCK)
+emit "### ws6455 --busy-poll 50 (server on CPU 0, wsbench on CPU 1)"
+emit ""
+emit "| cell | ws6455 msg/s | ws6455 --busy-poll 50 msg/s | Node ws msg/s | busy-poll / Node | ws6455 p99 µs | busy-poll p99 µs | busy-poll server CPU |"
+emit "|---|---:|---:|---:|---:|---:|---:|---:|"
+for cell in "1 32 1 1 conn x 32 B" "1 32 64 1 conn x 32 B, depth 64" "100 32 1 100 conns x 32 B"; do
+	read -r conns size depth label <<<"$cell"
+	for s in ws bp node; do : >"$TMP/$s.rates"; : >"$TMP/$s.p99"; done
+	: >"$TMP/bp.cpu"
+	for r in $(seq "$ROUNDS"); do
+		for s in ws bp node; do
+			case $s in ws) port=$P_WS ;; bp) port=$P_BP ;; node) port=$P_NODE ;; esac
+			t0=$(cpu_ticks "$BP_PID"); s0=$(date +%s.%N)
+			line=$(bench "$CLIENT_CPU" --port "$port" -c "$conns" -s "$size" -d "$depth" \
+				-t "$SECONDS_PER" -w "$WARMUP")
+			if [ $s = bp ]; then
+				awk -v t0="$t0" -v t1="$(cpu_ticks "$BP_PID")" -v s0="$s0" -v s1="$(date +%s.%N)" \
+					-v hz="$TICK" 'BEGIN { printf "%.0f\n", 100 * (t1 - t0) / hz / (s1 - s0) }' \
+					>>"$TMP/bp.cpu"
+			fi
+			log "  $label round $r $s: $(field msgs_per_sec "$line") msg/s, p99 $(field p99_us "$line") us"
+			field msgs_per_sec "$line" >>"$TMP/$s.rates"
+			field p99_us "$line" >>"$TMP/$s.p99"
+		done
+	done
+	bp_rate=$(median <"$TMP/bp.rates"); node_rate=$(median <"$TMP/node.rates")
+	emit "| $label | $(fmt_int "$(median <"$TMP/ws.rates")") | $(fmt_int "$bp_rate") |" \
+		"$(fmt_int "$node_rate") | $(ratio "$bp_rate" "$node_rate") | $(median <"$TMP/ws.p99") |" \
+		"$(median <"$TMP/bp.p99") | $(median <"$TMP/bp.cpu") % |"
+done
+stop_server "$WS_PID"
+stop_server "$BP_PID"
+stop_server "$NODE_PID"
+emit ""
 fi
 
 log "run-bench: results written to $OUT"

@@ -64,6 +64,15 @@ void ws_reactor_del_timer(ws_reactor *r, long id);
 
 void ws_reactor_set_after(ws_reactor *r, ws_after_proc *proc, void *data);
 
+/* Busy polling: after an iteration that had events, keep asking epoll
+ * without sleeping (timeout 0) for up to usec microseconds before the next
+ * wait that sleeps. Waking a sleeping CPU is slow, in virtual machines
+ * especially (tens of microseconds: the CPU halts and the hypervisor has to
+ * reschedule it), and this skips it while traffic keeps coming, at the
+ * price of spending that CPU time spinning. 0 (the default) turns it off;
+ * an idle loop never spins, since only an iteration with events starts it. */
+void ws_reactor_set_busy_poll(ws_reactor *r, unsigned usec);
+
 /* Milliseconds of a monotonic clock, as read at the start of the current
  * loop iteration (cheap: no system call). */
 uint64_t ws_reactor_now(const ws_reactor *r);

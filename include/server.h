@@ -71,6 +71,8 @@ typedef struct ws_server_config {
     unsigned shutdown_timeout;   /* ms to wait for close replies on SIGTERM [5000] */
     const char *trust_proxy;     /* comma-separated addresses whose X-Forwarded-For
                                     is believed in logs [NULL: none] */
+    unsigned busy_poll;          /* µs to poll without sleeping after traffic,
+                                    0 = off (ws_reactor_set_busy_poll) [0] */
 } ws_server_config;
 
 void ws_server_config_defaults(ws_server_config *cfg);

@@ -9,7 +9,7 @@
 # 3), BENCH_WARMUP (seconds, default 1), BENCH_PORT (first of the ports used,
 # default 18200), BENCH_OUT (results file, default build/bench/results.md),
 # BENCH_CLIENT_ARGS (extra wsbench flags, e.g. --busy-poll), BENCH_SECTIONS
-# (a subset of "matrix memory workers syscalls allocs").
+# (a subset of "matrix memory workers syscalls allocs busypoll").
 #
 # build/wsbench itself is linked by the top Makefile from bench/*.c; the
 # malloc counter lives in bench/preload/ so that it stays out of wsbench.

@@ -41,6 +41,8 @@ static void usage(FILE *out, const ws_server_config *d) {
 "  --shutdown-timeout SEC   on SIGTERM/SIGINT, wait for close replies (default %g)\n"
 "  --trust-proxy ADDRS      comma-separated proxy addresses whose\n"
 "                           X-Forwarded-For is logged as the client (default none)\n"
+"  --busy-poll USEC         after traffic, poll without sleeping for up to USEC\n"
+"                           microseconds: lower latency, more CPU (default %u = off)\n"
 "  --log-level LEVEL        error, warn, info or debug (default info)\n"
 "  --help                   this text\n"
 "  --version                the version\n"
@@ -51,7 +53,8 @@ static void usage(FILE *out, const ws_server_config *d) {
             d->host, d->port, d->client_dir, ws_handler_names(), d->handler->name, d->workers,
             d->max_message, d->max_fragments, d->max_header, d->max_queue, d->max_connections,
             d->handshake_timeout / 1000.0, d->ping_interval / 1000.0, d->ping_timeout / 1000.0,
-            d->close_timeout / 1000.0, d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0);
+            d->close_timeout / 1000.0, d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0,
+            d->busy_poll);
 }
 
 static int bad(const char *opt, const char *arg) {
@@ -103,7 +106,7 @@ enum {
     O_HOST = 1, O_PORT, O_CLIENT_DIR, O_HANDLER, O_WORKERS, O_MAX_MESSAGE, O_MAX_FRAGMENTS,
     O_MAX_HEADER, O_MAX_QUEUE, O_MAX_CONNECTIONS, O_HANDSHAKE_TIMEOUT, O_PING_INTERVAL,
     O_PING_TIMEOUT, O_CLOSE_TIMEOUT, O_SEND_TIMEOUT, O_SHUTDOWN_TIMEOUT, O_TRUST_PROXY,
-    O_LOG_LEVEL, O_HELP, O_VERSION
+    O_BUSY_POLL, O_LOG_LEVEL, O_HELP, O_VERSION
 };
 
 static const struct option options[] = {
@@ -124,6 +127,7 @@ static const struct option options[] = {
     { "send-timeout", required_argument, NULL, O_SEND_TIMEOUT },
     { "shutdown-timeout", required_argument, NULL, O_SHUTDOWN_TIMEOUT },
     { "trust-proxy", required_argument, NULL, O_TRUST_PROXY },
+    { "busy-poll", required_argument, NULL, O_BUSY_POLL },
     { "log-level", required_argument, NULL, O_LOG_LEVEL },
     { "help", no_argument, NULL, O_HELP },
     { "version", no_argument, NULL, O_VERSION },
@@ -167,6 +171,8 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
         case O_SEND_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->send_timeout); break;
         case O_SHUTDOWN_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->shutdown_timeout); break;
         case O_TRUST_PROXY: cfg->trust_proxy = optarg; break;
+        /* A second at most: beyond that spinning is just a busy loop. */
+        case O_BUSY_POLL: rc = parse_uint(name, optarg, 1000000, &cfg->busy_poll); break;
         case O_LOG_LEVEL:
             if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
             break;

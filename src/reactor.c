@@ -41,6 +41,8 @@ struct ws_reactor {
     timer timers[MAX_TIMERS];
     ws_after_proc *after;
     void *after_data;
+    unsigned busy_poll_us;  /* 0: off */
+    int busy;               /* the last iteration had events */
 };
 
 static uint64_t clock_ms(void) {
@@ -144,9 +146,32 @@ static void run_timers(ws_reactor *r) {
     }
 }
 
+void ws_reactor_set_busy_poll(ws_reactor *r, unsigned usec) { r->busy_poll_us = usec; }
+
+static uint64_t clock_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Ask epoll without sleeping until something is ready or usec have passed.
+ * Returns what epoll_wait returned last (0: nothing came). */
+static int spin_wait(ws_reactor *r, unsigned usec) {
+    uint64_t end = clock_us() + usec;
+    int n;
+    while ((n = epoll_wait(r->epfd, r->events, r->max_events, 0)) == 0 && clock_us() < end)
+        ;
+    return n;
+}
+
 int ws_reactor_poll(ws_reactor *r, int timeout_ms) {
-    int n = epoll_wait(r->epfd, r->events, r->max_events, timer_wait(r, timeout_ms));
+    int n = 0;
+    /* Busy polling (ws_reactor_set_busy_poll) only right after events: a
+     * quiet loop goes straight to the sleeping wait. */
+    if (r->busy_poll_us && r->busy) n = spin_wait(r, r->busy_poll_us);
+    if (n == 0) n = epoll_wait(r->epfd, r->events, r->max_events, timer_wait(r, timeout_ms));
     if (n < 0 && errno != EINTR) return -1;
+    r->busy = n > 0;
     r->now = clock_ms();
     for (int i = 0; i < n; i++) {
         struct epoll_event *e = &r->events[i];

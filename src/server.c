@@ -1330,6 +1330,7 @@ void ws_server_config_defaults(ws_server_config *cfg) {
     cfg->send_timeout = 30000;
     cfg->shutdown_timeout = 5000;
     cfg->trust_proxy = NULL;
+    cfg->busy_poll = 0;  /* off: an idle-looking server should not spin a CPU */
 }
 
 /* Parse "a,b,c" numeric addresses into srv->proxies. */
@@ -1418,6 +1419,7 @@ static int run_worker(const ws_server_config *cfg, int listen_fd) {
     s.limits.max_fragments = cfg->max_fragments;
     s.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     s.r = ws_reactor_create(1024);
+    if (s.r) ws_reactor_set_busy_poll(s.r, cfg->busy_poll);
     s.rbuf = malloc(READ_BUF_SIZE);
     s.wbuf = malloc(WRITE_BUF_SIZE);
     if (!s.r || !s.rbuf || !s.wbuf) {

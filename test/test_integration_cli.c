@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 /* Run the binary with args, capture stdout+stderr into out; return the
@@ -48,7 +49,7 @@ static void test_help_lists_every_option(void **state) {
         "--host", "--port", "--client-dir", "--handler", "--workers", "--max-message",
         "--max-fragments", "--max-header", "--max-queue", "--max-connections",
         "--handshake-timeout", "--ping-interval", "--ping-timeout", "--close-timeout",
-        "--send-timeout", "--shutdown-timeout", "--trust-proxy", "--log-level", "--help",
+        "--send-timeout", "--shutdown-timeout", "--trust-proxy", "--busy-poll", "--log-level", "--help",
         "--version", "echo|said|chat",
     };
     char out[8192];
@@ -83,6 +84,8 @@ static void test_bad_options_exit_2(void **state) {
         { "--log-level loud", "--log-level" },
         { "--ping-interval -3", "--ping-interval" },
         { "--close-timeout soon", "--close-timeout" },
+        { "--busy-poll -1", "--busy-poll" },
+        { "--busy-poll 1000001", "--busy-poll" },
         { "stray-argument", "stray-argument" },
     };
     char out[1024];
@@ -159,6 +162,31 @@ static void test_two_workers(void **state) {
     assert_true(ts_server_log_contains(&srv, "[w1] listening on"));
 }
 
+/* --busy-poll: messages are echoed as usual, and the loop spins only
+ * right after traffic. Once the client is quiet the server must sleep
+ * again: over a quiet second an endless spin would cost a second of CPU,
+ * a sleeping server (a sweep every 250 ms) next to nothing. */
+static void test_busy_poll_spins_only_after_traffic(void **state) {
+    wsc c;
+    (void)state;
+
+    assert_int_equal(ts_server_start(&srv, TS_ARGS("--busy-poll", "1000")), 0);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    for (int i = 0; i < 200; i++) {
+        char msg[32];
+        int n = snprintf(msg, sizeof(msg), "busy %d", i);
+        WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, msg, (size_t)n));
+        WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, msg, (size_t)n));
+    }
+    double before = ts_server_cpu_seconds(&srv);
+    assert_true(before >= 0);
+    usleep(1000 * 1000);
+    double quiet = ts_server_cpu_seconds(&srv) - before;
+    if (quiet > 0.2) fail_msg("server used %.2f s of CPU in a quiet second", quiet);
+    wsc_close(&c);
+    stop_clean();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_lists_every_option),
@@ -167,6 +195,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_info_log_lines, teardown),
         cmocka_unit_test_teardown(test_warn_level_is_quiet, teardown),
         cmocka_unit_test_teardown(test_two_workers, teardown),
+        cmocka_unit_test_teardown(test_busy_poll_spins_only_after_traffic, teardown),
     };
     return cmocka_run_group_tests_name("integration: command line and log", tests, NULL, NULL);
 }

@@ -132,8 +132,9 @@ stop_server() {
 # field NAME LINE: the value of NAME=... in a RESULT line.
 field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 
-# bench CPUS ARGS...: run wsbench, print its RESULT line; an empty line and
-# FAILED=1 if it failed.
+# bench CPUS ARGS...: run wsbench, print its RESULT line; an empty line if
+# it failed, and the failure is noted in $TMP/failed (bench runs in a
+# command substitution, a subshell, so a variable set here would be lost).
 bench() {
 	local cpus=$1 out rc line
 	shift
@@ -144,9 +145,26 @@ bench() {
 	if [ $rc -ne 0 ] || [ -z "$line" ]; then
 		log "run-bench: wsbench $* failed (exit $rc): ${line:-no RESULT}"
 		tail -n 3 "$TMP/wsbench.err" >&2
-		FAILED=1
+		: >"$TMP/failed"
 	fi
 	printf '%s\n' "$line"
+}
+
+# reset_rounds NAME...: empty the per-server result files of a cell.
+reset_rounds() {
+	local s
+	for s in "$@"; do : >"$TMP/$s.rates"; : >"$TMP/$s.p99"; done
+}
+
+# load_round LABEL ROUND NAME CPUS PORT CONNS SIZE DEPTH: one measured run
+# against server NAME; its msg/s and p99 go to $TMP/NAME.rates and .p99.
+load_round() {
+	local label=$1 r=$2 s=$3 cpus=$4 port=$5 conns=$6 size=$7 depth=$8 line
+	line=$(bench "$cpus" --port "$port" -c "$conns" -s "$size" -d "$depth" \
+		-t "$SECONDS_PER" -w "$WARMUP")
+	log "  $label round $r $s: $(field msgs_per_sec "$line") msg/s, p99 $(field p99_us "$line") us"
+	field msgs_per_sec "$line" >>"$TMP/$s.rates"
+	field p99_us "$line" >>"$TMP/$s.p99"
 }
 
 # median: of the numbers on stdin (the lower middle one for an even count).
@@ -202,15 +220,11 @@ emit "| cell | ws6455 msg/s | Node ws msg/s | ratio | ws6455 p99 µs | Node ws p
 emit "|---|---:|---:|---:|---:|---:|"
 for cell in "${CELLS[@]}"; do
 	read -r conns size depth label <<<"$cell"
-	: >"$TMP/ws.rates"; : >"$TMP/ws.p99"; : >"$TMP/node.rates"; : >"$TMP/node.p99"
+	reset_rounds ws node
 	for r in $(seq "$ROUNDS"); do
 		for s in ws node; do
 			port=$P_WS; [ $s = node ] && port=$P_NODE
-			line=$(bench "$CLIENT_CPU" --port "$port" -c "$conns" -s "$size" -d "$depth" \
-				-t "$SECONDS_PER" -w "$WARMUP")
-			log "  $label round $r $s: $(field msgs_per_sec "$line") msg/s, p99 $(field p99_us "$line") us"
-			field msgs_per_sec "$line" >>"$TMP/$s.rates"
-			field p99_us "$line" >>"$TMP/$s.p99"
+			load_round "$label" "$r" $s "$CLIENT_CPU" "$port" "$conns" "$size" "$depth"
 		done
 	done
 	ws_rate=$(median <"$TMP/ws.rates"); node_rate=$(median <"$TMP/node.rates")
@@ -280,15 +294,11 @@ start_server ws6455 $((PORT + 7)) 0-1 --workers 2
 W2=$SERVER_PID
 for cell in "100 32 1 100 conns x 32 B" "1000 1024 1 1,000 conns x 1 KiB"; do
 	read -r conns size depth label <<<"$cell"
-	: >"$TMP/w1.rates"; : >"$TMP/w1.p99"; : >"$TMP/w2.rates"; : >"$TMP/w2.p99"
+	reset_rounds w1 w2
 	for r in $(seq "$ROUNDS"); do
 		for s in w1 w2; do
 			port=$((PORT + 6)); [ $s = w2 ] && port=$((PORT + 7))
-			line=$(bench 0-1 --port "$port" -c "$conns" -s "$size" -d "$depth" \
-				-t "$SECONDS_PER" -w "$WARMUP")
-			log "  $label round $r $s: $(field msgs_per_sec "$line") msg/s"
-			field msgs_per_sec "$line" >>"$TMP/$s.rates"
-			field p99_us "$line" >>"$TMP/$s.p99"
+			load_round "$label" "$r" $s 0-1 "$port" "$conns" "$size" "$depth"
 		done
 	done
 	a=$(median <"$TMP/w1.rates"); b=$(median <"$TMP/w2.rates")
@@ -423,22 +433,18 @@ emit "| cell | ws6455 msg/s | ws6455 --busy-poll 50 msg/s | Node ws msg/s | busy
 emit "|---|---:|---:|---:|---:|---:|---:|---:|"
 for cell in "1 32 1 1 conn x 32 B" "1 32 64 1 conn x 32 B, depth 64" "100 32 1 100 conns x 32 B"; do
 	read -r conns size depth label <<<"$cell"
-	for s in ws bp node; do : >"$TMP/$s.rates"; : >"$TMP/$s.p99"; done
+	reset_rounds ws bp node
 	: >"$TMP/bp.cpu"
 	for r in $(seq "$ROUNDS"); do
 		for s in ws bp node; do
 			case $s in ws) port=$P_WS ;; bp) port=$P_BP ;; node) port=$P_NODE ;; esac
 			t0=$(cpu_ticks "$BP_PID"); s0=$(date +%s.%N)
-			line=$(bench "$CLIENT_CPU" --port "$port" -c "$conns" -s "$size" -d "$depth" \
-				-t "$SECONDS_PER" -w "$WARMUP")
+			load_round "$label" "$r" $s "$CLIENT_CPU" "$port" "$conns" "$size" "$depth"
 			if [ $s = bp ]; then
 				awk -v t0="$t0" -v t1="$(cpu_ticks "$BP_PID")" -v s0="$s0" -v s1="$(date +%s.%N)" \
 					-v hz="$TICK" 'BEGIN { printf "%.0f\n", 100 * (t1 - t0) / hz / (s1 - s0) }' \
 					>>"$TMP/bp.cpu"
 			fi
-			log "  $label round $r $s: $(field msgs_per_sec "$line") msg/s, p99 $(field p99_us "$line") us"
-			field msgs_per_sec "$line" >>"$TMP/$s.rates"
-			field p99_us "$line" >>"$TMP/$s.p99"
 		done
 	done
 	bp_rate=$(median <"$TMP/bp.rates"); node_rate=$(median <"$TMP/node.rates")
@@ -453,4 +459,8 @@ emit ""
 fi
 
 log "run-bench: results written to $OUT"
+if [ -e "$TMP/failed" ]; then
+	log "run-bench: some wsbench runs failed (see above)"
+	FAILED=1
+fi
 exit $FAILED

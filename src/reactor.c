@@ -45,11 +45,13 @@ struct ws_reactor {
     int busy;               /* the last iteration had events */
 };
 
-static uint64_t clock_ms(void) {
+static uint64_t clock_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+static uint64_t clock_ms(void) { return clock_us() / 1000u; }
 
 ws_reactor *ws_reactor_create(int max_events) {
     ws_reactor *r = calloc(1, sizeof(*r));
@@ -147,12 +149,6 @@ static void run_timers(ws_reactor *r) {
 }
 
 void ws_reactor_set_busy_poll(ws_reactor *r, unsigned usec) { r->busy_poll_us = usec; }
-
-static uint64_t clock_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Ask epoll without sleeping until something is ready or usec have passed.
  * Returns what epoll_wait returned last (0: nothing came). */

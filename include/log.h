@@ -7,6 +7,8 @@
 #ifndef WS_LOG_H
 #define WS_LOG_H
 
+#include <stddef.h>
+
 enum { WS_LOG_ERROR = 0, WS_LOG_WARN, WS_LOG_INFO, WS_LOG_DEBUG };
 
 extern int ws_log_level;      /* lines above this level are dropped [INFO] */
@@ -21,5 +23,22 @@ __attribute__((format(printf, 2, 3)))
 void ws_log(int level, const char *fmt, ...);
 
 #define ws_log_enabled(level) ((level) <= ws_log_level)
+
+/* Escape peer-supplied bytes for a log line, so that nothing a peer sends
+ * can forge a line, hide one, or change how a terminal shows it:
+ *
+ *   \\ and \"                  the escape character and the quote
+ *   \t \n \r, \xNN             other C0 controls and DEL (0x7f)
+ *   \xNN                        each byte of an invalid UTF-8 sequence
+ *   \uNNNN, \UNNNNNNNN          C1 controls (U+0080..U+009F), format and
+ *                               bidi controls (U+200E, U+202E, U+2066, ...),
+ *                               line and paragraph separators
+ *
+ * Everything else (printable ASCII, and valid UTF-8 for other characters)
+ * is copied as it is. Writes a NUL-terminated string of at most cap - 1
+ * characters into out, never cutting an escape or a character in two, and
+ * returns how many input bytes it consumed: less than len when out was
+ * too small (the caller adds "..."). */
+size_t ws_log_escape(char *out, size_t cap, const void *in, size_t len);
 
 #endif /* WS_LOG_H */

@@ -59,6 +59,10 @@ typedef struct ws_frame_event {
  * RFC 6455 §5.1. */
 void ws_frame_parser_init(ws_frame_parser *p, int server);
 
+/* 1 if the parser stands between frames (no header byte of a next frame
+ * seen yet), 0 inside a frame's header or payload. */
+static inline int ws_frame_parser_idle(const ws_frame_parser *p) { return p->state == 0; }
+
 /* Feed len bytes at buf. Consumes bytes until one event completes or the
  * input is exhausted, and returns the number of bytes consumed (which may
  * be less than len: call again with the rest; fed 0 bytes inside a

@@ -22,7 +22,7 @@
  * message starts and ends, so a message that arrives whole in one read can
  * be handed to the application straight from the read buffer.
  *
- * State is 64 bytes; the engine never allocates, never does I/O.
+ * State is 56 bytes; the engine never allocates, never does I/O.
  */
 #ifndef WS_PROTO_H
 #define WS_PROTO_H
@@ -42,7 +42,6 @@ typedef struct ws_proto_limits {
 typedef struct ws_proto {
     ws_frame_parser fp;      /* header and unmasking state */
     uint64_t msg_len;        /* payload bytes of the current message so far */
-    uint64_t frame_left;     /* declared bytes of the current frame not yet seen */
     uint32_t frags;          /* frames of the current message so far */
     ws_utf8 utf8;            /* text message validation, across frames */
     ws_utf8 reason_utf8;     /* close reason validation */
@@ -102,7 +101,15 @@ size_t ws_proto_feed(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf, size
  * buffer. */
 static inline uint64_t ws_proto_data_left(const ws_proto *p) {
     return (p->state == WS_PROTO_OPEN && p->emitted && !WS_OP_IS_CONTROL(p->frame_op))
-               ? p->frame_left : 0;
+               ? p->fp.remaining : 0;
+}
+
+/* 1 while a data message or any frame is unfinished: a message whose
+ * final fragment has not arrived, or a frame (data or control) whose
+ * header or payload is still incomplete. The server times such a state
+ * out when it stops making progress (--message-timeout). */
+static inline int ws_proto_unfinished(const ws_proto *p) {
+    return p->state == WS_PROTO_OPEN && (p->msg_op != 0 || !ws_frame_parser_idle(&p->fp));
 }
 
 /* RFC 6455 §7.4: may this status code appear in a close frame on the wire?

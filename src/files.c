@@ -1,8 +1,26 @@
 /*
  * files.c -- the HTML client's files, served to plain GET and HEAD requests.
+ *
+ * Two rules keep this small file server safe to expose:
+ *
+ *   nothing outside --client-dir   the request target is reduced to a
+ *                                  relative path of plain segments (no "..",
+ *                                  no hidden files), and the path is then
+ *                                  opened one component at a time with
+ *                                  O_NOFOLLOW, so no symbolic link is
+ *                                  followed anywhere on the way -- not in
+ *                                  the last component, not in a directory
+ *                                  above it. Only regular files are served.
+ *   nothing held in memory         the body goes from the file to the
+ *                                  socket with sendfile(2), a bounded
+ *                                  amount per writable event; the server
+ *                                  holds an open file and an offset, never
+ *                                  the file's bytes, however many clients
+ *                                  fetch it and however slowly they read.
  */
 #include "server_internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,54 +90,73 @@ static int target_to_path(const char *target, char *out, size_t cap) {
     return 0;
 }
 
+/* Open path (relative, '/'-separated, no "." or ".." segments: see
+ * target_to_path()) under the directory dirfd without following a symbolic
+ * link in any component. Returns an fd, or -1 (errno set; ELOOP for a
+ * link). */
+static int open_beneath(int dirfd, char *path) {
+    int dir = dirfd, fd;
+    char *seg = path, *slash;
+
+    while ((slash = strchr(seg, '/')) != NULL) {
+        *slash = '\0';
+        fd = openat(dir, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        *slash = '/';
+        if (dir != dirfd) close(dir);
+        if (fd < 0) return -1;
+        dir = fd;
+        seg = slash + 1;
+    }
+    fd = openat(dir, seg, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (dir != dirfd) {
+        int saved = errno;
+        close(dir);
+        errno = saved;
+    }
+    return fd;
+}
+
 /* A plain GET or HEAD: the HTML client's files (DESIGN: the server itself
- * serves the page that talks to it). Small files, read whole. */
+ * serves the page that talks to it). */
 void serve_file(ws_conn *c, const ws_http_request *req) {
-    char path[WS_HTTP_MAX_TARGET + 16], head[512];
+    char path[WS_HTTP_MAX_TARGET + 16], head[512], target[160];
     struct stat st;
     int fd = -1, n;
-    buf **out = &c->out;
+    buf *seg;
 
+    ws_log_escape(target, sizeof(target), req->target, strlen(req->target));
     if (srv->client_dir < 0 || target_to_path(req->target, path, sizeof(path)) < 0) {
         http_error(c, 404, "no such file");
         return;
     }
-    fd = openat(srv->client_dir, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    fd = open_beneath(srv->client_dir, path);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* Missing, a link, a directory, a device: all "not found". */
         if (fd >= 0) close(fd);
         http_error(c, 404, "no such file");
         return;
     }
-    if (st.st_size > MAX_FILE_SIZE) {
+    n = ws_http_write_head(head, sizeof(head), 200, content_type(path), (size_t)st.st_size);
+    ws_log(WS_LOG_INFO, "client #%u: %s %s -> 200 (%lld bytes)", c->id,
+           req->method == WS_HTTP_METHOD_HEAD ? "HEAD" : "GET", target, (long long)st.st_size);
+    conn_write(c, head, (size_t)n, NULL, 0);
+    if (req->method != WS_HTTP_METHOD_GET || st.st_size == 0 || c->state == C_DEAD) {
         close(fd);
-        http_error(c, 403, "file too large to serve");
+        conn_finish(c);
         return;
     }
-    n = ws_http_write_head(head, sizeof(head), 200, content_type(path), (size_t)st.st_size);
-    ws_log(WS_LOG_INFO, "client #%u: GET %s -> 200 (%lld bytes)", c->id, req->target,
-           (long long)st.st_size);
-    conn_write(c, head, (size_t)n, NULL, 0);
-    if (req->method == WS_HTTP_METHOD_GET && st.st_size > 0 && c->state != C_DEAD) {
-        /* Read the file into the output queue; the response is written
-         * from there as the socket accepts it. */
-        if (srv->wconn == c) batch_flush();
-        size_t size = (size_t)st.st_size, got = 0;
-        if (c->state != C_DEAD && buf_reserve(out, size) == 0) {
-            while (got < size) {
-                ssize_t r = read(fd, (*out)->data + (*out)->len + got, size - got);
-                if (r <= 0) break;
-                got += (size_t)r;
-            }
-            if (got == size) {
-                if (!buf_pending(*out)) c->last_tx = now_ms();
-                (*out)->len += got;
-            } else {
-                conn_kill(c);  /* the head promised bytes we cannot give */
-            }
-        } else {
-            conn_kill(c);
-        }
+    /* The body: a queue segment that names the file and a range of it. */
+    seg = buf_new(WS_MEM_OUT, 0);
+    if (!seg && shed_for(c, sizeof(buf))) seg = buf_new(WS_MEM_OUT, 0);
+    if (!seg) {
+        close(fd);
+        conn_kill(c);  /* the head promised bytes we cannot give */
+        return;
     }
-    close(fd);
-    conn_finish(c);
+    seg->kind = B_FILE;
+    seg->fd = fd;
+    seg->off = 0;
+    seg->len = (size_t)st.st_size;
+    if (srv->wconn == c) batch_flush();  /* the head goes first */
+    if (queue_segment(c, seg) == 0) conn_finish(c);
 }

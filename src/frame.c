@@ -37,7 +37,7 @@
 
 /* Which header field the next byte belongs to. */
 enum {
-    S_B0 = 0,   /* FIN, RSV1-3, opcode */
+    S_B0 = 0,   /* FIN, RSV1-3, opcode (0: ws_frame_parser_idle() relies on it) */
     S_B1,       /* MASK, 7-bit length */
     S_EXTLEN,   /* 2 or 8 bytes of extended length; need = bytes left */
     S_MASK,     /* 4 bytes of masking key; need = bytes left */

@@ -1,11 +1,14 @@
 /*
  * handshake.c -- the HTTP side of a connection: the opening handshake
- * (RFC 6455 §4.2), HTTP error answers, and the 503 for connections over
- * the limit.
+ * (RFC 6455 §4.2), HTTP error answers, and the 503 for connections the
+ * server cannot take.
+ *
+ * The request head is parsed by the pure http module into a fixed-size
+ * struct (about 1.3 KiB, counted in the memory budget as "head"), freed as
+ * soon as the handshake is answered.
  */
 #include "server_internal.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,25 +23,38 @@ void http_error(ws_conn *c, int status, const char *why) {
     conn_finish(c);
 }
 
+/* Free the handshake state (its memory is counted as HEAD), once the
+ * request has been answered. */
+void handshake_free(ws_conn *c) {
+    if (!(c->flags & F_HS)) return;
+    ws_mem_free(WS_MEM_HEAD, c->hs, sizeof(handshake));
+    c->hs = NULL;
+    c->flags &= (uint16_t)~F_HS;
+}
+
 /* A valid upgrade request: switch protocols (RFC 6455 §4.2.2). */
 static void upgrade(ws_conn *c) {
     const ws_http_request *req = &c->hs->parser.req;
-    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[256], peer[INET6_ADDRSTRLEN + 8];
+    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[256], peer[WS_ADDR_TEXT];
     int n;
 
     ws_http_accept_key(req->key, req->key_len, accept);
     n = ws_http_write_101(resp, sizeof(resp), accept);
     conn_write(c, resp, (size_t)n, NULL, 0);
 
-    format_addr((struct sockaddr *)&c->hs->peer, peer, sizeof(peer));
-    if (req->forwarded_for[0] && is_trusted_proxy(&c->hs->peer))
+    ws_addr_format((struct sockaddr *)&c->hs->peer, peer, sizeof(peer));
+    /* X-Forwarded-For is whatever the request says: believed only from a
+     * --trust-proxy peer, and only when it is an address (anything else
+     * is a spoofing attempt or a broken proxy; logged as the socket peer). */
+    if (req->forwarded_for[0] &&
+        ws_cidr_match(srv->proxies, srv->nproxies, (struct sockaddr *)&c->hs->peer) &&
+        ws_ip_valid(req->forwarded_for))
         ws_log(WS_LOG_INFO, "client #%u connected from %s (via proxy %s)", c->id,
                req->forwarded_for, peer);
     else
         ws_log(WS_LOG_INFO, "client #%u connected from %s", c->id, peer);
 
-    free(c->hs);
-    c->hs = NULL;
+    handshake_free(c);
     c->state = C_OPEN;
     c->flags |= F_OPENED;
     ws_proto_init(&c->proto);
@@ -54,42 +70,48 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
         return;
     case WS_E_HTTP_TOO_LARGE:
         http_error(c, 431, "request head too large");
-        return;
+        break;
     case WS_E_HTTP_URI_LONG:
         http_error(c, 414, "request target too long");
-        return;
+        break;
     case WS_E_HTTP_VERSION:
         http_error(c, 505, "HTTP version not supported");
-        return;
+        break;
     case WS_HTTP_DONE:
         break;
     default:
         http_error(c, 400, ws_strerror(rc));
+        break;
+    }
+    if (rc != WS_HTTP_DONE) {
+        handshake_free(c);
         return;
     }
     rc = ws_http_classify(&c->hs->parser.req);
     if (rc == WS_HTTP_PLAIN) {
+        c->flags |= F_HTTP;
         serve_file(c, &c->hs->parser.req);
     } else if (rc == WS_HTTP_UPGRADE) {
         upgrade(c);
         /* Bytes after the head are the first frames (RFC 6455 §4.2.2
          * lets a client send them right behind the request). */
         if (used < len && c->state == C_OPEN) frames_feed(c, p + used, len - used);
+        return;
     } else {
         http_error(c, rc, "bad handshake");
     }
+    handshake_free(c);
 }
 
-/* A connection over max_connections: a clean 503 before any upgrade. */
-void reject(int fd) {
+/* A connection the server cannot take (over --max-connections, or no room
+ * in the memory budget for its request head): a clean 503 before any
+ * upgrade (RFC 9110 §15.6.4), then close. */
+void reject(int fd, const char *why) {
     char resp[256];
     int n = ws_http_write_error(resp, sizeof(resp), 503);
-    if (srv->rejecting >= MAX_REJECTING) {
-        close(fd);
-        return;
-    }
-    ws_conn *c = conn_slot(fd);
-    if (!c) {
+    ws_conn *c;
+
+    if (srv->rejecting >= MAX_REJECTING || !(c = conn_slot(fd))) {
         close(fd);
         return;
     }
@@ -98,14 +120,21 @@ void reject(int fd) {
     c->id = ++srv->next_id;
     c->flags = F_REJECT;
     c->state = C_FLUSHING;
-    c->last_rx = c->last_tx = now_ms();
+    c->last_rx = c->last_tx = c->opened_at = now_ms();
     srv->rejecting++;
     if (ws_reactor_add(srv->r, &c->io, WS_EV_READ) < 0) {
         conn_kill(c);
         return;
     }
-    ws_log(WS_LOG_WARN, "client #%u: over --max-connections (%u): 503", c->id,
-           srv->cfg->max_connections);
+    /* One line a second at most: a flood of connections must not become
+     * a flood of log lines. */
+    srv->rejects_unlogged++;
+    if (now_ms() - srv->reject_logged >= 1000 || srv->rejects_unlogged == 1) {
+        ws_log(WS_LOG_WARN, "client #%u: %s: 503 (%u such answer%s since the last line)", c->id,
+               why, srv->rejects_unlogged, srv->rejects_unlogged == 1 ? "" : "s");
+        srv->reject_logged = now_ms();
+        srv->rejects_unlogged = 0;
+    }
     conn_write(c, resp, (size_t)n, NULL, 0);
     conn_finish(c);
 }

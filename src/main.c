@@ -3,7 +3,10 @@
  *
  * No logic lives here: every option fills one field of ws_server_config,
  * whose defaults come from ws_server_config_defaults(), so --help, the
- * README and the code cannot disagree about them for long.
+ * README and the code cannot disagree about them for long. main picks the
+ * handler by name (the server itself knows none), and checks the whole
+ * configuration before anything starts: a usage error exits 2 and never
+ * forks a worker.
  */
 #include "handlers.h"
 #include "log.h"
@@ -23,7 +26,7 @@ static void usage(FILE *out, const ws_server_config *d) {
 "A WebSocket (RFC 6455) echo server. Plain HTTP GETs get the HTML client.\n"
 "\n"
 "  --host ADDR              listen address, IPv4 or IPv6 (default %s)\n"
-"  --port N                 TCP port (default %u; 0 picks a free one, --workers 1)\n"
+"  --port N                 TCP port (default %u; 0 picks a free one)\n"
 "  --client-dir DIR         files for plain GETs, / is index.html (default %s)\n"
 "  --handler NAME           %s (default %s)\n"
 "  --workers N              worker processes on one port (default %u = CPUs)\n"
@@ -31,30 +34,45 @@ static void usage(FILE *out, const ws_server_config *d) {
 "  --max-fragments N        most frames in one message, else 1009 (default %u)\n"
 "  --max-header BYTES       largest HTTP request head, else 431 (default %zu)\n"
 "  --max-queue BYTES        output queued per connection before it is no\n"
-"                           longer read (default %zu)\n"
+"                           longer read; a connection holds at most this plus\n"
+"                           one 256 KiB read buffer of output (default %zu)\n"
 "  --max-connections N      per worker, else 503 (default %u)\n"
+"  --max-memory BYTES       the worker's memory budget for everything held for\n"
+"                           peers; over it, the connections holding the most\n"
+"                           and progressing the least are closed with 1013 and\n"
+"                           new ones get 503; 0 = none (default %zu)\n"
 "  --handshake-timeout SEC  to send the request head, else 408 (default %g)\n"
 "  --ping-interval SEC      silence before a keep-alive ping, 0 = never (default %g)\n"
 "  --ping-timeout SEC       wait for any reply to it, then close 1001 (default %g)\n"
 "  --close-timeout SEC      wait for the peer's close frame / FIN (default %g)\n"
+"  --message-timeout SEC    an unfinished message or frame with no payload\n"
+"                           arriving for this long: close 1008 (default %g)\n"
 "  --send-timeout SEC       drop a peer that leaves output unread (default %g)\n"
 "  --shutdown-timeout SEC   on SIGTERM/SIGINT, wait for close replies (default %g)\n"
-"  --trust-proxy ADDRS      comma-separated proxy addresses whose\n"
-"                           X-Forwarded-For is logged as the client (default none)\n"
+"  --trust-proxy ADDRS      comma-separated proxy addresses or CIDR ranges\n"
+"                           (127.0.0.0/8,::1) whose X-Forwarded-For, when it is\n"
+"                           an address, is logged as the client (default none)\n"
 "  --busy-poll USEC         after traffic, poll without sleeping for up to USEC\n"
 "                           microseconds: lower latency, more CPU (default %u = off)\n"
+"  --stats-interval SEC     log a stats line (connections, memory by kind)\n"
+"                           this often; 0 = only on SIGUSR1 (default %g)\n"
 "  --log-level LEVEL        error, warn, info or debug (default info)\n"
 "  --help                   this text\n"
 "  --version                the version\n"
 "\n"
 "BYTES accept a K, M or G suffix (powers of 1024); SEC may have decimals.\n"
 "Logs go to stderr. SIGTERM or SIGINT closes every connection with 1001 and\n"
-"exits; a second SIGINT exits at once.\n",
+"exits; a second SIGINT exits at once. SIGUSR1 logs a stats line; SIGHUP is\n"
+"logged and ignored.\n"
+"\n"
+"Exit status: 0 after a clean shutdown, 1 if the server could not start\n"
+"(port in use, ...), 2 for a usage error.\n",
             d->host, d->port, d->client_dir, ws_handler_names(), d->handler->name, d->workers,
             d->max_message, d->max_fragments, d->max_header, d->max_queue, d->max_connections,
-            d->handshake_timeout / 1000.0, d->ping_interval / 1000.0, d->ping_timeout / 1000.0,
-            d->close_timeout / 1000.0, d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0,
-            d->busy_poll);
+            d->max_memory, d->handshake_timeout / 1000.0, d->ping_interval / 1000.0,
+            d->ping_timeout / 1000.0, d->close_timeout / 1000.0, d->message_timeout / 1000.0,
+            d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0, d->busy_poll,
+            d->stats_interval / 1000.0);
 }
 
 static int bad(const char *opt, const char *arg) {
@@ -106,7 +124,8 @@ enum {
     O_HOST = 1, O_PORT, O_CLIENT_DIR, O_HANDLER, O_WORKERS, O_MAX_MESSAGE, O_MAX_FRAGMENTS,
     O_MAX_HEADER, O_MAX_QUEUE, O_MAX_CONNECTIONS, O_HANDSHAKE_TIMEOUT, O_PING_INTERVAL,
     O_PING_TIMEOUT, O_CLOSE_TIMEOUT, O_SEND_TIMEOUT, O_SHUTDOWN_TIMEOUT, O_TRUST_PROXY,
-    O_BUSY_POLL, O_LOG_LEVEL, O_HELP, O_VERSION
+    O_BUSY_POLL, O_LOG_LEVEL, O_MAX_MEMORY, O_MESSAGE_TIMEOUT, O_STATS_INTERVAL, O_HELP,
+    O_VERSION
 };
 
 static const struct option options[] = {
@@ -129,6 +148,9 @@ static const struct option options[] = {
     { "trust-proxy", required_argument, NULL, O_TRUST_PROXY },
     { "busy-poll", required_argument, NULL, O_BUSY_POLL },
     { "log-level", required_argument, NULL, O_LOG_LEVEL },
+    { "max-memory", required_argument, NULL, O_MAX_MEMORY },
+    { "message-timeout", required_argument, NULL, O_MESSAGE_TIMEOUT },
+    { "stats-interval", required_argument, NULL, O_STATS_INTERVAL },
     { "help", no_argument, NULL, O_HELP },
     { "version", no_argument, NULL, O_VERSION },
     { NULL, 0, NULL, 0 }
@@ -173,6 +195,9 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
         case O_TRUST_PROXY: cfg->trust_proxy = optarg; break;
         /* A second at most: beyond that spinning is just a busy loop. */
         case O_BUSY_POLL: rc = parse_uint(name, optarg, 1000000, &cfg->busy_poll); break;
+        case O_MAX_MEMORY: rc = parse_size(name, optarg, 1ull << 40, &cfg->max_memory); break;
+        case O_MESSAGE_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->message_timeout); break;
+        case O_STATS_INTERVAL: rc = parse_seconds(name, optarg, &cfg->stats_interval); break;
         case O_LOG_LEVEL:
             if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
             break;
@@ -196,14 +221,20 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
 
 int main(int argc, char **argv) {
     ws_server_config cfg;
+    char err[256];
 
     ws_server_config_defaults(&cfg);
+    cfg.handler = ws_handler_by_name("echo");
     if (parse_args(argc, argv, &cfg) < 0) return 2;
     if (cfg.handler == ws_handler_by_name("chat") && cfg.workers > 1) {
         /* A chat room must see every member; members in another worker
          * process would be in another room. */
         ws_log(WS_LOG_INFO, "chat handler: using one worker so all clients share the room");
         cfg.workers = 1;
+    }
+    if (ws_server_config_check(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ws6455: %s (see --help)\n", err);
+        return 2;
     }
     return ws_server_run(&cfg) == 0 ? 0 : 1;
 }

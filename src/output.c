@@ -2,11 +2,37 @@
  * output.c -- everything that leaves the server: the write batch (one
  * writev() per read event), the per-connection output queue, and the
  * backpressure that stops reading a peer that does not read.
+ *
+ * Two paths, one order:
+ *
+ *   the batch   replies to the connection being read (srv->wconn) are
+ *               gathered in an iovec list -- small ones copied into the
+ *               worker's batch buffer, large ones pointed to where they
+ *               lie (the read buffer, the message buffer) -- and written
+ *               with one writev() when the read has been handled;
+ *   the queue   whatever the kernel did not take waits in the connection's
+ *               queue, a list of segments: bytes of its own (B_BYTES), a
+ *               reference to a shared broadcast message (B_SHARED), or a
+ *               range of an open file (B_FILE, sent with sendfile(2)). It
+ *               is written when the socket becomes writable, at most
+ *               WRITE_EVENT_MAX bytes per event, so one connection with a
+ *               large queue cannot hold up the rest of the loop.
+ *
+ * Once anything is queued, everything after it is queued behind it, so
+ * bytes always leave in the order they were sent.
+ *
+ * Backpressure (RFC 6455 says nothing; a server must): once a connection
+ * has --max-queue bytes queued it is no longer read, and the input of the
+ * current read that has not been handled yet is parked (websocket.c), so
+ * a peer that does not read its replies cannot make the server hold more
+ * than --max-queue plus the reply to one frame chunk (QUEUE_SLACK).
+ * Reading resumes once half of the queue has drained.
  */
 #include "server_internal.h"
 
 #include <errno.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 /* Register for reading unless paused or done reading, and for writing
@@ -15,33 +41,100 @@ void conn_update_events(ws_conn *c) {
     unsigned mask = 0;
     if (c->state == C_DEAD) return;
     if (!(c->flags & F_READ_PAUSED)) mask |= WS_EV_READ;
-    if (buf_pending(c->out)) mask |= WS_EV_WRITE;
+    if (c->x && c->x->out_bytes) mask |= WS_EV_WRITE;
     if (ws_reactor_set(srv->r, &c->io, mask) < 0) conn_kill(c);
 }
 
 /* Output was just queued. Backpressure: a peer that does not read its
  * replies is not read either, so it cannot make us queue without bound. */
 static void output_queued(ws_conn *c) {
-    size_t limit = srv->cfg->max_queue;
-    /* While a message streams through in parts, its reply may pile up as
-     * far as the message would have been held had it been assembled: a
-     * client that writes all of a large message before reading anything
-     * (as simple synchronous clients do) must not deadlock against us. */
-    if (c->flags & F_RECV_PARTS) limit += srv->cfg->max_message;
-    if (buf_pending(c->out) > limit) c->flags |= F_READ_PAUSED;
+    if (conn_queued(c) >= srv->cfg->max_queue) c->flags |= F_READ_PAUSED;
     conn_update_events(c);
 }
 
-/* Queue bytes that could not be written now. */
-static void queue_output(ws_conn *c, const uint8_t *data, size_t len) {
+/* Append seg to c's queue; its memory is counted as output from now on.
+ * Returns 0, or -1 (seg freed, c killed) if c cannot have a queue. */
+int queue_segment(ws_conn *c, buf *seg) {
+    conn_x *x;
+    size_t pending = buf_pending(seg);
+
+    if (c->state == C_DEAD || !(x = conn_x_get(c))) {
+        buf_free(&seg);
+        conn_kill(c);
+        return -1;
+    }
+    if (seg->mem != WS_MEM_OUT) {
+        ws_mem_move((ws_mem_kind)seg->mem, WS_MEM_OUT, buf_cost(seg));
+        seg->mem = WS_MEM_OUT;
+    }
+    seg->next = NULL;
+    if (x->out_tail)
+        x->out_tail->next = seg;
+    else
+        x->out = seg;
+    x->out_tail = seg;
+    if (!x->out_bytes) c->last_tx = now_ms();  /* the stall clock starts */
+    x->out_bytes += pending;
+    if (seg->kind != B_BYTES) x->out_ref += pending;
+    x->out_held += buf_cost(seg);
+    output_queued(c);
+    return 0;
+}
+
+/* Queue a copy of bytes that could not be written now: into the room left
+ * in the last segment, or into a new one. */
+static void queue_bytes(ws_conn *c, const uint8_t *data, size_t len) {
+    conn_x *x;
+    buf *tail, *seg;
+    size_t room;
+
     if (len == 0 || c->state == C_DEAD) return;
-    if (!buf_pending(c->out)) c->last_tx = now_ms();  /* the stall clock starts */
-    if (buf_append(&c->out, data, len) < 0) {
-        ws_log(WS_LOG_ERROR, "client #%u: out of memory queueing %zu bytes", c->id, len);
+    if (!(x = conn_x_get(c))) {
         conn_kill(c);
         return;
     }
-    output_queued(c);
+    tail = x->out_tail;
+    room = tail && tail->kind == B_BYTES ? tail->cap - tail->len : 0;
+    if (room) {
+        size_t n = len < room ? len : room;
+        memcpy(tail->data + tail->len, data, n);
+        tail->len += n;
+        if (!x->out_bytes) c->last_tx = now_ms();
+        x->out_bytes += n;
+        data += n;
+        len -= n;
+        if (len == 0) {
+            output_queued(c);
+            return;
+        }
+    }
+    /* Segments grow with the queue: a peer that leaves a pong unread holds
+     * a kilobyte, not OUT_SEG_MIN. */
+    size_t cap = x->out_held < OUT_SEG_MIN ? 1024 : OUT_SEG_MIN;
+    if (cap < len) cap = len;
+    seg = buf_new(WS_MEM_OUT, cap);
+    if (!seg && cap > len) seg = buf_new(WS_MEM_OUT, cap = len);
+    if (!seg && shed_for(c, sizeof(buf) + len)) seg = buf_new(WS_MEM_OUT, cap = len);
+    if (!seg) {
+        /* The budget has no room even after shedding others: this peer's
+         * output cannot be held, and half a frame cannot be taken back. */
+        ws_log(WS_LOG_WARN, "client #%u: no memory to queue %zu bytes of output: dropping it",
+               c->id, len);
+        conn_kill(c);
+        return;
+    }
+    memcpy(seg->data, data, len);
+    seg->len = len;
+    queue_segment(c, seg);
+}
+
+/* Free every queued segment (a connection being shed or dropped). */
+void queue_drop(ws_conn *c) {
+    conn_x *x = c->x;
+    if (!x) return;
+    buf_free_chain(&x->out);
+    x->out_tail = NULL;
+    x->out_bytes = x->out_ref = x->out_held = 0;
 }
 
 /* Does [p, p + len) lie inside the len_total bytes at base? Compared as
@@ -51,24 +144,24 @@ static int inside(const void *base, size_t len_total, const void *p, size_t len)
     return base && x >= b && x - b <= len_total && len <= len_total - (x - b);
 }
 
-/* The unwritten tail of a message that sits in c->msg: instead of copying
- * it into c->out, hand the message buffer itself to the output queue, and
- * give the (empty) output buffer to the next message. The two buffers
- * trade places message after message; nothing is copied or allocated. */
+static int inside_buf(const buf *b, const void *p, size_t len) {
+    return b && inside(b->data, b->cap, p, len);
+}
+
+/* The unwritten tail of a message that sits in the connection's message
+ * buffer: instead of copying it, hand the buffer itself to the output
+ * queue as a segment; the next message gets a new buffer. */
 static void give_msg_to_out(ws_conn *c, const uint8_t *p, size_t len) {
-    buf *m = c->msg, *spare = c->out;
-    if (spare) spare->off = spare->len = 0;
-    c->msg = spare;
+    buf *m = c->x->msg;
+    c->x->msg = NULL;
     m->off = (size_t)(p - m->data);
     m->len = m->off + len;
-    c->out = m;
-    c->last_tx = now_ms();
-    output_queued(c);
+    queue_segment(c, m);
 }
 
 /* Write the iovecs with one writev() and queue what the kernel does not
  * take. With may_swap, no handler is running any more, so a tail that
- * lies in c->msg may be handed over instead of copied. */
+ * lies in the message buffer may be handed over instead of copied. */
 static void write_or_queue(ws_conn *c, struct iovec *iov, int n, int may_swap) {
     ssize_t w;
     do {
@@ -83,6 +176,7 @@ static void write_or_queue(ws_conn *c, struct iovec *iov, int n, int may_swap) {
         w = 0;
     } else if (w > 0) {
         c->last_tx = now_ms();
+        c->bytes_out += (uint64_t)w;
     }
     for (int i = 0; i < n; i++) {
         size_t done = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
@@ -90,12 +184,12 @@ static void write_or_queue(ws_conn *c, struct iovec *iov, int n, int may_swap) {
         size_t left = iov[i].iov_len - done;
         w -= (ssize_t)done;
         if (left == 0) continue;
-        if (may_swap && i == n - 1 && !buf_pending(c->out) && c->msg &&
-            inside(c->msg->data, c->msg->cap, rest, left)) {
+        if (may_swap && i == n - 1 && c->x && !c->x->out_bytes &&
+            inside_buf(c->x->msg, rest, left)) {
             give_msg_to_out(c, rest, left);
             return;
         }
-        queue_output(c, rest, left);
+        queue_bytes(c, rest, left);
         if (c->state == C_DEAD) return;
     }
 }
@@ -105,6 +199,7 @@ void batch_write(ws_conn *c, int may_swap) {
     int n = srv->niov;
     srv->niov = 0;
     srv->wlen = 0;
+    srv->batch_bytes = 0;
     if (n && c->state != C_DEAD) write_or_queue(c, srv->iov, n, may_swap);
 }
 
@@ -112,8 +207,8 @@ void batch_write(ws_conn *c, int may_swap) {
  * first. Returns 0 when c died or now has output queued: the piece must
  * then be queued behind that output, not batched ahead of it. */
 static int batch_room(ws_conn *c, int full) {
-    if (full && c->state != C_DEAD && !buf_pending(c->out)) batch_write(c, 0);
-    return c->state != C_DEAD && !buf_pending(c->out);
+    if (full && c->state != C_DEAD && !(c->x && c->x->out_bytes)) batch_write(c, 0);
+    return c->state != C_DEAD && !(c->x && c->x->out_bytes);
 }
 
 /* Copy a and b (either may be empty) into the batch of c, the connection
@@ -124,14 +219,15 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
     struct iovec *last;
 
     if (!batch_room(c, srv->niov == BATCH_IOV || srv->wlen + alen + blen > WRITE_BUF_SIZE)) {
-        queue_output(c, a, alen);
-        queue_output(c, b, blen);
+        queue_bytes(c, a, alen);
+        queue_bytes(c, b, blen);
         return;
     }
     dst = srv->wbuf + srv->wlen;
     if (alen) memcpy(dst, a, alen);
     if (blen) memcpy(dst + alen, b, blen);
     srv->wlen += alen + blen;
+    srv->batch_bytes += alen + blen;
     last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
     if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
         last->iov_len += alen + blen;  /* contiguous with the previous copy */
@@ -140,25 +236,25 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
 }
 
 /* Add a large payload to the batch of c. If it lives in the read buffer or
- * in c->msg -- memory that stays put until the batch is written -- it is
- * only pointed to. */
+ * in the message buffer -- memory that stays put until the batch is
+ * written -- it is only pointed to. */
 static void batch_ref(ws_conn *c, const void *p, size_t len) {
     if (!batch_room(c, srv->niov == BATCH_IOV)) {
-        queue_output(c, p, len);
+        queue_bytes(c, p, len);
         return;
     }
     srv->iov[srv->niov++] = (struct iovec){ (void *)p, len };
+    srv->batch_bytes += len;
     /* ws_send() promises the caller's memory is consumed on return: a
      * large payload from anywhere else is written (or queued) now. */
-    if (!inside(srv->rbuf, READ_BUF_SIZE, p, len) &&
-        !(c->msg && inside(c->msg->data, c->msg->cap, p, len)))
+    if (!inside(srv->rbuf, READ_BUF_SIZE, p, len) && !(c->x && inside_buf(c->x->msg, p, len)))
         batch_write(c, 0);
 }
 
 /* Does a piece of the batch point into buffer b? */
 int batch_points_into(const buf *b) {
     for (int i = 0; b && i < srv->niov; i++)
-        if (inside(b->data, b->cap, srv->iov[i].iov_base, srv->iov[i].iov_len)) return 1;
+        if (inside_buf(b, srv->iov[i].iov_base, srv->iov[i].iov_len)) return 1;
     return 0;
 }
 
@@ -179,10 +275,10 @@ void conn_write(ws_conn *c, const void *a, size_t alen, const void *b, size_t bl
     int n = 0;
 
     if (c->state == C_DEAD) return;
-    if (buf_pending(c->out)) {
+    if (c->x && c->x->out_bytes) {
         /* Already behind: keep the order by queueing behind the rest. */
-        queue_output(c, a, alen);
-        queue_output(c, b, blen);
+        queue_bytes(c, a, alen);
+        queue_bytes(c, b, blen);
         return;
     }
     if (srv->wconn == c) {
@@ -208,7 +304,7 @@ void batch_flush(void) {
     if (c)
         batch_write(c, 1);
     else
-        srv->niov = 0, srv->wlen = 0;
+        srv->niov = 0, srv->wlen = 0, srv->batch_bytes = 0;
 }
 
 /* Send a frame whose payload is in one piece. */
@@ -229,26 +325,85 @@ void send_close(ws_conn *c, unsigned code, const char *reason) {
     send_frame(c, WS_OP_CLOSE, payload, 2 + rlen);
 }
 
+/* The queue's first bytes, as iovecs over its byte and shared segments,
+ * at most WRITE_EVENT_MAX of them. Returns the count. */
+static int queue_iov(const conn_x *x, struct iovec *iov) {
+    size_t total = 0;
+    int n = 0;
+    for (const buf *s = x->out; s && n < QUEUE_IOV && total < WRITE_EVENT_MAX; s = s->next) {
+        const uint8_t *base;
+        size_t len = s->len - s->off;
+        if (s->kind == B_FILE) break;
+        base = s->kind == B_SHARED ? shared_frame(s->sh) : s->data;
+        if (len > WRITE_EVENT_MAX - total) len = WRITE_EVENT_MAX - total;
+        iov[n++] = (struct iovec){ (void *)(base + s->off), len };
+        total += len;
+    }
+    return n;
+}
+
+/* n bytes of the queue went out: advance, and free finished segments. */
+static void queue_consume(ws_conn *c, size_t n) {
+    conn_x *x = c->x;
+    x->out_bytes -= n;
+    while (x->out && (n > 0 || x->out->off == x->out->len)) {
+        buf *s = x->out;
+        size_t k = s->len - s->off;
+        if (k > n) k = n;
+        s->off += k;
+        n -= k;
+        if (s->kind != B_BYTES) x->out_ref -= k;
+        if (s->off < s->len) break;
+        x->out = s->next;
+        if (!x->out) x->out_tail = NULL;
+        x->out_held -= buf_cost(s);
+        buf_free(&s);
+    }
+}
+
+/* The socket is writable: write from the queue, a bounded amount. */
 void conn_flush(ws_conn *c) {
-    buf *b = c->out;
+    conn_x *x = c->x;
+    struct iovec iov[QUEUE_IOV];
     ssize_t n;
 
-    if (!buf_pending(b)) return;
+    if (!x || !x->out_bytes) return;
     do {
-        n = write(c->io.fd, b->data + b->off, b->len - b->off);
+        if (x->out->kind == B_FILE) {
+            /* RFC 9110 §9.3.1: the file's bytes, straight from the page
+             * cache to the socket: the server never holds them. */
+            off_t pos = (off_t)x->out->off;
+            size_t len = x->out->len - x->out->off;
+            n = sendfile(c->io.fd, x->out->fd, &pos, len < WRITE_EVENT_MAX ? len : WRITE_EVENT_MAX);
+            if (n == 0) {
+                /* The file shrank under us: the head promised bytes we no
+                 * longer have, so the response cannot be completed. */
+                ws_log(WS_LOG_WARN, "client #%u: file shorter than announced", c->id);
+                conn_kill(c);
+                return;
+            }
+        } else {
+            n = writev(c->io.fd, iov, queue_iov(x, iov));
+        }
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        ws_log(WS_LOG_DEBUG, "client #%u: write: %s", c->id, strerror(errno));
         conn_kill(c);
         return;
     }
-    b->off += (size_t)n;
+    queue_consume(c, (size_t)n);
     c->last_tx = now_ms();
-    if (buf_pending(b) == 0) b->off = b->len = 0;
-    /* Resume reading once half the bound has drained. */
-    if ((c->flags & F_READ_PAUSED) && buf_pending(c->out) <= srv->cfg->max_queue / 2)
-        c->flags &= (uint8_t)~F_READ_PAUSED;
-    if (c->state == C_FLUSHING && !buf_pending(c->out))
+    c->bytes_out += (uint64_t)n;
+    /* Resume reading once half the bound has drained, input parked while
+     * the queue was full first. */
+    if ((c->flags & F_READ_PAUSED) && x->out_bytes <= srv->cfg->max_queue / 2) {
+        c->flags &= (uint16_t)~F_READ_PAUSED;
+        c->progress = now_ms();  /* we were not reading: not the peer's delay */
+        if (x->park) feed_parked(c);
+        if (c->state == C_DEAD) return;
+    }
+    if (c->state == C_FLUSHING && !(c->x && c->x->out_bytes))
         conn_finish(c);
     else
         conn_update_events(c);

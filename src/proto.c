@@ -106,7 +106,7 @@ static int data_chunk(ws_proto *p, uint8_t *data, size_t len, int frame_end, int
     ev->last = (uint8_t)message_end;
     ev->data = data;
     ev->len = len;
-    ev->size_hint = p->msg_len + p->frame_left;
+    ev->size_hint = p->msg_len + p->fp.remaining;
     p->emitted = 1;
     if (message_end) {
         p->msg_op = 0;
@@ -120,7 +120,6 @@ static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_frame_eve
                      ws_proto_event *ev) {
     p->frame_op = fe->opcode;
     p->frame_fin = fe->fin;
-    p->frame_left = fe->length;
 
     if (WS_OP_IS_CONTROL(fe->opcode)) {
         p->ctl_seen = 0;
@@ -153,8 +152,6 @@ static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_frame_eve
 
 /* A chunk of payload of the current frame. */
 static int on_payload(ws_proto *p, const ws_frame_event *fe, ws_proto_event *ev) {
-    p->frame_left -= fe->len;
-
     if (!WS_OP_IS_CONTROL(p->frame_op))
         return data_chunk(p, fe->data, fe->len, fe->last, fe->ascii, ev);
 

@@ -23,6 +23,8 @@
 #include "handlers.h"
 #include "http.h"
 #include "log.h"
+#include "mem.h"
+#include "net.h"
 #include "proto.h"
 #include "reactor.h"
 #include "rfc6455.h"
@@ -38,28 +40,72 @@
 
 #define READ_BUF_SIZE   (256 * 1024) /* one read() per readiness event */
 #define WRITE_BUF_SIZE  (256 * 1024) /* small replies copied into one writev() */
+#define WRITE_EVENT_MAX (64 * 1024)  /* queued bytes written per writable event */
 #define BATCH_COPY_MAX  2048         /* larger payloads are pointed to, not copied */
 #define BATCH_IOV       64           /* pieces in one writev() */
+#define QUEUE_IOV       16           /* queue segments in one writev() */
+#define OUT_SEG_MIN     (16 * 1024)  /* smallest output segment allocated */
 #define DIRECT_READ_MIN (64 * 1024)  /* payload left that is read into c->msg directly */
 #define ACCEPT_BATCH    64           /* accept4() calls per listener event */
 #define CONN_CHUNK      1024         /* connection slots allocated together */
 #define SWEEP_MS        250          /* timer granularity */
 #define IDLE_FREE_MS    1000         /* give idle buffers back after this */
 #define MAX_REJECTING   256          /* 503 answers in flight at once */
-#define MAX_FILE_SIZE   (8 * 1024 * 1024)
-#define MAX_PROXIES     8
+#define MAX_PROXIES     32           /* entries of --trust-proxy */
+#define LOG_MSG_FIRST   5            /* messages per connection logged at info,
+                                        then only the 10th, 100th, 1000th, ... */
+
+/* The most output one connection may hold: --max-queue, plus the reply to
+ * the one frame chunk that was being handled when the queue filled (input
+ * is then parked, not handled), which is at most a read buffer plus a
+ * frame header or two. ws_send() refuses to go past it. */
+#define QUEUE_SLACK     (READ_BUF_SIZE + 64)
 
 /* ---------------------------------------------------------------------- */
-/* A growable byte buffer, allocated only while it holds something.        */
+/* Buffers and output segments.                                            */
 
+enum {
+    B_BYTES = 0,  /* bytes in data[] */
+    B_SHARED,     /* bytes of a shared message (sh), held by reference */
+    B_FILE        /* bytes of an open file (fd), sent with sendfile(2) */
+};
+
+/* A byte buffer: a message being assembled, a control frame, parked input,
+ * or one segment of an output queue. The bytes not yet consumed (written
+ * out, or handed on) are [off, len). Allocated only while it holds
+ * something, and counted in the memory budget as kind mem. */
 typedef struct buf {
-    size_t off;       /* bytes before off were consumed (written out) */
-    size_t len;       /* bytes in data[] */
-    size_t cap;
+    struct buf *next;    /* the next segment of an output queue */
+    size_t off, len;     /* pending bytes: data[off..len), or the shared
+                            message's / the file's bytes off..len */
+    size_t cap;          /* B_BYTES: bytes allocated for data[] */
+    uint8_t kind;        /* B_* */
+    uint8_t mem;         /* ws_mem_kind it is counted as */
+    int fd;              /* B_FILE: the open file */
+    ws_shared *sh;       /* B_SHARED: the message (one reference) */
     uint8_t data[];
 } buf;
 
 static inline size_t buf_pending(const buf *b) { return b ? b->len - b->off : 0; }
+
+/* A message shared by many connections (chat), stored once and counted
+ * once. data holds room for the longest frame header, then the payload;
+ * when it is first sent the header is written right before the payload
+ * and the message is frozen: every queue then refers to the same frame. */
+struct ws_shared {
+    uint32_t refs;       /* the creator's, plus one per queue segment */
+    uint8_t opcode;
+    uint8_t frozen;      /* sent at least once: no more appends */
+    uint8_t hlen;        /* header length, once frozen */
+    size_t len, cap;     /* payload bytes, and room for them */
+    uint8_t *data;       /* WS_MAX_SERVER_HEADER_LEN bytes, then the payload */
+};
+
+/* The frozen frame: header and payload. */
+static inline const uint8_t *shared_frame(const ws_shared *m) {
+    return m->data + WS_MAX_SERVER_HEADER_LEN - m->hlen;
+}
+static inline size_t shared_frame_len(const ws_shared *m) { return m->hlen + m->len; }
 
 /* ---------------------------------------------------------------------- */
 /* Connections.                                                            */
@@ -83,6 +129,8 @@ enum {
     F_REJECT      = 1 << 3, /* counted in rejecting, not in nconns */
     F_RECV_PARTS  = 1 << 4, /* the message coming in goes to on_part */
     F_SEND_PARTS  = 1 << 5, /* a message going out in parts is unfinished */
+    F_HTTP        = 1 << 6, /* a plain HTTP request is being answered */
+    F_HS          = 1 << 7, /* hs is allocated (the union holds it, not user) */
 };
 
 /* What only a connection in the handshake needs; freed after it. */
@@ -91,21 +139,49 @@ typedef struct handshake {
     struct sockaddr_storage peer;
 } handshake;
 
+/* A connection's working state, allocated when it first needs a buffer
+ * and given back by the sweep once everything in it is empty and the
+ * connection has been quiet for IDLE_FREE_MS: an idle connection holds
+ * only its slot. */
+typedef struct conn_x {
+    buf *msg;            /* a message assembled from several reads */
+    buf *ctl;            /* a ping payload split across reads */
+    buf *park;           /* input not handled yet because the queue was full */
+    buf *out, *out_tail; /* output the kernel has not taken yet, in order */
+    size_t out_bytes;    /* bytes pending in out (shared and file bytes too) */
+    size_t out_ref;      /* of those, bytes of shared messages and files:
+                            not copies, not this connection's memory */
+    size_t out_held;     /* memory the out segments hold (their budget cost) */
+} conn_x;
+
+/* A connection: one slot of the table indexed by fd. Kept small, since
+ * an idle connection costs its slot and nothing else (the budget is 170
+ * bytes per idle connection, docs/benchmarks.md). */
 struct ws_conn {
     ws_io io;             /* fd, registered events; must stay first */
     uint32_t id;          /* for logs */
     uint8_t state;        /* C_* */
-    uint8_t flags;        /* F_* */
+    uint8_t spare;
+    uint16_t flags;       /* F_* */
     uint16_t close_code;  /* code sent or received, for on_close */
+    uint16_t spare2;
     uint32_t last_rx;     /* ms (server clock) of the last byte received */
     uint32_t last_tx;     /* ms of the last write progress, or when output queued */
-    uint32_t deadline;    /* ms: end of the handshake, ping, close or drain wait */
+    union {
+        uint32_t deadline; /* ms: end of the handshake, ping, close or drain wait */
+        int32_t next_dead; /* C_DEAD: fd of the next dead connection, -1: none */
+    };
+    uint32_t progress;    /* ms of the last progress of an unfinished message */
+    uint32_t opened_at;   /* ms when the connection was accepted */
+    uint32_t msgs_in;     /* messages received */
+    uint64_t bytes_in;    /* bytes read from the socket */
+    uint64_t bytes_out;   /* bytes written to the socket */
     ws_proto proto;       /* the protocol engine's state */
-    buf *msg;             /* a message assembled from several reads */
-    buf *out;             /* output the kernel has not taken yet */
-    buf *ctl;             /* a ping payload split across reads */
-    handshake *hs;        /* only in C_HANDSHAKE */
-    ws_conn *next_dead;   /* the list freed after the batch */
+    conn_x *x;            /* buffers, or NULL while idle */
+    union {
+        handshake *hs;    /* C_HANDSHAKE: the request being parsed */
+        void *user;       /* after on_open: the handler's pointer */
+    };
 };
 
 /* One worker's server. Only one runs per process (the worker), so the
@@ -123,6 +199,7 @@ struct ws_server {
     size_t wlen;
     struct iovec iov[BATCH_IOV]; /* the write batch: pieces in wbuf or pointers */
     int niov;
+    size_t batch_bytes;        /* bytes in the batch */
     ws_conn *wconn;            /* the connection the batch belongs to */
     ws_conn **chunks;          /* connection slots, CONN_CHUNK per chunk */
     size_t nchunks;
@@ -130,13 +207,19 @@ struct ws_server {
     unsigned nconns;           /* connections counted against max_connections */
     unsigned rejecting;        /* 503 answers in flight */
     uint32_t next_id;
-    ws_conn *dead;
+    int dead;                  /* fd of the first dead connection, -1: none */
     int client_dir;            /* directory fd, or -1 */
     int shutting_down;
     uint64_t shutdown_deadline;
     uint64_t emfile_logged;
+    uint32_t next_stats;       /* ms: next periodic stats line */
+    uint64_t shed;             /* connections shed for memory */
+    int shedding;              /* inside shed_for(): no nesting */
+    size_t trim_mark;          /* budget total's high-water since the last trim */
+    uint32_t reject_logged;    /* ms of the last 503 log line */
+    unsigned rejects_unlogged; /* 503s since then */
     size_t nproxies;
-    struct sockaddr_storage proxies[MAX_PROXIES];
+    ws_cidr proxies[MAX_PROXIES];
 };
 
 extern ws_server *srv;        /* the server of this process */
@@ -144,6 +227,7 @@ extern ws_server *srv;        /* the server of this process */
 /* Signals only set these flags; the loop acts on them. */
 extern volatile sig_atomic_t stop_requested;
 extern volatile sig_atomic_t stop_count;
+extern volatile sig_atomic_t stats_requested;
 
 static inline uint32_t now_ms(void) {
     return (uint32_t)(ws_reactor_now(srv->r) - srv->epoch);
@@ -154,10 +238,21 @@ static inline int reached(uint32_t now, uint32_t t) { return (int32_t)(now - t) 
 
 static inline const ws_handler *handler(void) { return srv->cfg->handler; }
 
+/* Bytes queued for c: its output queue, plus its share of the write batch. */
+static inline size_t conn_queued(const ws_conn *c) {
+    return (c->x ? c->x->out_bytes : 0) + (srv->wconn == c ? srv->batch_bytes : 0);
+}
+
 /* buf.c */
-int buf_reserve(buf **bp, size_t need);
-int buf_append(buf **bp, const void *data, size_t len);
+buf *buf_new(ws_mem_kind mem, size_t cap);
+int buf_reserve(buf **bp, ws_mem_kind mem, size_t need);
+int buf_append(buf **bp, ws_mem_kind mem, const void *data, size_t len);
+size_t buf_cost(const buf *b);
 void buf_free(buf **bp);
+void buf_free_chain(buf **bp);
+void shared_unref(ws_shared *m);
+void shared_freeze(ws_shared *m);
+size_t shared_cost(size_t cap);
 
 /* output.c */
 void conn_update_events(ws_conn *c);
@@ -168,25 +263,23 @@ void batch_flush(void);
 void send_frame(ws_conn *c, int opcode, const void *data, size_t len);
 void send_close(ws_conn *c, unsigned code, const char *reason);
 void conn_flush(ws_conn *c);
+int queue_segment(ws_conn *c, buf *seg);
+void queue_drop(ws_conn *c);
 
 /* websocket.c */
 void notify_close(ws_conn *c, unsigned code);
 void frames_feed(ws_conn *c, uint8_t *p, size_t len);
+void conn_fail(ws_conn *c, unsigned code, const char *why);
+void feed_parked(ws_conn *c);
 
 /* handshake.c */
 void http_error(ws_conn *c, int status, const char *why);
 void handshake_feed(ws_conn *c, uint8_t *p, size_t len);
-void reject(int fd);
+void handshake_free(ws_conn *c);
+void reject(int fd, const char *why);
 
 /* files.c */
 void serve_file(ws_conn *c, const ws_http_request *req);
-
-/* net.c */
-void format_addr(const struct sockaddr *sa, char *out, size_t cap);
-int is_trusted_proxy(const struct sockaddr_storage *peer);
-int parse_proxies(const char *list);
-int open_listener(const ws_server_config *cfg, int reuseport);
-void raise_fd_limit(void);
 
 /* server.c */
 ws_conn *conn_slot(int fd);
@@ -194,6 +287,12 @@ void conn_kill(ws_conn *c);
 void conn_finish(ws_conn *c);
 void conn_read(ws_conn *c);
 void on_conn_event(ws_reactor *r, ws_io *io, unsigned events);
+conn_x *conn_x_get(ws_conn *c);
+int shed_for(ws_conn *c, size_t n);
+void log_stats(const char *why);
 int run_worker(const ws_server_config *cfg, int listen_fd);
+
+/* supervisor.c */
+void note_hangup(void);
 
 #endif /* WS_SERVER_INTERNAL_H */

@@ -1,106 +1,313 @@
 /*
- * supervisor.c -- ws_server_run(): signals, and with --workers > 1 the
- * worker processes and their supervisor.
+ * supervisor.c -- ws_server_run(): the listening sockets, signals, and with
+ * --workers > 1 the worker processes and their supervisor.
+ *
+ * The rules, each there because its absence went wrong once:
+ *
+ *   sockets before fork   the supervisor opens every listener before the
+ *                         first fork, so a port in use, or a second ws6455
+ *                         on the same port (net.c's probe), fails the start
+ *                         with one clear message and exit status 1 instead
+ *                         of a worker restart loop; a restarted worker
+ *                         inherits its listener, queued connections and all
+ *   no lost signals       the supervisor blocks the signals it handles and
+ *                         takes them one at a time with sigtimedwait(): a
+ *                         SIGTERM that arrives while it waits to restart a
+ *                         worker is simply the next thing it reads
+ *   no orphans            each worker asks the kernel for SIGTERM when its
+ *                         parent dies (prctl PR_SET_PDEATHSIG), so however
+ *                         the supervisor ends -- even SIGKILL -- its workers
+ *                         shut down gracefully within --shutdown-timeout
+ *   bounded shutdown      SIGTERM/SIGINT: workers get SIGTERM and have
+ *                         --shutdown-timeout to close their connections;
+ *                         one more second, then SIGKILL. A second SIGINT
+ *                         (Ctrl-C twice) ends everything at once
+ *   SIGHUP                logged and ignored: there is no configuration
+ *                         file to reload, and a terminal hang-up must not
+ *                         stop a server
+ *   SIGUSR1               every worker logs a stats line
+ *   crash loops           a worker that dies is replaced after 250 ms,
+ *                         doubling while it keeps dying within 10 s of its
+ *                         start, up to 30 s
  */
 #include "server_internal.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#define MAX_WORKERS     256
+#define RESTART_MIN_MS  250
+#define RESTART_MAX_MS  30000
+#define QUICK_DEATH_MS  10000
+#define KILL_GRACE_MS   1000
+
+static volatile sig_atomic_t hup_seen;
+
+/* ---------------------------------------------------------------------- */
+/* Signals in a worker (or the single process of --workers 1).             */
+
 static void on_signal(int sig) {
-    stop_requested = 1;
-    /* A second Ctrl-C means "now". */
-    if (sig == SIGINT && ++stop_count >= 2) _exit(130);
+    switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+        stop_requested = 1;
+        /* A second Ctrl-C means "now". */
+        if (sig == SIGINT && ++stop_count >= 2) _exit(130);
+        break;
+    case SIGUSR1:
+        stats_requested = 1;
+        break;
+    case SIGHUP:
+        hup_seen = 1;
+        break;
+    default:
+        break;
+    }
 }
 
-static int install_signals(void) {
+static int install_worker_signals(void) {
     struct sigaction sa;
+    static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) return -1;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigaction(sigs[i], &sa, NULL) < 0) return -1;
     /* A peer that resets while we write must not kill the process:
      * write() then fails with EPIPE and that connection alone is dropped. */
     sa.sa_handler = SIG_IGN;
     return sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* Fork one worker; returns its pid or -1. */
-static pid_t spawn_worker(const ws_server_config *cfg, unsigned index) {
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    ws_log_worker = (int)index;
-    int fd = open_listener(cfg, 1);
-    _exit(fd < 0 ? 2 : (run_worker(cfg, fd) == 0 ? 0 : 1));
+/* The set the supervisor takes with sigtimedwait(). */
+static void supervisor_sigset(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
 }
 
-int ws_server_run(const ws_server_config *cfg) {
-    raise_fd_limit();
-    if (install_signals() < 0) return -1;
-
-    if (cfg->workers <= 1) {
-        int fd = open_listener(cfg, 0);
-        return fd < 0 ? -1 : run_worker(cfg, fd);
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
+}
 
-    /* The supervisor: one process per worker, each with its own epoll
-     * loop and SO_REUSEPORT listener (file-descriptor limits are per
-     * process, so workers also multiply how many connections fit). */
-    if (cfg->port == 0) {
-        ws_log(WS_LOG_ERROR, "--port 0 needs --workers 1 (each worker would get its own port)");
+static uint64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void log_listening(const ws_server_config *cfg, int fd, unsigned workers) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char where[WS_ADDR_TEXT];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return;
+    ws_addr_format((struct sockaddr *)&ss, where, sizeof(where));
+    ws_log(WS_LOG_INFO, "listening on %s (handler %s, %u worker%s, memory budget %zu MiB "
+           "per worker)", where, cfg->handler->name, workers, workers == 1 ? "" : "s",
+           cfg->max_memory >> 20);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Workers.                                                                */
+
+typedef struct worker {
+    pid_t pid;           /* 0: not running */
+    uint64_t started;    /* ms (mono_ms) */
+    uint64_t restart_at; /* ms; 0: no restart pending */
+    unsigned delay;      /* ms before the next restart */
+} worker;
+
+/* The child's side of fork(): become worker index. Never returns. */
+static void worker_main(const ws_server_config *cfg, const int *fds, unsigned n, unsigned index,
+                        pid_t supervisor, const sigset_t *old_mask) {
+    ws_log_worker = (int)index;
+    /* However the supervisor ends, we hear of it and shut down; if it is
+     * already gone (it died between fork and here), stop now. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != supervisor) _exit(0);
+    for (unsigned i = 0; i < n; i++)
+        if (i != index) close(fds[i]);
+    if (install_worker_signals() < 0) _exit(1);
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    _exit(run_worker(cfg, fds[index]) == 0 ? 0 : 1);
+}
+
+static int spawn(const ws_server_config *cfg, const int *fds, unsigned n, worker *w,
+                 unsigned index, const sigset_t *old_mask) {
+    pid_t supervisor = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        ws_log(WS_LOG_ERROR, "fork: %s", strerror(errno));
+        w->restart_at = mono_ms() + RESTART_MAX_MS;
         return -1;
     }
-    pid_t *pids = calloc(cfg->workers, sizeof(*pids));
+    if (pid == 0) worker_main(cfg, fds, n, index, supervisor, old_mask);
+    w->pid = pid;
+    w->started = mono_ms();
+    w->restart_at = 0;
+    return 0;
+}
+
+static void signal_all(worker *ws, unsigned n, int sig) {
+    for (unsigned i = 0; i < n; i++)
+        if (ws[i].pid > 0) kill(ws[i].pid, sig);
+}
+
+/* Reap every worker that has ended; schedule restarts unless stopping.
+ * Returns how many ended. */
+static unsigned reap(worker *ws, unsigned n, int stopping) {
+    unsigned ended = 0;
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            worker *w = &ws[i];
+            if (w->pid != pid) continue;
+            uint64_t now = mono_ms(), lived = now - w->started;
+            w->pid = 0;
+            ended++;
+            if (stopping) break;
+            /* A quick death doubles the pause before the next start; a
+             * worker that ran a while is replaced at once. */
+            w->delay = lived < QUICK_DEATH_MS
+                           ? (w->delay ? (w->delay * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
+                                                                         : w->delay * 2)
+                                       : RESTART_MIN_MS)
+                           : RESTART_MIN_MS;
+            w->restart_at = now + w->delay;
+            if (WIFSIGNALED(status))
+                ws_log(WS_LOG_ERROR, "worker %u (pid %d) killed by signal %d after %.1f s; "
+                       "restarting in %.2f s", i, (int)pid, WTERMSIG(status), lived / 1000.0,
+                       w->delay / 1000.0);
+            else
+                ws_log(WS_LOG_ERROR, "worker %u (pid %d) exited with status %d after %.1f s; "
+                       "restarting in %.2f s", i, (int)pid, WEXITSTATUS(status), lived / 1000.0,
+                       w->delay / 1000.0);
+            break;
+        }
+    }
+    return ended;
+}
+
+static int supervise(const ws_server_config *cfg, const int *fds, unsigned n) {
+    worker ws[MAX_WORKERS];
+    sigset_t set, old_mask;
     unsigned alive = 0;
-    int failed = 0;
-    if (!pids) return -1;
-    for (unsigned i = 0; i < cfg->workers; i++) {
-        pids[i] = spawn_worker(cfg, i);
-        if (pids[i] > 0) alive++;
-    }
+    int stopping = 0, ints = 0;
+    uint64_t kill_at = 0;
+
+    memset(ws, 0, sizeof(ws));
+    supervisor_sigset(&set);
+    /* Block first, fork second: a signal that arrives at any moment from
+     * here on waits, pending, until the loop below takes it. */
+    sigprocmask(SIG_BLOCK, &set, &old_mask);
+    for (unsigned i = 0; i < n; i++)
+        if (spawn(cfg, fds, n, &ws[i], i, &old_mask) == 0) alive++;
     ws_log(WS_LOG_INFO, "started %u worker process(es)", alive);
-    int forwarded = 0;
-    while (alive > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0) {
-            if (errno != EINTR) break;
-            if (stop_requested && !forwarded) {
-                for (unsigned i = 0; i < cfg->workers; i++)
-                    if (pids[i] > 0) kill(pids[i], SIGTERM);
-                forwarded = 1;
+
+    while (!stopping || alive > 0) {
+        uint64_t now = mono_ms(), wake = now + 60000;
+        struct timespec ts;
+        siginfo_t info;
+        int sig;
+
+        for (unsigned i = 0; i < n; i++)
+            if (!stopping && !ws[i].pid && ws[i].restart_at && ws[i].restart_at < wake)
+                wake = ws[i].restart_at;
+        if (stopping && kill_at < wake) wake = kill_at;
+        if (wake < now) wake = now;
+        ts.tv_sec = (time_t)((wake - now) / 1000);
+        ts.tv_nsec = (long)((wake - now) % 1000) * 1000000L;
+        sig = sigtimedwait(&set, &info, &ts);
+        now = mono_ms();
+        if (sig == SIGCHLD) {
+            alive -= reap(ws, n, stopping);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            if (sig == SIGINT && ++ints >= 2) {
+                /* Ctrl-C twice: now, not gracefully. */
+                signal_all(ws, n, SIGKILL);
+                while (alive > 0 && waitpid(-1, NULL, 0) > 0) alive--;
+                _exit(130);
             }
-            continue;
-        }
-        for (unsigned i = 0; i < cfg->workers; i++) {
-            if (pids[i] != pid) continue;
-            alive--;
-            pids[i] = 0;
-            if (stop_requested) break;
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
-                /* Could not even listen: restarting would fail the same way. */
-                failed = 1;
-                break;
+            if (!stopping) {
+                ws_log(WS_LOG_INFO, "%s: stopping %u worker(s)",
+                       sig == SIGTERM ? "SIGTERM" : "SIGINT", alive);
+                stopping = 1;
+                kill_at = now + cfg->shutdown_timeout + KILL_GRACE_MS;
+                signal_all(ws, n, SIGTERM);
             }
-            /* A worker that crashed is replaced, after a pause so a crash
-             * loop cannot eat the machine. */
-            ws_log(WS_LOG_ERROR, "worker %u (pid %d) died (status %d); restarting", i,
-                   (int)pid, status);
-            sleep(1);
-            pids[i] = spawn_worker(cfg, i);
-            if (pids[i] > 0) alive++;
+        } else if (sig == SIGHUP) {
+            ws_log(WS_LOG_INFO, "SIGHUP ignored: there is no configuration to reload "
+                   "(restart ws6455 to change its options)");
+        } else if (sig == SIGUSR1) {
+            signal_all(ws, n, SIGUSR1);
         }
-        if (failed && !stop_requested) {
-            for (unsigned i = 0; i < cfg->workers; i++)
-                if (pids[i] > 0) kill(pids[i], SIGTERM);
-            stop_requested = 1;
-            forwarded = 1;
+        if (stopping && now >= kill_at && alive > 0) {
+            ws_log(WS_LOG_WARN, "workers still running after --shutdown-timeout: killing them");
+            signal_all(ws, n, SIGKILL);
+            kill_at = now + 60000;
         }
+        for (unsigned i = 0; !stopping && i < n; i++)
+            if (!ws[i].pid && ws[i].restart_at && now >= ws[i].restart_at &&
+                spawn(cfg, fds, n, &ws[i], i, &old_mask) == 0)
+                alive++;
     }
-    free(pids);
-    return failed ? -1 : 0;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    ws_log(WS_LOG_INFO, "stopped");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+int ws_server_run(const ws_server_config *cfg) {
+    int fds[MAX_WORKERS], rc;
+    unsigned n = cfg->workers ? cfg->workers : 1;
+    char err[256];
+
+    if (ws_server_config_check(cfg, err, sizeof(err)) < 0) {
+        ws_log(WS_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    if (n > MAX_WORKERS) n = MAX_WORKERS;
+    raise_fd_limit();
+    if (ws_listen_open(cfg->host, cfg->port, fds, n, err, sizeof(err)) < 0) {
+        ws_log(WS_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    log_listening(cfg, fds[0], n);
+    if (n == 1) {
+        if (install_worker_signals() < 0) {
+            close(fds[0]);
+            return -1;
+        }
+        return run_worker(cfg, fds[0]);
+    }
+    rc = supervise(cfg, fds, n);
+    for (unsigned i = 0; i < n; i++) close(fds[i]);
+    return rc;
+}
+
+/* The worker's loop calls this after each round: a SIGHUP is noted in a
+ * signal handler, where logging is not allowed, and logged here. */
+void note_hangup(void) {
+    if (!hup_seen) return;
+    hup_seen = 0;
+    if (ws_log_worker >= 0) return;  /* under a supervisor, which says it */
+    ws_log(WS_LOG_INFO, "SIGHUP ignored: there is no configuration to reload "
+           "(restart ws6455 to change its options)");
 }

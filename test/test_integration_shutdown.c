@@ -142,9 +142,11 @@ static void test_peer_reset_during_16_mib_echo_never_kills_server(void **state) 
     for (int round = 0; round < 4; round++) {
         wsc c;
         WSC_OK(&c, wsc_open(&c, &srv));
+        c.duplex = 1;  /* the echo streams back while we send */
         WSC_OK(&c, wsc_send_message(&c, WS_OP_BINARY, msg, len));
-        /* Read the start of the echo: the server is now writing 16 MiB
-         * (more than --max-queue, so it has stopped reading us). */
+        /* Read the start of the echo: the server has echoed up to 16 MiB,
+         * --max-queue of it waiting in its queue, and has stopped reading
+         * us. */
         WSC_OK(&c, wsc_recv_exact(&c, part, sizeof(part)));
         if (round % 2) {
             /* Our FIN first, unseen by the paused server (its socket is

@@ -380,18 +380,134 @@ void ts_server_kill_all(void) {
     }
 }
 
-long ts_server_rss_kb(const ts_server *s) {
+long ts_pid_status_kb(pid_t pid, const char *field) {
     char path[64], line[256];
+    size_t flen = strlen(field);
     long kb = -1;
 
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':' &&
+            sscanf(line + flen + 1, " %ld kB", &kb) == 1)
+            break;
     fclose(f);
     return kb;
 }
+
+long ts_server_rss_kb(const ts_server *s) { return ts_pid_status_kb(s->pid, "VmRSS"); }
+
+int ts_children(pid_t pid, pid_t *out, int cap) {
+    char path[96];
+    int n = 0;
+    long v;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    while (n < cap && fscanf(f, "%ld", &v) == 1) out[n++] = (pid_t)v;
+    fclose(f);
+    return n;
+}
+
+int ts_pid_gone(pid_t pid, unsigned timeout_ms) {
+    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms * ts_scale();
+    for (;;) {
+        char path[64];
+        struct stat st;
+        snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+        /* A zombie still has /proc/PID; its state is 'Z'. */
+        if (stat(path, &st) != 0) return 1;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            char text[512];
+            size_t n = fread(text, 1, sizeof(text) - 1, f);
+            fclose(f);
+            text[n] = '\0';
+            char *p = strrchr(text, ')');
+            if (p && p[1] == ' ' && p[2] == 'Z') return 1;
+        }
+        if (ts_now_ms() >= deadline) return 0;
+        ts_sleep_ms(20);
+    }
+}
+
+/* In the child: stderr and stdout to fd, signals reset, exec the server
+ * with exactly args. */
+static void exec_raw(int fd, const char *const *args, pid_t parent) {
+    const char *argv[MAX_ARGS];
+    int n = 0;
+    sigset_t none;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(126);
+    if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(126);
+    close_range(3, ~0u, 0);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    argv[n++] = server_bin();
+    for (int i = 0; args && args[i] && n < MAX_ARGS - 1; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    execvp(argv[0], (char *const *)(void *)argv);
+    _exit(127);
+}
+
+int ts_run_server_cmd(const char *const *args, unsigned timeout_ms, char *out, size_t cap) {
+    char path[512];
+    int status = -1;
+    make_log_path(path, sizeof(path));
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    pid_t parent = getpid(), pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) exec_raw(fd, args, parent);
+    uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms * ts_scale();
+    for (;;) {
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+        if (ts_now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            status = -1;
+            break;
+        }
+        ts_sleep_ms(10);
+    }
+    ssize_t n = pread(fd, out, cap ? cap - 1 : 0, 0);
+    if (cap) out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return status;
+}
+
+int ts_server_spawn_raw(ts_server *s, unsigned port, const char *const *args) {
+    memset(s, 0, sizeof(*s));
+    snprintf(s->host, sizeof(s->host), "127.0.0.1");
+    s->port = port;
+    make_log_path(s->log_path, sizeof(s->log_path));
+    int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    pid_t parent = getpid(), pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) exec_raw(fd, args, parent);
+    close(fd);
+    s->pid = pid;
+    track(s);
+    return 0;
+}
+
+int ts_port_accepts(const char *host, unsigned port, int timeout_ms) {
+    return port_accepts(host, port, timeout_ms);
+}
+
+unsigned ts_free_port(void) { return free_port("127.0.0.1"); }
 
 double ts_server_cpu_seconds(const ts_server *s) {
     char path[64], text[1024];

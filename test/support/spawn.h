@@ -71,6 +71,33 @@ void ts_server_kill_all(void);
 /* The server's resident set size in KiB (VmRSS in /proc/PID/status), or -1. */
 long ts_server_rss_kb(const ts_server *s);
 
+/* A field of /proc/PID/status in KiB ("VmRSS", "VmSize", "VmPeak"), or -1. */
+long ts_pid_status_kb(pid_t pid, const char *field);
+
+/* The pids of pid's children (from /proc/PID/task/PID/children), at most
+ * cap of them. Returns how many. */
+int ts_children(pid_t pid, pid_t *out, int cap);
+
+/* Run build/ws6455 with args (and nothing added) to its end, at most
+ * timeout_ms (scaled; then SIGKILL), its stderr and stdout into out (cap
+ * bytes, NUL-terminated). Returns the wait status, or -1. */
+int ts_run_server_cmd(const char *const *args, unsigned timeout_ms, char *out, size_t cap);
+
+/* Start build/ws6455 with exactly args in the background, stderr into a
+ * new log file; s->pid and s->log_path are set, s->port as given. Does
+ * not wait for the port. Returns 0 or -1. */
+int ts_server_spawn_raw(ts_server *s, unsigned port, const char *const *args);
+
+/* 1 if host:port accepts a TCP connection within timeout_ms. */
+int ts_port_accepts(const char *host, unsigned port, int timeout_ms);
+
+/* A port that is free on 127.0.0.1 right now. */
+unsigned ts_free_port(void);
+
+/* 1 once pid no longer exists (reaped or not our child), checked for up
+ * to timeout_ms. */
+int ts_pid_gone(pid_t pid, unsigned timeout_ms);
+
 /* CPU time the server has used so far, user + system, in seconds
  * (/proc/PID/stat), or -1. */
 double ts_server_cpu_seconds(const ts_server *s);

@@ -109,6 +109,8 @@ int wsc_connect(wsc *c, const char *host, unsigned port) {
     }
     c->in = malloc(WSC_IN_CAP);
     if (!c->in) return fail(c, "out of memory");
+    c->in_cap = WSC_IN_CAP;
+    c->duplex = 0;
     return 0;
 }
 
@@ -138,6 +140,27 @@ void wsc_shutdown_write(wsc *c) {
 /* ---------------------------------------------------------------------- */
 /* Raw bytes.                                                              */
 
+/* duplex: the socket has bytes for us; keep them in c->in, which grows
+ * (up to 64 MiB, far more than any test's reply). */
+static int take_input(wsc *c) {
+    if (c->in_off > 0) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+    if (c->in_len == c->in_cap) {
+        uint8_t *n;
+        if (c->in_cap >= (64u << 20)) return fail(c, "send: over 64 MiB received meanwhile");
+        n = realloc(c->in, c->in_cap * 2);
+        if (!n) return fail(c, "out of memory");
+        c->in = n;
+        c->in_cap *= 2;
+    }
+    ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+    if (r > 0) c->in_len += (size_t)r;
+    return 0;
+}
+
 int wsc_send_raw(wsc *c, const void *data, size_t len) {
     const uint8_t *p = data;
     while (len > 0) {
@@ -146,6 +169,15 @@ int wsc_send_raw(wsc *c, const void *data, size_t len) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 return fail(c, "send: %s", strerror(errno));
+            if (c->duplex) {
+                struct pollfd pfd = { c->fd, POLLOUT | POLLIN, 0 };
+                int n = poll(&pfd, 1, (int)c->timeout_ms);
+                if (n <= 0)
+                    return fail(c, "send: peer did not read for %u ms (%zu bytes left)",
+                                c->timeout_ms, len);
+                if ((pfd.revents & POLLIN) && take_input(c) < 0) return -1;
+                continue;
+            }
             if (!wait_ready(c->fd, POLLOUT, c->timeout_ms))
                 return fail(c, "send: peer did not read for %u ms (%zu bytes left)",
                             c->timeout_ms, len);
@@ -189,7 +221,7 @@ long wsc_recv_some(wsc *c, void *buf, size_t cap, unsigned timeout_ms) {
 static int fill(wsc *c) {
     if (c->in_off < c->in_len) return 1;
     c->in_off = c->in_len = 0;
-    long r = wsc_recv_some(c, c->in, WSC_IN_CAP, 0);
+    long r = wsc_recv_some(c, c->in, c->in_cap, 0);
     if (r <= 0) return (int)r;
     c->in_len = (size_t)r;
     return 1;

@@ -37,6 +37,12 @@ typedef struct wsc {
     uint64_t mask_off;       /* payload bytes of that frame sent so far */
     uint8_t *in;             /* received bytes not consumed yet: */
     size_t in_off, in_len;   /*   in[in_off .. in_len) */
+    size_t in_cap;           /* bytes allocated at in */
+    int duplex;              /* 1: while a send waits for room, read what the
+                                server sends meanwhile into in (a client that
+                                reads while it writes, as real ones do); 0:
+                                never read while sending (a peer that does
+                                not read). wsc_connect sets 0. */
     char err[256];           /* why the last call failed */
 } wsc;
 

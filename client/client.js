@@ -4,11 +4,15 @@
  * One WebSocket at a time, shown in two views:
  *   - Echo: send text or binary, see each echo with its round-trip time and
  *     whether it came back byte for byte.
- *   - Chat: the chat handler's wire protocol (docs/client.md has the table):
- *       server -> client  {"type":"welcome"|"join"|"leave","id":N,"online":K}
- *       client -> server  {"type":"hello","id":N,"nick":"..."}
- *                         {"type":"msg","id":N,"nick":"...","text":"..."}
- *     The server relays every message verbatim to everyone, sender included.
+ *   - Chat: the chat handler's wire protocol (docs/client.md has the table).
+ *     Every event is JSON written by the server, with the member's id and
+ *     nick as the server knows them:
+ *       server -> client  {"type":"welcome"|"join"|"leave","id":N,"nick":"..","online":K}
+ *                         {"type":"nick","id":N,"nick":"..","old":".."}
+ *                         {"type":"msg","id":N,"nick":"..","text":".."}
+ *                         {"type":"binary","id":N,"nick":"..","bytes":B} + the bytes
+ *                         {"type":"error","text":".."}
+ *       client -> server  plain text (a message), "/nick NAME", binary
  *
  * Everything received is untrusted: it reaches the page only through
  * textContent, never innerHTML, so a message cannot inject markup or script.
@@ -26,7 +30,7 @@
   const PREVIEW_CHARS = 120;       /* a longer text is shown truncated */
   const HEX_BYTES = 16;            /* bytes shown in a binary hex preview */
   const MAX_RANDOM = 16 * 1024 * 1024; /* the server's default max message */
-  const MAX_NICK = 32;
+  const MAX_NICK = 24;
 
   /*
    * RFC 6455 §7.4.1 defined status codes. 1005, 1006 and 1015 are never sent
@@ -103,9 +107,10 @@
   const chat = {
     active: false,        /* the server welcomed us: it speaks the chat protocol */
     myId: null,
-    nicks: new Map(),     /* id -> nick, learnt from hello messages */
+    nicks: new Map(),     /* id -> nick, as the server's events name them */
     sentAt: [],           /* send times of our own msgs, FIFO, for round trips */
-    announced: null,      /* the nick our last hello carried */
+    announced: null,      /* the nick we last asked for */
+    binaryFrom: null,     /* id of the member whose binary message comes next */
   };
 
   const encoder = new TextEncoder();
@@ -469,6 +474,7 @@
     chat.nicks.clear();
     chat.sentAt = [];
     chat.announced = null;
+    chat.binaryFrom = null;
     el.chatIdWrap.hidden = true;
     el.chatNote.hidden = false;
   }
@@ -486,31 +492,46 @@
     return li;
   }
 
-  function myNick() {
-    const v = el.chatNick.value.trim().slice(0, MAX_NICK);
-    return v || (chat.myId !== null ? 'guest-' + chat.myId : 'guest');
+  /* The nick the field asks for, if it is one the server accepts
+   * (1-24 of A-Z a-z 0-9 _ - .); '' otherwise. */
+  function wantedNick() {
+    const v = el.chatNick.value.trim();
+    return /^[A-Za-z0-9_.-]{1,24}$/.test(v) ? v : '';
   }
 
-  function sendHello() {
-    const nick = myNick();
-    if (!chat.active || chat.myId === null || nick === chat.announced) return;
-    if (sendText(JSON.stringify({ type: 'hello', id: chat.myId, nick: nick })))
-      chat.announced = nick;
+  /* Ask the server for the nick in the field ("/nick NAME"); the server
+   * answers everyone with a nick event, which is what changes the name. */
+  function sendNick() {
+    const nick = wantedNick();
+    if (!chat.active || chat.myId === null) return;
+    if (!nick) {
+      if (el.chatNick.value.trim()) log('A nick is 1 to 24 of A-Z a-z 0-9 _ - .', 'error');
+      return;
+    }
+    if (nick === chat.nicks.get(chat.myId) || nick === chat.announced) return;
+    if (sendText('/nick ' + nick)) chat.announced = nick;
   }
 
   function chatReceive(data) {
     if (typeof data !== 'string') {
       const u8 = new Uint8Array(data);
-      chatLine([make('span', '[binary, ' + fmtInt(u8.length) + ' bytes] ' + hexPreview(u8))], 'raw');
+      const from = chat.binaryFrom;
+      chat.binaryFrom = null;
+      const parts = [];
+      if (from !== null) parts.push(make('b', who(from), 'nick'), ': ');
+      parts.push(make('span', '[binary, ' + fmtInt(u8.length) + ' bytes] ' + hexPreview(u8)));
+      chatLine(parts, from !== null ? 'msg binary' : 'raw');
       return;
     }
     const m = parseJson(data);
     const id = m ? num(m.id) : null;
-    if (m === null || id === null) {
-      /* Not our protocol (or a relay of someone's plain text): show it as is. */
+    if (m === null || (id === null && m.type !== 'error')) {
+      /* Not the room's protocol: show it as is. */
       chatLine([make('span', preview(data))], 'raw');
       return;
     }
+    /* Every event names the member by the server's id and nick. */
+    if (id !== null && typeof m.nick === 'string') chat.nicks.set(id, nickOf(m.nick));
     switch (m.type) {
       case 'welcome':
         chat.myId = id;
@@ -518,12 +539,12 @@
         el.chatId.textContent = String(id);
         el.chatIdWrap.hidden = false;
         el.chatNote.hidden = true;
-        if (!el.chatNick.value.trim()) el.chatNick.value = 'guest-' + id;
-        chatLine([make('span', 'Welcome! You are #' + id + '; ' + el.chatOnline.textContent +
+        chatLine([make('span', 'Welcome! You are ' + who(id) + '; ' + el.chatOnline.textContent +
                        ' online.')], 'event');
         selectTab('chat', false);
         log('Chat server welcomed us as #' + id, 'ok');
-        sendHello();
+        if (wantedNick()) sendNick();
+        else el.chatNick.value = nickOf(m.nick);
         break;
       case 'join':
         setOnline(m.online);
@@ -536,23 +557,18 @@
                  'event leave');
         chat.nicks.delete(id);
         break;
-      case 'hello': {
-        const nick = nickOf(m.nick);
-        const old = chat.nicks.get(id);
-        chat.nicks.set(id, nick);
-        if (old === nick) break;
-        let text;
-        if (id === chat.myId) text = (old === undefined ? 'You are ' : 'You are now known as ') + nick;
-        else if (old === undefined) text = '#' + id + ' is ' + nick;
-        else text = old + ' (#' + id + ') is now ' + nick;
-        chatLine([make('span', text)], 'event hello');
+      case 'nick': {
+        const old = nickOf(m.old);
+        const text = id === chat.myId ? 'You are now known as ' + who(id)
+                                      : old + ' is now ' + who(id);
+        if (id === chat.myId) el.chatNick.value = nickOf(m.nick);
+        chatLine([make('span', text)], 'event nick');
         break;
       }
       case 'msg': {
-        const nick = nickOf(m.nick);
         const text = typeof m.text === 'string' ? m.text : String(m.text);
         const mine = id === chat.myId;
-        const parts = [make('b', nick, 'nick'), ': ', make('span', preview(text), 'text')];
+        const parts = [make('b', who(id), 'nick'), ': ', make('span', preview(text), 'text')];
         if (mine && chat.sentAt.length) {
           parts.push(' ', make('span', fmtMs(performance.now() - chat.sentAt.shift()), 'meta'));
         }
@@ -560,6 +576,14 @@
         li.dataset.id = String(id);
         break;
       }
+      case 'binary':
+        /* The binary message that follows is this member's. */
+        chat.binaryFrom = id;
+        break;
+      case 'error':
+        chatLine([make('span', typeof m.text === 'string' ? m.text : 'error')], 'event error');
+        chat.announced = null;
+        break;
       default:
         chatLine([make('span', preview(data))], 'raw');
     }
@@ -635,19 +659,22 @@
   el.tabEcho.addEventListener('keydown', onTabKey);
   el.tabChat.addEventListener('keydown', onTabKey);
 
-  /* Tell the others on Enter, and when the field loses focus after an edit
-   * (change); sendHello skips a nick it already announced. */
-  el.chatNick.addEventListener('change', sendHello);
+  /* Ask for the nick on Enter, and when the field loses focus after an
+   * edit (change); sendNick skips the nick we already have. */
+  el.chatNick.addEventListener('change', sendNick);
   el.chatNick.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter') sendHello();
+    if (ev.key === 'Enter') sendNick();
   });
 
+  /* A message is plain text: the server wraps it in an event that carries
+   * our id and nick (a text starting "/nick " would change the nick, so
+   * such a text is sent with a leading space). */
   el.chatForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const text = el.chatInput.value;
+    let text = el.chatInput.value;
     if (!text || !chat.active || chat.myId === null) return;
-    const m = { type: 'msg', id: chat.myId, nick: myNick(), text: text };
-    if (sendText(JSON.stringify(m))) {
+    if (text.startsWith('/nick ')) text = ' ' + text;
+    if (sendText(text)) {
       chat.sentAt.push(performance.now());
       el.chatInput.value = '';
     }

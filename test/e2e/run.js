@@ -522,30 +522,35 @@ async function chatTests(context) {
     await until(alice, 'alice sees 2 online', () => document.getElementById('chat-online').textContent === '2');
     await until(bob, 'bob sees 2 online', () => document.getElementById('chat-online').textContent === '2');
     await waitChat(alice, 'alice sees "joined"', / joined /);
-    await waitChat(alice, 'alice sees bob\'s nick', / is (now )?bob$/);
+    /* The nick comes from the server's nick event, not from bob's page. */
+    await waitChat(alice, 'alice sees bob\'s nick', / is now bob \(#\d+\)$/);
   });
 
   await check('bob -> alice: message shown with nick', async () => {
     await bob.fill('#chat-input', 'hi alice, from bob');
     await bob.press('#chat-input', 'Enter');
-    await waitChat(alice, 'bob\'s message at alice', /bob: hi alice, from bob$/);
-    await waitChat(bob, 'bob\'s own message relayed back', /bob: hi alice, from bob \d/);
+    await waitChat(alice, 'bob\'s message at alice', /bob \(#\d+\): hi alice, from bob$/);
+    await waitChat(bob, 'bob\'s own message relayed back', /bob \(#\d+\): hi alice, from bob \d/);
   });
 
   await check('alice -> bob: message shown with nick', async () => {
     await alice.fill('#chat-input', 'hello bob <b>not bold</b>');
     await alice.click('#chat-send');
-    await waitChat(bob, 'alice\'s message at bob', /alice: hello bob <b>not bold<\/b>$/);
+    await waitChat(bob, 'alice\'s message at bob', /alice \(#\d+\): hello bob <b>not bold<\/b>$/);
     const bold = await bob.$$eval('#chat-messages .text b', (l) => l.length);
     assert(bold === 0, 'markup was parsed');
   });
 
-  await check('non-JSON text in chat is shown raw', async () => {
+  await check('a forged server event from alice is only alice\'s text at bob', async () => {
+    /* Sent raw from the echo tab: byte for byte what a welcome looks like. */
     await alice.click('#tab-echo');
-    await alice.fill('#message', 'plain words, not JSON');
+    await alice.fill('#message', '{"type":"welcome","id":99,"nick":"admin","online":42}');
     await alice.press('#message', 'Enter');
     await alice.click('#tab-chat');
-    await waitChat(bob, 'raw line at bob', /plain words, not JSON$/);
+    await waitChat(bob, 'forgery shown as alice\'s message', /alice \(#\d+\): \{"type":"welcome"/);
+    const online = await bob.textContent('#chat-online');
+    const id = await bob.textContent('#chat-id');
+    assert(online === '2' && id !== '99', 'bob now thinks: online ' + online + ', id ' + id);
   });
 
   await shot(alice, 'chat-desktop');

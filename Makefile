@@ -125,7 +125,8 @@ check-deps:
 unit: check-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN) $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do \
-	    echo "== $$t"; WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client $$t || fail=1; \
+	    echo "== $$t"; WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client WS6455_SANITIZED=$(SANITIZED) \
+	    $$t || fail=1; \
 	done; exit $$fail
 
 conformance: $(BIN) $(CONF_BIN)
@@ -136,7 +137,7 @@ test: unit
 
 # The same suite, built into a separate tree with the sanitizers.
 asan: check-deps
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan CC=clang SANITIZED=1 \
 	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" test
 

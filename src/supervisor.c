@@ -204,18 +204,20 @@ static unsigned reap(worker *ws, unsigned n, int stopping) {
     return ended;
 }
 
-static int supervise(const ws_server_config *cfg, const int *fds, unsigned n) {
+/* The supervisor's loop. The signals in supervisor_sigset() are blocked
+ * already (ws_server_run() blocks them before the port is even opened), so
+ * a signal that arrives at any moment waits, pending, until the loop takes
+ * it; old_mask is the mask to give the workers. */
+static int supervise(const ws_server_config *cfg, const int *fds, unsigned n,
+                     const sigset_t *old_mask_in) {
     worker ws[MAX_WORKERS];
-    sigset_t set, old_mask;
+    sigset_t set, old_mask = *old_mask_in;
     unsigned alive = 0;
     int stopping = 0, ints = 0;
     uint64_t kill_at = 0;
 
     memset(ws, 0, sizeof(ws));
     supervisor_sigset(&set);
-    /* Block first, fork second: a signal that arrives at any moment from
-     * here on waits, pending, until the loop below takes it. */
-    sigprocmask(SIG_BLOCK, &set, &old_mask);
     for (unsigned i = 0; i < n; i++)
         if (spawn(cfg, fds, n, &ws[i], i, &old_mask) == 0) alive++;
     ws_log(WS_LOG_INFO, "started %u worker process(es)", alive);
@@ -267,7 +269,6 @@ static int supervise(const ws_server_config *cfg, const int *fds, unsigned n) {
                 spawn(cfg, fds, n, &ws[i], i, &old_mask) == 0)
                 alive++;
     }
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     ws_log(WS_LOG_INFO, "stopped");
     return 0;
 }
@@ -278,6 +279,7 @@ int ws_server_run(const ws_server_config *cfg) {
     int fds[MAX_WORKERS], rc;
     unsigned n = cfg->workers ? cfg->workers : 1;
     char err[256];
+    sigset_t set, old_mask;
 
     if (ws_server_config_check(cfg, err, sizeof(err)) < 0) {
         ws_log(WS_LOG_ERROR, "%s", err);
@@ -285,20 +287,24 @@ int ws_server_run(const ws_server_config *cfg) {
     }
     if (n > MAX_WORKERS) n = MAX_WORKERS;
     raise_fd_limit();
+    /* Signals are taken care of before the port opens: a client (or a
+     * test) may signal us the moment it can connect. */
+    if (n == 1) {
+        if (install_worker_signals() < 0) return -1;
+    } else {
+        supervisor_sigset(&set);
+        sigprocmask(SIG_BLOCK, &set, &old_mask);
+    }
     if (ws_listen_open(cfg->host, cfg->port, fds, n, err, sizeof(err)) < 0) {
         ws_log(WS_LOG_ERROR, "%s", err);
+        if (n > 1) sigprocmask(SIG_SETMASK, &old_mask, NULL);
         return -1;
     }
     log_listening(cfg, fds[0], n);
-    if (n == 1) {
-        if (install_worker_signals() < 0) {
-            close(fds[0]);
-            return -1;
-        }
-        return run_worker(cfg, fds[0]);
-    }
-    rc = supervise(cfg, fds, n);
+    if (n == 1) return run_worker(cfg, fds[0]);
+    rc = supervise(cfg, fds, n, &old_mask);
     for (unsigned i = 0; i < n; i++) close(fds[i]);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     return rc;
 }
 

@@ -49,59 +49,23 @@
 #define MIB (1024L * 1024L)
 #define READ_BUF (256 * KIB)   /* the server's read buffer (server_internal.h) */
 
-/* The well-behaved client. */
-typedef struct witness {
-    wsc c;
-    unsigned echoes;
-} witness;
-
-static void witness_open(witness *w) {
-    w->echoes = 0;
-    if (wsc_open(&w->c, &srv) < 0) fail_msg("witness: %s", w->c.err);
-}
-
-static void witness_echo(witness *w) {
-    char msg[64];
-    int n = snprintf(msg, sizeof(msg), "witness message %u", w->echoes);
-    if (wsc_send_message(&w->c, WS_OP_TEXT, msg, (size_t)n) < 0 ||
-        wsc_expect_message(&w->c, WS_OP_TEXT, msg, (size_t)n) < 0)
-        fail_msg("witness echo %u failed during the attack: %s", w->echoes, w->c.err);
-    w->echoes++;
-}
-
-static void witness_close(witness *w) {
-    witness_echo(w);
-    wsc_close(&w->c);
-}
 
 /* The server's memory must never pass limit_kb: a regression stops here,
- * the server killed, instead of eating the machine. */
+ * the server killed, instead of eating the machine. (Under a sanitizer or
+ * valgrind the allocator holds much more: their quarantine gets 512 MiB.) */
 static void ceiling(long limit_kb) {
     long rss = ts_server_rss_kb(&srv);
+    if (!ts_rss_meaningful()) limit_kb += 512 * 1024;
     if (rss > limit_kb) {
         ts_server_stop(&srv, SIGKILL, 1000);
         fail_msg("server RSS %ld KiB passed the test's ceiling of %ld KiB", rss, limit_kb);
     }
 }
 
-/* Ask the server for its stats line (SIGUSR1) and read the exact figures
- * from it: "[bytes: total T peak P limit L]". */
+/* The server's own budget figures (exact in every build). */
 static void budget_figures(size_t *total, size_t *peak, size_t *limit) {
-    char line[2048];
-    FILE *f;
-    int found = 0;
-    ts_server_signal(&srv, SIGUSR1);
-    for (int tries = 0; tries < 100 && !found; tries++) {
-        ts_sleep_ms(20);
-        if (!(f = fopen(srv.log_path, "r"))) continue;
-        while (fgets(line, sizeof(line), f)) {
-            char *p = strstr(line, "[bytes: total ");
-            if (p && sscanf(p, "[bytes: total %zu peak %zu limit %zu]", total, peak, limit) == 3)
-                found = 1;
-        }
-        fclose(f);
-    }
-    if (!found) fail_msg("no stats line in %s after SIGUSR1", srv.log_path);
+    if (ts_server_budget(&srv, total, peak, limit) < 0)
+        fail_msg("no stats line in %s after SIGUSR1", srv.log_path);
 }
 
 /* Open a WebSocket connection whose receive buffer is small (so the
@@ -136,8 +100,10 @@ static void test_declared_lengths_cost_nothing(void **state) {
     uint8_t junk[10] = { 0 };
     (void)state;
 
-    start(NULL);
+    size_t total0, total1, peak, limit;
+    start(TS_ARGS("--log-level", "info"));
     witness_open(&w);
+    budget_figures(&total0, &peak, &limit);
     long rss0 = ts_server_rss_kb(&srv), vm0 = ts_pid_status_kb(srv.pid, "VmSize");
     for (int i = 0; i < PEERS; i++) {
         WSC_OK(&p[i], wsc_open(&p[i], &srv));
@@ -148,12 +114,16 @@ static void test_declared_lengths_cost_nothing(void **state) {
     }
     witness_echo(&w);
     long rss1 = ts_server_rss_kb(&srv), vm1 = ts_pid_status_kb(srv.pid, "VmSize");
-    print_message("  200 peers announcing 16 MiB each: VmSize +%ld KiB, VmRSS +%ld KiB\n",
-                  vm1 - vm0, rss1 - rss0);
+    budget_figures(&total1, &peak, &limit);
+    print_message("  200 peers announcing 16 MiB each: budget +%zu bytes, VmSize +%ld KiB, "
+                  "VmRSS +%ld KiB\n", total1 - total0, vm1 - vm0, rss1 - rss0);
     /* Per peer: a connection's working state and one 256-byte buffer, far
-     * under 4 KiB; reserving the announced 16 MiB would be 3.2 GiB. */
-    assert_true(vm1 - vm0 < PEERS * 4 + 4 * 1024);
-    assert_true(rss1 - rss0 < PEERS * 4 + 4 * 1024);
+     * under 1 KiB; reserving the announced 16 MiB would be 3.2 GiB. */
+    assert_true(total1 - total0 < PEERS * 1024);
+    if (ts_rss_meaningful()) {
+        assert_true(vm1 - vm0 < PEERS * 4 + 4 * 1024);
+        assert_true(rss1 - rss0 < PEERS * 4 + 4 * 1024);
+    }
     for (int i = 0; i < PEERS; i++) wsc_close(&p[i]);
     witness_close(&w);
     stop_clean();
@@ -283,8 +253,10 @@ static void test_non_reader_costs_at_most_its_queue(void **state) {
     assert_non_null(msg);
     tu_fill_random(msg, len, 3);
     ws_frame_mask(msg, len, mask, 0);
-    start(TS_ARGS("--max-queue", "1M", "--send-timeout", "3"));
+    size_t total0, total, peak, limit;
+    start(TS_ARGS("--max-queue", "1M", "--send-timeout", "3", "--log-level", "info"));
     witness_open(&w);
+    budget_figures(&total0, &peak, &limit);
     long rss0 = ts_server_rss_kb(&srv), worst = 0;
     long bound = (1 * MIB + 2 * READ_BUF) / KIB + 1024; /* + allocator slack */
     open_small(&c, 4096);
@@ -299,15 +271,19 @@ static void test_non_reader_costs_at_most_its_queue(void **state) {
         ts_sleep_ms(50);
     }
     witness_echo(&w);
-    print_message("  a non-reader got %zu bytes in; server RSS +%ld KiB at worst (bound %ld)\n",
-                  sent, worst, bound);
+    budget_figures(&total, &peak, &limit);
+    print_message("  a non-reader got %zu bytes in; budget peak +%zu bytes, server RSS +%ld KiB "
+                  "at worst (bound %ld KiB)\n", sent, peak - total0, worst, bound);
     assert_true(sent > 4 * MIB);  /* it did push far more than the queue */
-    assert_true(worst <= bound);
+    assert_true((long)((peak - total0) / KIB) <= bound);
+    if (ts_rss_meaningful()) assert_true(worst <= bound);
     /* --send-timeout: dropped, and its memory returns. */
     assert_int_equal(wsc_wait_closed(&c, 8000), 0);
-    ts_sleep_ms(300);
+    ts_sleep_ms(1500);
     witness_echo(&w);
-    assert_true(ts_server_rss_kb(&srv) - rss0 < 512);
+    budget_figures(&total, &peak, &limit);
+    assert_true(total <= total0 + 4096);
+    if (ts_rss_meaningful()) assert_true(ts_server_rss_kb(&srv) - rss0 < 512);
     wsc_close(&c);
     free(msg);
     witness_close(&w);
@@ -368,7 +344,9 @@ static void test_static_file_non_readers_cost_nothing(void **state) {
     make_tmpdir();
     write_file("index.html", 100);
     write_file("big.bin", 8u << 20);
-    start(TS_ARGS("--client-dir", tmpdir));
+    size_t total0, total, peak, limit;
+    start(TS_ARGS("--client-dir", tmpdir, "--log-level", "info"));
+    budget_figures(&total0, &peak, &limit);
     long rss0 = ts_server_rss_kb(&srv);
     for (int i = 0; i < CLIENTS; i++) {
         int small = 4096;
@@ -378,8 +356,13 @@ static void test_static_file_non_readers_cost_nothing(void **state) {
     }
     ts_sleep_ms(500);
     long grew = ts_server_rss_kb(&srv) - rss0;
-    print_message("  20 non-readers of an 8 MiB file: server RSS +%ld KiB\n", grew);
-    assert_true(grew < 1024);
+    budget_figures(&total, &peak, &limit);
+    print_message("  20 non-readers of an 8 MiB file: budget +%zu bytes, server RSS +%ld KiB\n",
+                  total - total0, grew);
+    /* An open file and an offset each (and the response head): well under
+     * 2 KiB per client; holding the file would be 160 MiB. */
+    assert_true(total - total0 < CLIENTS * 2048);
+    if (ts_rss_meaningful()) assert_true(grew < 1024);
     assert_int_equal(get("/", &len), 200);  /* others are served meanwhile */
     assert_int_equal(len, 100);
     /* One client that reads gets the whole file, from the file. */
@@ -546,7 +529,7 @@ static void test_forwarded_for_only_trusted_and_an_address(void **state) {
  * witness is served throughout, and the memory comes back after they
  * leave. */
 static void test_everything_at_once_stays_under_the_budget(void **state) {
-    enum { HOLD = 100, READERS = 10, HEADS = 50 };
+    enum { HOLD = 140, READERS = 10, HEADS = 50 };
     static wsc hold[HOLD], nonread[READERS], heads[HEADS], files[READERS];
     static const char file_req[] = "GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n";
     const size_t len = 4u << 20;
@@ -596,7 +579,7 @@ static void test_everything_at_once_stays_under_the_budget(void **state) {
         print_message("  round %d: RSS +%ld KiB (bound +%ld); budget peak %zu of %zu\n", round,
                       rss - rss0, bound - rss0, peak, limit);
         assert_true(peak <= limit);
-        assert_true(rss <= bound);
+        if (ts_rss_meaningful()) assert_true(rss <= bound);
         for (int i = 0; i < HOLD; i++) wsc_close(&hold[i]);
         for (int i = 0; i < READERS; i++) wsc_close(&nonread[i]), wsc_close(&files[i]);
         for (int i = 0; i < HEADS; i++) wsc_close(&heads[i]);
@@ -607,7 +590,7 @@ static void test_everything_at_once_stays_under_the_budget(void **state) {
         print_message("  after they left: budget total %zu bytes, RSS +%ld KiB\n", total,
                       ts_server_rss_kb(&srv) - rss0);
         assert_true(total < (size_t)(READ_BUF * 2 + 512 * 1024));
-        assert_true(ts_server_rss_kb(&srv) - rss0 < 2048);
+        if (ts_rss_meaningful()) assert_true(ts_server_rss_kb(&srv) - rss0 < 2048);
     }
     free(msg);
     witness_close(&w);

@@ -31,34 +31,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* The well-behaved client. */
-typedef struct witness {
-    wsc c;
-    unsigned echoes;
-} witness;
-
-static void witness_open(witness *w) {
-    w->echoes = 0;
-    if (wsc_open(&w->c, &srv) < 0) fail_msg("witness: %s", w->c.err);
-}
-
-/* One round trip; fails the test if the server does not serve it. */
-static void witness_echo(witness *w) {
-    char msg[64];
-    int n = snprintf(msg, sizeof(msg), "witness message %u", w->echoes);
-    if (wsc_send_message(&w->c, WS_OP_TEXT, msg, (size_t)n) < 0 ||
-        wsc_expect_message(&w->c, WS_OP_TEXT, msg, (size_t)n) < 0)
-        fail_msg("witness echo %u failed during the attack: %s", w->echoes, w->c.err);
-    w->echoes++;
-}
-
-static void witness_close(witness *w) {
-    witness_echo(w);
-    WSC_OK(&w->c, wsc_send_close(&w->c, 1000, NULL));
-    WSC_OK(&w->c, wsc_expect_close(&w->c, 1000));
-    WSC_OK(&w->c, wsc_expect_eof(&w->c, 0));
-    wsc_close(&w->c);
-}
 
 /* 1 if bytes from the server are waiting (or arrive within ms). */
 static int readable(wsc *c, unsigned ms) {

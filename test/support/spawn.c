@@ -65,6 +65,13 @@ int ts_valgrind(void) {
 
 unsigned ts_scale(void) { return ts_valgrind() ? 10 : 1; }
 
+int ts_sanitized(void) {
+    const char *v = getenv("WS6455_SANITIZED");
+    return v != NULL && strcmp(v, "1") == 0;
+}
+
+int ts_rss_meaningful(void) { return !ts_valgrind() && !ts_sanitized(); }
+
 unsigned long ts_raise_nofile(unsigned long want) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
@@ -455,18 +462,27 @@ static void exec_raw(int fd, const char *const *args, pid_t parent) {
     _exit(127);
 }
 
-int ts_run_server_cmd(const char *const *args, unsigned timeout_ms, char *out, size_t cap) {
-    char path[512];
-    int status = -1;
-    make_log_path(path, sizeof(path));
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
+/* Start the server with exactly args, its output into a new log file at
+ * path (cap bytes); *fd is that file, open for reading too. Returns the
+ * pid, or -1. */
+static pid_t fork_raw(const char *const *args, char *path, size_t cap, int *fd) {
+    make_log_path(path, cap);
+    *fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (*fd < 0) return -1;
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
-        close(fd);
+        close(*fd);
         return -1;
     }
-    if (pid == 0) exec_raw(fd, args, parent);
+    if (pid == 0) exec_raw(*fd, args, parent);
+    return pid;
+}
+
+int ts_run_server_cmd(const char *const *args, unsigned timeout_ms, char *out, size_t cap) {
+    char path[512];
+    int status = -1, fd;
+    pid_t pid = fork_raw(args, path, sizeof(path), &fd);
+    if (pid < 0) return -1;
     uint64_t deadline = ts_now_ms() + (uint64_t)timeout_ms * ts_scale();
     for (;;) {
         if (waitpid(pid, &status, WNOHANG) == pid) break;
@@ -488,15 +504,9 @@ int ts_server_spawn_raw(ts_server *s, unsigned port, const char *const *args) {
     memset(s, 0, sizeof(*s));
     snprintf(s->host, sizeof(s->host), "127.0.0.1");
     s->port = port;
-    make_log_path(s->log_path, sizeof(s->log_path));
-    int fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
-    pid_t parent = getpid(), pid = fork();
-    if (pid < 0) {
-        close(fd);
-        return -1;
-    }
-    if (pid == 0) exec_raw(fd, args, parent);
+    int fd;
+    pid_t pid = fork_raw(args, s->log_path, sizeof(s->log_path), &fd);
+    if (pid < 0) return -1;
     close(fd);
     s->pid = pid;
     track(s);
@@ -539,4 +549,32 @@ int ts_server_log_contains(const ts_server *s, const char *needle) {
         if (strstr(line, needle)) found = 1;
     fclose(f);
     return found;
+}
+
+int ts_server_budget(const ts_server *s, size_t *total, size_t *peak, size_t *limit) {
+    char line[4096];
+    long seen = 0;
+    /* Only a line logged after this request counts: skip those there are. */
+    FILE *f = fopen(s->log_path, "r");
+    if (f) {
+        while (fgets(line, sizeof(line), f))
+            if (strstr(line, "[bytes: total ")) seen++;
+        fclose(f);
+    }
+    ts_server_signal(s, SIGUSR1);
+    for (int tries = 0; tries < 100; tries++) {
+        long n = 0;
+        int found = 0;
+        ts_sleep_ms(20);
+        if (!(f = fopen(s->log_path, "r"))) continue;
+        while (fgets(line, sizeof(line), f)) {
+            char *p = strstr(line, "[bytes: total ");
+            if (p && ++n > seen &&
+                sscanf(p, "[bytes: total %zu peak %zu limit %zu]", total, peak, limit) == 3)
+                found = 1;
+        }
+        fclose(f);
+        if (found) return 0;
+    }
+    return -1;
 }

@@ -108,6 +108,22 @@ int ts_server_log_contains(const ts_server *s, const char *needle);
 /* 1 when WS6455_VALGRIND=1: the server runs under valgrind. */
 int ts_valgrind(void);
 
+/* 1 when WS6455_SANITIZED=1 (make asan): the server runs with ASan's own
+ * allocator, whose quarantine and shadow memory make its RSS say nothing
+ * about what the server holds. */
+int ts_sanitized(void);
+
+/* 1 when the server's RSS measures what it holds: neither valgrind nor a
+ * sanitizer. Memory tests assert the server's own budget figures (exact
+ * in every build) always, and RSS bounds only when this is 1. */
+int ts_rss_meaningful(void);
+
+/* The server's budget figures, from the stats line it logs on SIGUSR1
+ * ("[bytes: total T peak P limit L]", --log-level info needed; with
+ * several workers, the first worker's line). Returns 0, or -1 if no line
+ * appeared within 2 s. */
+int ts_server_budget(const ts_server *s, size_t *total, size_t *peak, size_t *limit);
+
 /* How much slower the server is expected to be: 1, or 10 under valgrind.
  * Tests multiply their waits (not their limits) by it. */
 unsigned ts_scale(void);

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pmd.h"
+
 #define WS_HTTP_MAX_TARGET 1024    /* request-target bytes kept; longer: 414 */
 #define WS_HTTP_MAX_KEY 64         /* Sec-WebSocket-Key value bytes kept; longer is invalid */
 #define WS_HTTP_MAX_FORWARDED 64   /* X-Forwarded-For bytes kept (first address) */
@@ -53,6 +55,10 @@ typedef struct ws_http_request {
     uint8_t upgrade_websocket;      /* Upgrade token list contains "websocket" */
     uint8_t connection_upgrade;     /* Connection token list contains "upgrade" */
     uint8_t has_body;               /* Content-Length > 0 or any Transfer-Encoding */
+    /* Sec-WebSocket-Extensions: the first acceptable permessage-deflate
+     * offer (RFC 7692 §5), if pmd_offered. */
+    uint8_t pmd_offered;
+    ws_pmd_offer pmd;
 } ws_http_request;
 
 /* Parser state. Treat as opaque; it lives in the connection only during the
@@ -76,6 +82,7 @@ typedef struct ws_http_parser {
     uint8_t forwarded_seen;   /* an X-Forwarded-For header was read */
     uint8_t method_len;
     char method[8];
+    ws_pmd_parser pmd;        /* Sec-WebSocket-Extensions offers */
     ws_http_request req;      /* filled in as the head is parsed */
 } ws_http_parser;
 

@@ -98,7 +98,8 @@ enum {
     h_version,
     h_content_length,
     h_transfer_encoding,
-    h_forwarded_for
+    h_forwarded_for,
+    h_extensions
 };
 
 #define KNOWN(lower_name, id) { lower_name, sizeof(lower_name) - 1, id }
@@ -115,6 +116,7 @@ static const struct {
     KNOWN("content-length", h_content_length),
     KNOWN("transfer-encoding", h_transfer_encoding),
     KNOWN("x-forwarded-for", h_forwarded_for),
+    KNOWN("sec-websocket-extensions", h_extensions),
 };
 #undef KNOWN
 
@@ -218,6 +220,10 @@ static void field_begin(ws_http_parser *ps) {
         /* Only the first X-Forwarded-For header names the client. */
         if (ps->forwarded_seen) ps->header = h_other;
         ps->forwarded_seen = 1;
+        break;
+    case h_extensions:
+        /* RFC 7692 §5: offers may come in several headers, one list. */
+        ws_pmd_header_begin(&ps->pmd);
         break;
     default:
         break;
@@ -335,6 +341,9 @@ static int value_byte(ws_http_parser *ps, uint8_t c) {
         /* RFC 9112 §6.3: an invalid Content-Length is unrecoverable
          * framing, so it is an error right away. */
         return number_byte(ps, c) ? 0 : WS_E_HTTP_SYNTAX;
+    case h_extensions:
+        ws_pmd_feed(&ps->pmd, &c, 1);
+        return 0;
     default:
         return 0;
     }
@@ -369,6 +378,10 @@ static int field_end(ws_http_parser *ps) {
     case h_content_length:
         if (ps->value_len == 0) return WS_E_HTTP_SYNTAX; /* empty */
         if (ps->number > 0) req->has_body = 1;
+        break;
+    case h_extensions:
+        ws_pmd_header_end(&ps->pmd);
+        req->pmd_offered = (uint8_t)ws_pmd_offered(&ps->pmd, &req->pmd);
         break;
     default:
         break;

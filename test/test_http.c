@@ -103,6 +103,8 @@ static void assert_same_request(const ws_http_request *a, const ws_http_request 
     assert_int_equal(a->upgrade_websocket, b->upgrade_websocket);
     assert_int_equal(a->connection_upgrade, b->connection_upgrade);
     assert_int_equal(a->has_body, b->has_body);
+    assert_int_equal(a->pmd_offered, b->pmd_offered);
+    assert_memory_equal(&a->pmd, &b->pmd, sizeof(a->pmd));
 }
 
 struct split_ctx {
@@ -620,6 +622,35 @@ static void test_forwarded_for(void **state) {
     }
 }
 
+/* Sec-WebSocket-Extensions: the first acceptable permessage-deflate offer,
+ * across several headers (pmd.c has the grammar's own tests); every split
+ * of the request gives the same offer. */
+static void test_extension_offers(void **state) {
+    (void)state;
+    static const char req[] =
+        "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Extensions: x-webkit-deflate-frame, permessage-deflate; foo\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "sec-websocket-extensions:  permessage-deflate; client_max_window_bits;"
+        " server_max_window_bits=\"10\"\r\n\r\n";
+    struct outcome out;
+    parse_everywhere(req, sizeof(req) - 1, MAX_HEAD, &out);
+    assert_int_equal(out.rc, WS_HTTP_DONE);
+    assert_int_equal(out.parser.req.pmd_offered, 1);
+    assert_int_equal(out.parser.req.pmd.server_max_window_bits, 10);
+    assert_int_equal(out.parser.req.pmd.client_max_window_bits, 1);
+    assert_int_equal(ws_http_classify(&out.parser.req), WS_HTTP_UPGRADE);
+
+    char buf[512];
+    ws_http_parser ps;
+    size_t used;
+    assert_int_equal(parse_one(with_headers(buf, sizeof(buf), "Sec-WebSocket-Extensions: foo\r\n"),
+                               MAX_HEAD, &ps, &used),
+                     WS_HTTP_DONE);
+    assert_int_equal(ps.req.pmd_offered, 0);
+}
+
 /* Header counts saturate instead of wrapping: 257 Host fields are not 1. */
 static void test_counts_saturate(void **state) {
     (void)state;
@@ -1053,6 +1084,7 @@ int main(void) {
         cmocka_unit_test(test_parse_errors_table),
         cmocka_unit_test(test_key_and_version_values),
         cmocka_unit_test(test_forwarded_for),
+        cmocka_unit_test(test_extension_offers),
         cmocka_unit_test(test_counts_saturate),
         cmocka_unit_test(test_header_names),
         cmocka_unit_test(test_one_mib_head),

@@ -187,11 +187,15 @@ void conn_finish(ws_conn *c) {
  * connection that holds much and does nothing scores highest. Progress is
  * payload of an unfinished message arriving, or output being taken by the
  * peer; pings and pongs are not progress. */
-static uint64_t shed_score(const ws_conn *c, size_t held, uint32_t now) {
+static uint32_t last_progress(const ws_conn *c, uint32_t now) {
     uint32_t last = c->progress;
     if ((int32_t)(c->last_tx - last) > 0) last = c->last_tx;
     if ((int32_t)(now - last) < 0) last = now;
-    return (uint64_t)held * (1 + (now - last) / 1000u);
+    return last;
+}
+
+static uint64_t shed_score(const ws_conn *c, size_t held, uint32_t now) {
+    return (uint64_t)held * (1 + (now - last_progress(c, now)) / 1000u);
 }
 
 /* Shed v: free what it holds at once, then close it the RFC's way --
@@ -220,19 +224,22 @@ static void shed(ws_conn *v, size_t held) {
 }
 
 /* Make room in the budget for n bytes requested on behalf of c (NULL: a
- * new connection, which never displaces existing ones -- it gets a 503).
- * Sheds the connections that hold the most and progress the least, as
- * long as one of them scores above c itself; never c, never the
- * connection being read (its buffers may be in use). Returns 1 if n now
- * fits, 0 if c should be the one to give way. */
+ * new connection). Sheds the connections that hold the most and progress
+ * the least, as long as one of them scores above c itself; never c, never
+ * the connection being read (its buffers may be in use). A new connection
+ * displaces only connections that have made no progress for
+ * NEWCOMER_STALE_MS: a flood of new connections cannot shed clients that
+ * are busy, but a budget filled with stalled peers does not lock everyone
+ * else out either. Returns 1 if n now fits, 0 if c should be the one to
+ * give way (a 1013, or a 503 for a new connection). */
 int shed_for(ws_conn *c, size_t n) {
     uint32_t now = now_ms();
     uint64_t mine;
 
     if (ws_mem_fits(n)) return 1;
-    if (!c || srv->shedding) return 0;
+    if (srv->shedding) return 0;
     srv->shedding = 1;
-    mine = shed_score(c, conn_held(c) + n, now);
+    mine = c ? shed_score(c, conn_held(c) + n, now) : 0;
     while (!ws_mem_fits(n)) {
         ws_conn *best = NULL;
         size_t best_held = 0;
@@ -247,6 +254,7 @@ int shed_for(ws_conn *c, size_t n) {
                     continue;
                 held = conn_held(v);
                 if (held == 0) continue;
+                if (!c && now - last_progress(v, now) < NEWCOMER_STALE_MS) continue;
                 score = shed_score(v, held, now);
                 if (score > best_score) best = v, best_held = held, best_score = score;
             }
@@ -399,8 +407,13 @@ static void on_accept(ws_reactor *r, ws_io *io, unsigned events) {
             continue;
         }
         /* The request head's parser is the first memory a peer costs:
-         * when the budget has no room for it, the peer gets a 503. */
-        if (!(c = conn_slot(fd)) || !(hs = ws_mem_alloc(WS_MEM_HEAD, sizeof(*hs)))) {
+         * when the budget has no room for it (even after shedding stalled
+         * peers), the peer gets a 503. */
+        hs = NULL;
+        if (!(c = conn_slot(fd)) ||
+            (!(hs = ws_mem_alloc(WS_MEM_HEAD, sizeof(*hs))) && shed_for(NULL, sizeof(*hs)) &&
+             !(hs = ws_mem_alloc(WS_MEM_HEAD, sizeof(*hs)))) ||
+            !hs) {
             reject(fd, "memory budget full");
             continue;
         }

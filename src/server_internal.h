@@ -52,6 +52,7 @@
 #define IDLE_FREE_MS    1000         /* give idle buffers back after this */
 #define MAX_REJECTING   256          /* 503 answers in flight at once */
 #define MAX_PROXIES     32           /* entries of --trust-proxy */
+#define NEWCOMER_STALE_MS 2000      /* a new connection may shed peers this stalled */
 #define LOG_MSG_FIRST   5            /* messages per connection logged at info,
                                         then only the 10th, 100th, 1000th, ... */
 

@@ -84,14 +84,24 @@
  *
  * What counts as invalid, and where it is found.
  *
- *   The decoder fails at the first bit that leaves no valid continuation,
- *   checking as it reads rather than at the end of a structure: a stored
- *   block's NLEN byte by byte; a code's lengths one at a time (the moment
- *   its Kraft sum exceeds 1, it is over-subscribed); the end-of-block
- *   symbol 256 the moment its length is read as 0 (the block could never
- *   end); a repeat code 16 with no previous length as soon as the symbol is
- *   read; a repeat that cannot fit in HLIT + HDIST lengths as soon as even
- *   its shortest count cannot fit.
+ *   The decoder fails in the call that brings the byte which makes the
+ *   stream invalid, checking as it reads rather than at the end of a
+ *   structure:
+ *     - BTYPE 11 with its second bit; a stored block's NLEN byte by byte;
+ *     - HLIT and HDIST (below) with their last bit;
+ *     - code lengths one at a time: the length that makes a code's Kraft
+ *       sum (sum of 2^-length over its codes) exceed 1 over-subscribes it;
+ *       a length of 0 for symbol 256 leaves the block no way to end; a code
+ *       is judged complete or not when its last length has been read (it
+ *       could sometimes be known earlier, by working out that the lengths
+ *       still to come cannot complete it; that is not attempted);
+ *     - a repeat (16, 17, 18) is judged first by its symbol, as if it had
+ *       its shortest run (3, or 11 for 18): 16 with no length before it, a
+ *       run that cannot fit in HLIT + HDIST lengths, or a run that breaks
+ *       a code even at its shortest, are refused before its extra bits;
+ *       then by the run its extra bits give;
+ *     - in the data, a symbol when its last bit is read, a distance when
+ *       its extra bits are.
  *
  *   Incomplete codes (Kraft sum below 1) are refused, with the exceptions
  *   RFC 1951 and zlib make: a code of a single symbol has one code of
@@ -712,6 +722,22 @@ static int put_lengths(ws_inflate *z, unsigned value, unsigned count) {
     return 0;
 }
 
+/* At a repeat symbol, before its extra bits: is even its shortest run
+ * (3 or 11 lengths) an error? A longer run only adds lengths, so then
+ * every run is, and the symbol itself is the proof. */
+static int check_shortest_run(ws_inflate *z, unsigned value, unsigned count) {
+    uint16_t have = z->have, codes_lit = z->codes_lit, codes_dist = z->codes_dist;
+    uint32_t kraft_lit = z->kraft_lit, kraft_dist = z->kraft_dist;
+    int rc = put_lengths(z, value, count);
+    /* Undo (the lengths written will be written again by the real run). */
+    z->have = have;
+    z->codes_lit = codes_lit;
+    z->codes_dist = codes_dist;
+    z->kraft_lit = kraft_lit;
+    z->kraft_dist = kraft_dist;
+    return rc;
+}
+
 static void end_of_block(ws_inflate *z) {
     z->mode = z->last ? M_DONE : M_HEADER;
 }
@@ -779,10 +805,12 @@ static int run(ws_inflate *z, struct io *io) {
             size_t n = z->stored_left;
             if (n > (size_t)(io->in_end - io->in)) n = (size_t)(io->in_end - io->in);
             if (n > (size_t)(io->out_end - io->op)) n = (size_t)(io->out_end - io->op);
-            if (n > 0) memcpy(io->op, io->in, n);
-            io->op += n;
-            io->in += n;
-            z->stored_left -= (uint32_t)n;
+            if (n > 0) {
+                memcpy(io->op, io->in, n);
+                io->op += n;
+                io->in += n;
+                z->stored_left -= (uint32_t)n;
+            }
             if (z->stored_left == 0) {
                 end_of_block(z);
                 break;
@@ -848,8 +876,11 @@ static int run(ws_inflate *z, struct io *io) {
                 /* §3.2.7: 16 repeats the previous length: there must be
                  * one. A run must fit: 16 and 17 give at least 3, 18 at
                  * least 11. */
+                unsigned shortest = sym == 18 ? 11 : 3;
                 if (sym == 16 && z->have == 0) return fail(z, WS_E_INFLATE_LENGTHS);
-                if (z->have + (sym == 18 ? 11u : 3u) > total) return fail(z, WS_E_INFLATE_LENGTHS);
+                if (z->have + shortest > total) return fail(z, WS_E_INFLATE_LENGTHS);
+                int rc = check_shortest_run(z, sym == 16 ? z->lens[z->have - 1] : 0, shortest);
+                if (rc != 0) return fail(z, rc);
                 z->repeat = (uint8_t)sym;
                 z->mode = M_LENS_EXTRA;
                 break;
@@ -1000,12 +1031,18 @@ void ws_inflate_reset(ws_inflate *z, int keep_window) {
 
 int ws_inflate_feed(ws_inflate *z, const uint8_t *in, size_t in_len, size_t *in_used,
                     uint8_t *out, size_t out_cap, size_t *out_len) {
+    /* An empty buffer may be NULL, and no arithmetic on a null pointer is
+     * defined in C, not even + 0: point empty buffers at a dummy byte. */
+    static const uint8_t no_input;
+    static uint8_t no_output;
+    if (in_len == 0) in = &no_input;
+    if (out_cap == 0) out = &no_output;
+
     struct io io;
-    /* (An empty buffer may be NULL, and NULL + 0 is undefined in C.) */
     io.in = in;
-    io.in_end = in_len > 0 ? in + in_len : in;
+    io.in_end = in + in_len;
     io.out = io.op = out;
-    io.out_end = out_cap > 0 ? out + out_cap : out;
+    io.out_end = out + out_cap;
     io.bits = z->bitbuf;
     io.nbits = z->bitcnt;
 

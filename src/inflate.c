@@ -144,10 +144,12 @@
  *   base and extra-bit count of a length or distance, the end of the block
  *   -- so decoding a symbol is one or two loads.
  *
- *   fast() decodes while at least FAST_IN input bytes and FAST_OUT output
- *   bytes remain: it refills a 64-bit bit buffer eight bytes at a time,
- *   decodes up to three literals or one whole <length, distance> pair per
- *   refill without looking at the limits again, and copies matches eight or
+ *   fast() decodes while FAST_OUT bytes of output room remain and the
+ *   input can fill the bit buffer with the 48 bits one step may take: it
+ *   refills a 64-bit bit buffer eight bytes at a time (a byte at a time
+ *   among the last seven), decodes up to three literals or one whole
+ *   <length, distance> pair per refill without looking at the limits
+ *   again, and copies matches eight or
  *   sixteen bytes at a time (possibly writing a little past the match,
  *   into space it has checked is there). Near the ends of the buffers, and
  *   for everything that is not literal/length/distance data, the state
@@ -188,12 +190,15 @@
 #define LIT_ENOUGH 1332  /* 1024 + 308 */
 #define DIST_ENOUGH 400  /* 256 + 144 */
 
-/* fast() runs while this much input and output room is left: two refills
- * of eight bytes (the second after at most seven bytes were taken), and two
- * literals plus the longest match plus the copy's overshoot (COPY_SLOP). */
+/* fast() runs while this much output room is left: two literals plus the
+ * longest match plus the copy's overshoot (COPY_SLOP); and while the bit
+ * buffer can hold FAST_BITS, the most one step of it takes: a length and
+ * its distance, 15 + 5 + 15 + 13 bits. FAST_IN bytes of input are enough
+ * for that, whatever the buffer holds. */
 #define COPY_SLOP 15
-#define FAST_IN 16
 #define FAST_OUT (2 + 258 + COPY_SLOP)
+#define FAST_BITS 48
+#define FAST_IN (FAST_BITS / 8)
 
 /* ---- Table entries -----------------------------------------------------
  *
@@ -251,6 +256,7 @@ struct ws_inflate {
     int error;
     uint8_t last;  /* this block has BFINAL set */
     uint8_t fixed; /* this block uses the fixed codes */
+    uint8_t lit_root, dist_root, cl_root; /* root sizes of the dynamic tables */
 
     /* The sliding window: a ring of wsize bytes; the newest byte is just
      * before wnext; whave bytes of history are valid. */
@@ -265,7 +271,7 @@ struct ws_inflate {
     uint16_t nlen, ndist, ncl, have;
     uint8_t repeat;
     uint32_t kraft_lit, kraft_dist; /* Kraft sums so far, in 2^-15 units */
-    uint16_t codes_lit, codes_dist; /* how many symbols have a code */
+    uint16_t count_lit[MAX_BITS + 1], count_dist[MAX_BITS + 1]; /* codes per length */
 
     /* A match being decoded or copied. */
     uint32_t len, dist;
@@ -338,23 +344,33 @@ static unsigned reversed_increment(unsigned rev, unsigned bits) {
     return bit ? (rev & (bit - 1)) | bit : 0;
 }
 
-/* Build the table for the code with the given lengths (n symbols) into
- * table[0..cap): a root table of 2^root entries followed by subtables. The
+/* count[l] = the number of the n lengths equal to l, for l = 1..15. */
+static void count_lengths(const uint8_t *lens, unsigned n, uint16_t *count) {
+    memset(count, 0, (MAX_BITS + 1) * sizeof(*count));
+    for (unsigned s = 0; s < n; s++) count[lens[s]]++;
+}
+
+/* Build the table for the code with the given lengths (n symbols; count[l]
+ * of them of length l) into table[0..cap): a root table followed by
+ * subtables. The root indexes root_max bits, or fewer when no code is that
+ * long: a smaller table is quicker to fill, which matters for the short
+ * dynamic blocks of small messages. Returns the root size used. The
  * lengths have been checked: the code is complete, or has a single code of
  * length 1, or no code at all; in the last two cases the unused patterns
  * decode to WS_E_INFLATE_CODES errors. */
-static void build(uint32_t *table, size_t cap, unsigned root, const uint8_t *lens,
-                  unsigned n, int kind) {
-    uint16_t count[MAX_BITS + 1] = { 0 }, pending[MAX_BITS + 1];
+static unsigned build(uint32_t *table, size_t cap, unsigned root_max, const uint8_t *lens,
+                      unsigned n, int kind, const uint16_t *count) {
+    uint16_t pending[MAX_BITS + 1];
     uint16_t start[MAX_BITS + 2];
     uint16_t sorted[NUM_FIXED_LIT];
-    unsigned root_size = 1u << root, codes = 0;
+    unsigned codes = 0, longest = MAX_BITS;
     uint32_t kraft = 0;
 
     assert(n <= NUM_FIXED_LIT);
     (void)cap;
-    for (unsigned s = 0; s < n; s++) count[lens[s]]++;
-    count[0] = 0;
+    while (longest > 1 && count[longest] == 0) longest--;
+    const unsigned root = root_max < longest ? root_max : longest;
+    const unsigned root_size = 1u << root;
     /* Sort the symbols by code length, then by symbol: canonical order. */
     start[1] = 0;
     for (unsigned l = 1; l <= MAX_BITS; l++) {
@@ -365,6 +381,7 @@ static void build(uint32_t *table, size_t cap, unsigned root, const uint8_t *len
     for (unsigned s = 0; s < n; s++)
         if (lens[s] != 0) sorted[start[lens[s]]++] = (uint16_t)s;
     memcpy(pending, count, sizeof(pending));
+    pending[0] = 0;
 
     if (kraft < KRAFT_FULL) {
         /* No code: any bits are wrong, without reading one. One code of
@@ -418,6 +435,7 @@ static void build(uint32_t *table, size_t cap, unsigned root, const uint8_t *len
         pending[bits]--;
         rev = reversed_increment(rev, bits);
     }
+    return root;
 }
 
 /* ---- Small helpers ------------------------------------------------------ */
@@ -558,16 +576,16 @@ static void copy_match_fast(uint8_t *op, uint32_t dist, uint32_t len) {
     }
 }
 
-/* Decode literal/length/distance data while at least FAST_IN bytes of
- * input and FAST_OUT bytes of output room remain, without checking either
- * per symbol. Returns 0 (the block ended, or the limits were reached) or
- * an error. On return the bit buffer holds fewer than 8 bits: whole bytes
- * it read ahead are given back to the input. */
+/* Decode literal/length/distance data while at least FAST_OUT bytes of
+ * output room remain and the bit buffer can be filled with FAST_BITS,
+ * without checking either per symbol. Returns 0 (the block ended, or the
+ * limits were reached) or an error. On return the bit buffer holds fewer
+ * than 8 bits: whole bytes it read ahead are given back to the input. */
 static int fast(ws_inflate *z, struct io *io) {
     const uint32_t *lt = z->fixed ? z->fixed_lit : z->lit;
     const uint32_t *dt = z->fixed ? z->fixed_dist : z->dist_table;
-    const unsigned lroot = z->fixed ? FIXED_LIT_ROOT : LIT_ROOT;
-    const unsigned droot = z->fixed ? FIXED_DIST_ROOT : DIST_ROOT;
+    const unsigned lroot = z->fixed ? FIXED_LIT_ROOT : z->lit_root;
+    const unsigned droot = z->fixed ? FIXED_DIST_ROOT : z->dist_root;
     const uint64_t lmask = (1u << lroot) - 1, dmask = (1u << droot) - 1;
     const uint8_t *in = io->in, *const in_end = io->in_end, *const in_start = io->in;
     uint8_t *op = io->op, *const out = io->out, *const out_end = io->out_end;
@@ -579,14 +597,22 @@ static int fast(ws_inflate *z, struct io *io) {
     uint32_t e;
     int rc = 0;
 
-/* At least 56 bits in bb: load the next 8 bytes above what is there and
- * count in the whole bytes that fit. Bits above bc already hold the same
- * input bits (or zeros), so OR-ing them in again is harmless. */
-#define REFILL()                                           \
-    do {                                                   \
-        bb |= load64(in) << bc;                            \
-        in += (63 - bc) >> 3;                              \
-        bc |= 56;                                          \
+/* Fill bb: with 8 bytes of input left, load them all above what is there
+ * and count in the whole bytes that fit (56 to 63 bits then; bits above bc
+ * already hold the same input bits, or zeros, so OR-ing them in again is
+ * harmless); near the end of the input, byte by byte. */
+#define REFILL()                                                     \
+    do {                                                             \
+        if (in_end - in >= 8) {                                      \
+            bb |= load64(in) << bc;                                  \
+            in += (63 - bc) >> 3;                                    \
+            bc |= 56;                                                \
+        } else {                                                     \
+            while (bc <= 56 && in < in_end) {                        \
+                bb |= (uint64_t)*in++ << bc;                         \
+                bc += 8;                                             \
+            }                                                        \
+        }                                                            \
     } while (0)
 #define LOOKUP(t, mask, root)                                                   \
     do {                                                                        \
@@ -599,8 +625,9 @@ static int fast(ws_inflate *z, struct io *io) {
         bc -= (n);     \
     } while (0)
 
-    while (in_end - in >= FAST_IN && out_end - op >= FAST_OUT) {
+    while (out_end - op >= FAST_OUT) {
         REFILL();
+        if (bc < FAST_BITS) break; /* the end of the input is near */
         LOOKUP(lt, lmask, lroot);
         if (e & E_LIT) {
             /* Up to three literals (3 x 15 bits) per refill. */
@@ -617,8 +644,10 @@ static int fast(ws_inflate *z, struct io *io) {
                     continue;
                 }
             }
-            /* A length and distance take up to 15 + 5 + 15 + 13 bits. */
+            /* A length and distance take up to 15 + 5 + 15 + 13 bits. e
+             * stays in the buffer if they may not be there. */
             REFILL();
+            if (bc < FAST_BITS) break;
         }
         if (e & E_BASE) {
             unsigned x = E_EXTRA(e);
@@ -699,23 +728,30 @@ static int put_lengths(ws_inflate *z, unsigned value, unsigned count) {
         int lit = i < z->nlen;
         unsigned n = lit ? z->nlen - i : total - i; /* lengths left in this code */
         if (n > count) n = count;
-        memset(z->lens + i, (int)value, n);
+        if (n == 1)
+            z->lens[i] = (uint8_t)value;
+        else
+            memset(z->lens + i, (int)value, n);
         if (lit && value == 0 && i <= 256 && 256 < i + n) return WS_E_INFLATE_CODES;
         if (value != 0) {
             uint32_t *kraft = lit ? &z->kraft_lit : &z->kraft_dist;
-            uint16_t *codes = lit ? &z->codes_lit : &z->codes_dist;
+            uint16_t *counts = lit ? z->count_lit : z->count_dist;
             *kraft += (uint32_t)n << (MAX_BITS - value);
-            *codes = (uint16_t)(*codes + n);
+            counts[value] = (uint16_t)(counts[value] + n);
             if (*kraft > KRAFT_FULL) return WS_E_INFLATE_CODES;
         }
         z->have = (uint16_t)(i + n);
         count -= n;
+        /* A code that is not complete may be a single one-bit code (its
+         * Kraft sum is then 1/2, and it is the only code of length 1), or
+         * for distances, no code at all. */
         if (lit && z->have == z->nlen) {
-            if (z->kraft_lit != KRAFT_FULL && !(z->codes_lit == 1 && z->kraft_lit == KRAFT_FULL / 2))
+            if (z->kraft_lit != KRAFT_FULL &&
+                !(z->kraft_lit == KRAFT_FULL / 2 && z->count_lit[1] == 1))
                 return WS_E_INFLATE_CODES;
         } else if (!lit && z->have == total) {
-            if (z->kraft_dist != KRAFT_FULL && z->codes_dist != 0 &&
-                !(z->codes_dist == 1 && z->kraft_dist == KRAFT_FULL / 2))
+            if (z->kraft_dist != KRAFT_FULL && z->kraft_dist != 0 &&
+                !(z->kraft_dist == KRAFT_FULL / 2 && z->count_dist[1] == 1))
                 return WS_E_INFLATE_CODES;
         }
     }
@@ -726,15 +762,96 @@ static int put_lengths(ws_inflate *z, unsigned value, unsigned count) {
  * (3 or 11 lengths) an error? A longer run only adds lengths, so then
  * every run is, and the symbol itself is the proof. */
 static int check_shortest_run(ws_inflate *z, unsigned value, unsigned count) {
-    uint16_t have = z->have, codes_lit = z->codes_lit, codes_dist = z->codes_dist;
+    uint16_t have = z->have, count_lit[MAX_BITS + 1], count_dist[MAX_BITS + 1];
     uint32_t kraft_lit = z->kraft_lit, kraft_dist = z->kraft_dist;
+    memcpy(count_lit, z->count_lit, sizeof(count_lit));
+    memcpy(count_dist, z->count_dist, sizeof(count_dist));
     int rc = put_lengths(z, value, count);
     /* Undo (the lengths written will be written again by the real run). */
     z->have = have;
-    z->codes_lit = codes_lit;
-    z->codes_dist = codes_dist;
+    memcpy(z->count_lit, count_lit, sizeof(count_lit));
+    memcpy(z->count_dist, count_dist, sizeof(count_dist));
     z->kraft_lit = kraft_lit;
     z->kraft_dist = kraft_dist;
+    return rc;
+}
+
+/* M_LENS: code lengths, in the code length code, until all HLIT + HDIST
+ * are in or a repeat's extra bits are wanted (M_LENS_EXTRA): returns 0;
+ * until the input runs out: returns 1; or an error. A dynamic block sends a few hundred of
+ * them, and a small message may be little more than that, so the common
+ * case -- a single length that completes no code and is not symbol 256's
+ * -- is done here with the bit buffer in locals; the rest goes through
+ * put_lengths(), where the rules are. */
+static int read_lengths(ws_inflate *z, struct io *io) {
+    const unsigned nlen = z->nlen, total = nlen + z->ndist;
+    const uint32_t *table = z->lit; /* the code length code: no subtables */
+    const uint64_t mask = (1u << z->cl_root) - 1;
+    uint64_t bits = io->bits;
+    unsigned nbits = io->nbits, have = z->have;
+    const uint8_t *in = io->in, *const end = io->in_end;
+    int rc = 0;
+
+    while (have < total) {
+        uint32_t e = table[bits & mask];
+        while (E_BITS(e) > nbits) {
+            if (in == end) {
+                rc = 1;
+                goto out;
+            }
+            bits |= (uint64_t)*in++ << nbits;
+            nbits += 8;
+            e = table[bits & mask];
+        }
+        bits >>= E_BITS(e);
+        nbits -= E_BITS(e);
+        unsigned sym = E_VALUE(e);
+        if (sym < 16 && have != 256 && have + 1 != nlen && have + 1 != total) {
+            z->lens[have] = (uint8_t)sym;
+            if (sym != 0) {
+                uint32_t *kraft = have < nlen ? &z->kraft_lit : &z->kraft_dist;
+                uint16_t *count = have < nlen ? z->count_lit : z->count_dist;
+                *kraft += KRAFT_FULL >> sym;
+                count[sym]++;
+                if (*kraft > KRAFT_FULL) {
+                    rc = fail(z, WS_E_INFLATE_CODES);
+                    goto out;
+                }
+            }
+            have++;
+            continue;
+        }
+        z->have = (uint16_t)have;
+        if (sym < 16) {
+            rc = put_lengths(z, sym, 1);
+            if (rc != 0) {
+                rc = fail(z, rc);
+                goto out;
+            }
+            have = z->have;
+            continue;
+        }
+        /* §3.2.7: 16 repeats the previous length: there must be one. A run
+         * must fit: 16 and 17 give at least 3, 18 at least 11. */
+        unsigned shortest = sym == 18 ? 11 : 3;
+        if ((sym == 16 && have == 0) || have + shortest > total) {
+            rc = fail(z, WS_E_INFLATE_LENGTHS);
+            goto out;
+        }
+        rc = check_shortest_run(z, sym == 16 ? z->lens[have - 1] : 0, shortest);
+        if (rc != 0) {
+            rc = fail(z, rc);
+            goto out;
+        }
+        z->repeat = (uint8_t)sym;
+        z->mode = M_LENS_EXTRA;
+        break;
+    }
+out:
+    z->have = (uint16_t)have;
+    io->bits = bits;
+    io->nbits = nbits;
+    io->in = in;
     return rc;
 }
 
@@ -854,41 +971,26 @@ static int run(ws_inflate *z, struct io *io) {
             }
             /* The code length code must be complete: no exceptions. */
             if (z->kraft_lit != KRAFT_FULL) return fail(z, WS_E_INFLATE_CODES);
-            build(z->lit, LIT_ENOUGH, MAX_CL_BITS, z->cl_lens, NUM_CL, CODE_CL);
+            count_lengths(z->cl_lens, NUM_CL, z->count_lit);
+            z->cl_root = (uint8_t)build(z->lit, LIT_ENOUGH, MAX_CL_BITS, z->cl_lens, NUM_CL,
+                                        CODE_CL, z->count_lit);
             z->have = 0;
             z->kraft_lit = z->kraft_dist = 0;
-            z->codes_lit = z->codes_dist = 0;
+            memset(z->count_lit, 0, sizeof(z->count_lit));
+            memset(z->count_dist, 0, sizeof(z->count_dist));
             z->mode = M_LENS;
             break;
 
         case M_LENS: {
-            unsigned total = (unsigned)z->nlen + z->ndist;
-            while (z->have < total) {
-                uint32_t e = decode(io, z->lit, MAX_CL_BITS);
-                if (e == 0) return WS_INFLATE_NEED_INPUT;
-                take(io, E_BITS(e));
-                unsigned sym = E_VALUE(e);
-                if (sym < 16) {
-                    int rc = put_lengths(z, sym, 1);
-                    if (rc != 0) return fail(z, rc);
-                    continue;
-                }
-                /* §3.2.7: 16 repeats the previous length: there must be
-                 * one. A run must fit: 16 and 17 give at least 3, 18 at
-                 * least 11. */
-                unsigned shortest = sym == 18 ? 11 : 3;
-                if (sym == 16 && z->have == 0) return fail(z, WS_E_INFLATE_LENGTHS);
-                if (z->have + shortest > total) return fail(z, WS_E_INFLATE_LENGTHS);
-                int rc = check_shortest_run(z, sym == 16 ? z->lens[z->have - 1] : 0, shortest);
-                if (rc != 0) return fail(z, rc);
-                z->repeat = (uint8_t)sym;
-                z->mode = M_LENS_EXTRA;
-                break;
-            }
+            int rc = read_lengths(z, io);
+            if (rc < 0) return rc;
+            if (rc == 1) return WS_INFLATE_NEED_INPUT;
             if (z->mode == M_LENS_EXTRA) break;
             /* All lengths are in, and put_lengths() has checked both codes. */
-            build(z->lit, LIT_ENOUGH, LIT_ROOT, z->lens, z->nlen, CODE_LIT);
-            build(z->dist_table, DIST_ENOUGH, DIST_ROOT, z->lens + z->nlen, z->ndist, CODE_DIST);
+            z->lit_root = (uint8_t)build(z->lit, LIT_ENOUGH, LIT_ROOT, z->lens, z->nlen, CODE_LIT,
+                                         z->count_lit);
+            z->dist_root = (uint8_t)build(z->dist_table, DIST_ENOUGH, DIST_ROOT, z->lens + z->nlen,
+                                          z->ndist, CODE_DIST, z->count_dist);
             z->mode = M_DATA;
             break;
         }
@@ -912,7 +1014,7 @@ static int run(ws_inflate *z, struct io *io) {
                 if (z->mode != M_DATA) break;
             }
             const uint32_t *lt = z->fixed ? z->fixed_lit : z->lit;
-            uint32_t e = decode(io, lt, z->fixed ? FIXED_LIT_ROOT : LIT_ROOT);
+            uint32_t e = decode(io, lt, z->fixed ? FIXED_LIT_ROOT : z->lit_root);
             if (e == 0) return WS_INFLATE_NEED_INPUT;
             if (e & E_LIT) {
                 /* Leave the literal in the input until there is room. */
@@ -941,7 +1043,7 @@ static int run(ws_inflate *z, struct io *io) {
 
         case M_DIST: {
             const uint32_t *dt = z->fixed ? z->fixed_dist : z->dist_table;
-            uint32_t e = decode(io, dt, z->fixed ? FIXED_DIST_ROOT : DIST_ROOT);
+            uint32_t e = decode(io, dt, z->fixed ? FIXED_DIST_ROOT : z->dist_root);
             if (e == 0) return WS_INFLATE_NEED_INPUT;
             if (!(e & E_BASE)) return fail(z, E_ERROR(e));
             take(io, E_BITS(e));
@@ -1008,13 +1110,17 @@ ws_inflate *ws_inflate_init(void *mem, size_t size, unsigned window_bits) {
 
     /* §3.2.6: the fixed codes, built once. */
     uint8_t lens[NUM_FIXED_LIT];
+    uint16_t count[MAX_BITS + 1];
     memset(lens, 8, 144);
     memset(lens + 144, 9, 112);
     memset(lens + 256, 7, 24);
     memset(lens + 280, 8, 8);
-    build(z->fixed_lit, 1u << FIXED_LIT_ROOT, FIXED_LIT_ROOT, lens, NUM_FIXED_LIT, CODE_LIT);
+    count_lengths(lens, NUM_FIXED_LIT, count);
+    build(z->fixed_lit, 1u << FIXED_LIT_ROOT, FIXED_LIT_ROOT, lens, NUM_FIXED_LIT, CODE_LIT, count);
     memset(lens, 5, NUM_FIXED_DIST);
-    build(z->fixed_dist, 1u << FIXED_DIST_ROOT, FIXED_DIST_ROOT, lens, NUM_FIXED_DIST, CODE_DIST);
+    count_lengths(lens, NUM_FIXED_DIST, count);
+    build(z->fixed_dist, 1u << FIXED_DIST_ROOT, FIXED_DIST_ROOT, lens, NUM_FIXED_DIST, CODE_DIST,
+          count);
 
     ws_inflate_reset(z, 0);
     return z;

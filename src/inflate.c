@@ -117,9 +117,8 @@
  *   soon as their five bits are read. For HLIT that is the range §3.2.7
  *   gives. For HDIST, §3.2.7 allows up to 32, but the codes it would add
  *   are for symbols 30 and 31, which can never be used (§3.2.6); zlib
- *   refuses such headers, and permessage-deflate peers are checked against
- *   zlib, so ws6455 gives the same verdict rather than accept what every
- *   zlib-based receiver rejects.
+ *   refuses such headers, and so does nearly every permessage-deflate
+ *   endpoint (most are zlib underneath); ws6455 gives the same verdict.
  *
  *   Distances: one beyond 2^window_bits is refused even where the output
  *   holds enough history (the peer promised that window, RFC 7692 §7.1.2),
@@ -137,9 +136,9 @@
  *   the last 2^window_bits bytes written.
  *
  *   Huffman codes are decoded with tables: a root table indexed by the next
- *   LIT_ROOT (10) or DIST_ROOT (8) bits of input gives the symbol for every
- *   code no longer than that, and for a longer code points to a subtable
- *   indexed by the bits after the root's. Each entry is one 32-bit word
+ *   LIT_ROOT (10) or DIST_ROOT (8) bits of input (fewer when no code is as
+ *   long) gives the symbol for every code no longer than that, and for a
+ *   longer code points to a subtable indexed by the bits after the root's. Each entry is one 32-bit word
  *   (see E_* below) holding what the symbol means -- a literal byte, the
  *   base and extra-bit count of a length or distance, the end of the block
  *   -- so decoding a symbol is one or two loads.
@@ -149,12 +148,12 @@
  *   refills a 64-bit bit buffer eight bytes at a time (a byte at a time
  *   among the last seven), decodes up to three literals or one whole
  *   <length, distance> pair per refill without looking at the limits
- *   again, and copies matches eight or
- *   sixteen bytes at a time (possibly writing a little past the match,
- *   into space it has checked is there). Near the ends of the buffers, and
- *   for everything that is not literal/length/distance data, the state
- *   machine in run() reads one field at a time, taking input a byte at a
- *   time only when the field needs it, so it can stop and resume anywhere.
+ *   again, and copies matches eight or sixteen bytes at a time (possibly
+ *   writing a little past the match, into room it has checked is there).
+ *   Near the ends of the buffers, and for everything that is not
+ *   literal/length/distance data, the state machine in run() reads one
+ *   field at a time, taking input a byte at a time only when the field
+ *   needs it, so it can stop and resume anywhere.
  */
 #include "inflate.h"
 #include "error.h"
@@ -1000,7 +999,8 @@ static int run(ws_inflate *z, struct io *io) {
             unsigned r = z->repeat - 16u;
             if (!need(io, extra[r])) return WS_INFLATE_NEED_INPUT;
             unsigned count = base[r] + take(io, extra[r]);
-            if (z->have + count > (unsigned)z->nlen + z->ndist) return fail(z, WS_E_INFLATE_LENGTHS);
+            if (z->have + count > (unsigned)z->nlen + z->ndist)
+                return fail(z, WS_E_INFLATE_LENGTHS);
             int rc = put_lengths(z, z->repeat == 16 ? z->lens[z->have - 1] : 0, count);
             if (rc != 0) return fail(z, rc);
             z->mode = M_LENS;

@@ -728,14 +728,16 @@ static void test_rfc7692_context_takeover(void **state) {
     }
 
     /* Both messages, cut every way, as one stream. */
-    struct expect want = { (const uint8_t *)"HelloHello", 10, WS_INFLATE_NEED_INPUT, na + nb, 0, 1, 15, 0 };
+    struct expect want = { (const uint8_t *)"HelloHello", 10, WS_INFLATE_NEED_INPUT, na + nb,
+                           0, 1, 15, 0 };
     feed_everywhere(both, na + nb, &want);
 }
 
 /* §7.2.3.3: "Hello" in a stored block. */
 static void test_rfc7692_stored(void **state) {
     (void)state;
-    static const uint8_t payload[] = { 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00 };
+    static const uint8_t payload[] = { 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48,
+                                       0x65, 0x6c, 0x6c, 0x6f, 0x00 };
     uint8_t in[sizeof(payload) + 4];
     size_t n = with_tail(in, payload, sizeof(payload));
     struct expect want = { (const uint8_t *)"Hello", 5, WS_INFLATE_NEED_INPUT, n, 0, 1, 15, 0 };
@@ -868,7 +870,8 @@ static void random_body(struct sb *s, struct rng *r, unsigned n) {
             dsym = (dsym + 1) % 30;
         if (s->dlen[dsym] == 0 || dist_base[dsym] > s->plain.len) continue;
         unsigned dmax = (1u << dist_extra[dsym]) - 1;
-        if (dist_base[dsym] + dmax > s->plain.len) dmax = (unsigned)(s->plain.len - dist_base[dsym]);
+        if (dist_base[dsym] + dmax > s->plain.len)
+            dmax = (unsigned)(s->plain.len - dist_base[dsym]);
         unsigned lx = (unsigned)rng_below(r, 1u << len_extra[lsym - 257]);
         unsigned dx = (unsigned)rng_below(r, dmax + 1u);
         sb_match_syms(s, lsym, lx, dsym, dx);
@@ -938,7 +941,8 @@ static void test_every_length_and_distance(void **state) {
             sb_match_syms(&s, 257 + l, 0, (unsigned)rng_below(&r, 30), 0);
             sb_match_syms(&s, 257 + l, (1u << len_extra[l]) - 1, 4, 1);
         }
-        for (unsigned len = 3; len <= 258; len++) sb_match(&s, len, 1 + (unsigned)rng_below(&r, 32768));
+        for (unsigned len = 3; len <= 258; len++)
+            sb_match(&s, len, 1 + (unsigned)rng_below(&r, 32768));
         for (unsigned d = 0; d < 30; d++) {
             sb_match_syms(&s, 257, 0, d, 0);
             sb_lit(&s, (uint8_t)d);
@@ -1524,7 +1528,8 @@ static void make_data(struct rng *r, int kind, uint8_t *p, size_t n) {
         while (i < n) {
             char msg[200];
             int len = snprintf(msg, sizeof(msg),
-                               "{\"type\":\"chat\",\"id\":%u,\"user\":\"%s\",\"text\":\"%s %s %s\"}",
+                               "{\"type\":\"chat\",\"id\":%u,\"user\":\"%s\","
+                               "\"text\":\"%s %s %s\"}",
                                (unsigned)rng_below(r, 100000), words[rng_below(r, 18)],
                                words[rng_below(r, 18)], words[rng_below(r, 18)],
                                words[rng_below(r, 18)]);
@@ -1554,7 +1559,8 @@ static void check_decodes_to(const uint8_t *stream, size_t len, const uint8_t *p
  * a window of 2^8. */
 static void test_zlib_differential(void **state) {
     (void)state;
-    static const int strategies[] = { Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE, Z_FIXED };
+    static const int strategies[] = { Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE,
+                                      Z_FIXED };
     struct rng r = { 0xdeadbeef };
     uint8_t *plain = malloc(40000);
     assert_non_null(plain);
@@ -1600,7 +1606,8 @@ static void test_zlib_messages(void **state) {
             for (int m = 0; m < 40; m++) {
                 /* (Not empty: zlib has nothing to flush for an empty
                  * message; RFC 7692 §7.2.3.6 sends one as 00.) */
-                size_t n = rng_below(&r, 6) == 0 ? 5000 + rng_below(&r, 15000) : 1 + rng_below(&r, 300);
+                size_t n = rng_below(&r, 6) == 0 ? 5000 + rng_below(&r, 15000)
+                                                 : 1 + rng_below(&r, 300);
                 make_data(&r, m % 3 == 0 ? 4 : (int)rng_below(&r, 5), plain, n);
                 uint8_t msg[40000];
                 zs.next_in = plain;

@@ -46,6 +46,10 @@ TEST_BINS    := $(TEST_SRCS:test/%.c=$(BUILD)/test/%)
 SUPPORT_SRCS := $(wildcard test/support/*.c)
 SUPPORT_OBJS := $(SUPPORT_SRCS:test/support/%.c=$(BUILD)/obj/support/%.o)
 
+# Tests link cmocka, and zlib as an oracle for our own DEFLATE (never the
+# server: build/ws6455 links libc only, which CI checks with ldd).
+TEST_LIBS    := -lcmocka -lz
+
 CONF_SRCS := $(wildcard test/conformance/*.c)
 CONF_OBJS := $(CONF_SRCS:test/conformance/%.c=$(BUILD)/obj/conformance/%.o)
 CONF_BIN  := $(if $(CONF_SRCS),$(BUILD)/conformance)
@@ -102,7 +106,7 @@ $(BIN): $(BUILD)/obj/main.o $(LIB)
 $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(SUPPORT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
 $(CONF_BIN): $(CONF_OBJS)
 	@$(if $(Q),echo "  LINK    $@")
@@ -115,10 +119,10 @@ $(BENCH_BIN): $(BENCH_OBJS)
 run: $(BIN)
 	./$(BIN) --port $(PORT) --client-dir client
 
-# cmocka is the one thing the tests need that a fresh Debian lacks; the
-# script explains itself and what to do on other systems.
+# cmocka and zlib's headers are what the tests need that a fresh Debian
+# lacks; the script explains itself and what to do on other systems.
 check-deps:
-	$(Q)sh scripts/ensure-cmocka.sh
+	$(Q)sh scripts/ensure-test-deps.sh
 
 # Each test program prints cmocka's summary; the loop stops at the first
 # failing program so `make test` exits non-zero on any failure.

@@ -35,6 +35,15 @@ typedef enum ws_error {
     WS_E_HTTP_TOO_LARGE = -21, /* request head over the limit: 431 */
     WS_E_HTTP_URI_LONG  = -22, /* request target over the limit: 414 */
     WS_E_HTTP_VERSION   = -23, /* not HTTP/1.x: 505 */
+    /* DEFLATE streams (RFC 1951), inside permessage-deflate (RFC 7692). */
+    WS_E_INFLATE_BTYPE    = -40, /* reserved block type 11 (§3.2.3) */
+    WS_E_INFLATE_STORED   = -41, /* stored block LEN != ~NLEN (§3.2.4) */
+    WS_E_INFLATE_CODES    = -42, /* over-subscribed or incomplete Huffman code (§3.2.2) */
+    WS_E_INFLATE_LENGTHS  = -43, /* bad code-length sequence: repeat with nothing
+                                    before it, or past HLIT + HDIST (§3.2.7) */
+    WS_E_INFLATE_SYMBOL   = -44, /* reserved length or distance symbol (§3.2.5) */
+    WS_E_INFLATE_DISTANCE = -45, /* distance beyond the window or the output (§3.2.5) */
+    WS_E_DEFLATE_ARG      = -46, /* a bad argument to the encoder (a bug, not input) */
     /* System. */
     WS_E_NOMEM          = -30,
     WS_E_IO             = -31

@@ -16,7 +16,8 @@
 # with:  $(BUILD)/fuzz/fuzz_<name> $(BUILD)/fuzz/artifacts/<name>-crash-...
 #
 # Needs clang with its libFuzzer runtime: on Debian 12 the packages clang
-# and libclang-rt-14-dev; fuzz-deps installs them with apt-get when the
+# and libclang-rt-14-dev (and zlib1g-dev: the DEFLATE targets compare
+# with zlib); fuzz-deps installs them with apt-get when the
 # runtime is missing (this assumes root, as on the project's machines).
 
 FUZZ_CC            ?= clang
@@ -70,7 +71,7 @@ $(FUZZ_DIR)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_LIB) | $(FUZZ_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) $(CPPFLAGS) -Itest/fuzz $(FUZZ_CFLAGS) -MF $@.d -fsanitize=fuzzer \
-	    -o $@ $< $(FUZZ_LIB)
+	    -o $@ $< $(FUZZ_LIB) -lz
 
 fuzz-build: $(FUZZ_BINS)
 

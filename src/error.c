@@ -37,6 +37,16 @@ static const struct {
     { WS_E_HTTP_TOO_LARGE, 0, "HTTP request head too large" },
     { WS_E_HTTP_URI_LONG,  0, "HTTP request target too long" },
     { WS_E_HTTP_VERSION,   0, "HTTP version not supported" },
+    /* RFC 7692 §8 only says "Fail the WebSocket Connection"; compressed data
+     * that does not decode is payload data inconsistent with the message
+     * (RFC 6455 §7.4.1: 1007), as invalid UTF-8 is. */
+    { WS_E_INFLATE_BTYPE,    WS_CLOSE_INVALID_PAYLOAD, "compressed data: reserved block type" },
+    { WS_E_INFLATE_STORED,   WS_CLOSE_INVALID_PAYLOAD, "compressed data: bad stored block length" },
+    { WS_E_INFLATE_CODES,    WS_CLOSE_INVALID_PAYLOAD, "compressed data: invalid Huffman code" },
+    { WS_E_INFLATE_LENGTHS,  WS_CLOSE_INVALID_PAYLOAD, "compressed data: invalid code lengths" },
+    { WS_E_INFLATE_SYMBOL,   WS_CLOSE_INVALID_PAYLOAD, "compressed data: reserved symbol" },
+    { WS_E_INFLATE_DISTANCE, WS_CLOSE_INVALID_PAYLOAD, "compressed data: distance too far back" },
+    { WS_E_DEFLATE_ARG,      0, "invalid argument to the compressor" },
     { WS_E_NOMEM,          WS_CLOSE_INTERNAL_ERROR, "out of memory" },
     { WS_E_IO,             0, "I/O error" },
 };

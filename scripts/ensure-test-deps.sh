@@ -1,0 +1,46 @@
+#!/bin/sh
+# ensure-test-deps.sh -- make sure the libraries the tests link are installed.
+#
+# `make test` runs this first. The tests need two libraries that a fresh
+# system may lack:
+#   cmocka  the unit-test framework     (Debian/Ubuntu: libcmocka-dev)
+#   zlib    an oracle for our DEFLATE   (Debian/Ubuntu: zlib1g-dev)
+# The server itself links neither (it links libc only). If one is missing
+# and we are root on a Debian-like system, this installs it with apt-get;
+# otherwise it says what to install and stops.
+#
+#   Fedora/RHEL:  dnf install libcmocka-devel zlib-devel
+#   Arch:         pacman -S cmocka zlib
+#   macOS:        brew install cmocka   (the server itself needs Linux epoll)
+set -eu
+
+# have HEADER LIB: can a program including HEADER link with -lLIB?
+have() {
+    printf '#include <stdarg.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <setjmp.h>\n#include <%s>\nint main(void){return 0;}\n' "$1" \
+        | ${CC:-cc} -x c - -o /dev/null "-l$2" >/dev/null 2>&1
+}
+
+missing=""
+have cmocka.h cmocka || missing="$missing libcmocka-dev"
+have zlib.h z || missing="$missing zlib1g-dev"
+[ -z "$missing" ] && exit 0
+
+echo "ensure-test-deps: the tests need these packages, which are not installed:$missing"
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "ensure-test-deps: installing them with: apt-get install -y$missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    if have cmocka.h cmocka && have zlib.h z; then
+        echo "ensure-test-deps: installed."
+        exit 0
+    fi
+    echo "ensure-test-deps: installation did not work; see the apt-get output above." >&2
+    exit 1
+fi
+if command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-test-deps: run: sudo apt-get install$missing   (then make test again)" >&2
+else
+    echo "ensure-test-deps: install them with your package manager (see the top of $0)." >&2
+fi
+exit 1

@@ -44,6 +44,8 @@ typedef enum ws_error {
     WS_E_INFLATE_SYMBOL   = -44, /* reserved length or distance symbol (§3.2.5) */
     WS_E_INFLATE_DISTANCE = -45, /* distance beyond the window or the output (§3.2.5) */
     WS_E_DEFLATE_ARG      = -46, /* a bad argument to the encoder (a bug, not input) */
+    WS_E_INFLATE_END      = -47, /* a compressed message does not end between blocks
+                                    (RFC 7692 §7.2.2) */
     /* System. */
     WS_E_NOMEM          = -30,
     WS_E_IO             = -31

@@ -33,6 +33,8 @@ typedef struct ws_frame_parser {
     uint8_t masked;      /* the current frame carries a masking key */
     uint8_t server;      /* 1: we are the server, frames must be masked;
                             0: we are a client, frames must not be (§5.1) */
+    uint8_t rsv1_ok;     /* permessage-deflate was negotiated: RSV1 may be
+                            set on a text or binary frame (RFC 7692 §6) */
 } ws_frame_parser;
 
 enum {
@@ -45,6 +47,8 @@ typedef struct ws_frame_event {
     int type;           /* WS_FRAME_EV_* */
     uint8_t opcode;     /* HEADER: the frame's opcode */
     uint8_t fin;        /* HEADER: 1 if FIN is set */
+    uint8_t rsv1;       /* HEADER: 1 if RSV1 is set (only possible with
+                           rsv1_ok, on a text or binary frame) */
     uint8_t last;       /* PAYLOAD: 1 if this chunk ends the frame */
     uint8_t ascii;      /* PAYLOAD: 1 if every byte is below 0x80 (known for
                            masked frames, from the unmasking pass); 0 if not

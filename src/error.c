@@ -47,6 +47,7 @@ static const struct {
     { WS_E_INFLATE_SYMBOL,   WS_CLOSE_INVALID_PAYLOAD, "compressed data: reserved symbol" },
     { WS_E_INFLATE_DISTANCE, WS_CLOSE_INVALID_PAYLOAD, "compressed data: distance too far back" },
     { WS_E_DEFLATE_ARG,      0, "invalid argument to the compressor" },
+    { WS_E_INFLATE_END,      WS_CLOSE_INVALID_PAYLOAD, "compressed message cut short" },
     { WS_E_NOMEM,          WS_CLOSE_INTERNAL_ERROR, "out of memory" },
     { WS_E_IO,             0, "I/O error" },
 };

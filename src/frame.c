@@ -54,8 +54,13 @@ void ws_frame_parser_init(ws_frame_parser *p, int server) {
 static int take_b0(ws_frame_parser *p, uint8_t b0) {
     uint8_t op = b0 & WS_OPCODE_MASK;
 
-    /* "MUST be 0 unless an extension is negotiated": we negotiate none. */
-    if (b0 & WS_RSV_MASK) return WS_E_RSV;
+    /* "MUST be 0 unless an extension is negotiated". The one we negotiate,
+     * permessage-deflate, gives RSV1 a meaning (RFC 7692 §6): "compressed",
+     * on the first frame of a data message only -- never on a continuation
+     * (§6.1) or a control frame, so those are refused at this byte too. */
+    if (b0 & (WS_RSV2 | WS_RSV3)) return WS_E_RSV;
+    if ((b0 & WS_RSV1) && !(p->rsv1_ok && (op == WS_OP_TEXT || op == WS_OP_BINARY)))
+        return WS_E_RSV;
     switch (op) {
     case WS_OP_CONT: case WS_OP_TEXT: case WS_OP_BINARY:
     case WS_OP_CLOSE: case WS_OP_PING: case WS_OP_PONG:
@@ -100,6 +105,7 @@ static size_t header_size(uint8_t b1) {
  * empty payload, straight to the next frame). */
 static void header_done(ws_frame_parser *p, ws_frame_event *ev) {
     ev->type = WS_FRAME_EV_HEADER;
+    ev->rsv1 = (p->b0 & WS_RSV1) != 0;
     ev->opcode = p->b0 & WS_OPCODE_MASK;
     ev->fin = (p->b0 & WS_FIN) != 0;
     ev->length = p->remaining;

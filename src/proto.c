@@ -16,10 +16,23 @@
  *     3000-4999. 1005, 1006 and 1015 are reserved for local use only.
  *   RFC 6455 §8.1 text payloads are UTF-8; invalid -> fail with 1007.
  *
+ *   RFC 7692 §6, §7.2.2 permessage-deflate: RSV1 on a message's first
+ *     frame marks it compressed. The receiver inflates the payload of all
+ *     its frames as one stream, then the four bytes 00 00 ff ff, which the
+ *     sender removed (§7.2.1); the stream must then stand between two
+ *     blocks (or after its final block, §7.2.3.5's BFINAL form).
+ *
  * Each call of ws_proto_feed() drives the frame parser until something
  * worth reporting happens and returns how far it got. A header is never
  * reported by itself: the engine checks it against the message context
  * and the limits, and only the payload chunks that follow come out.
+ *
+ * A compressed message's payload chunk is not reported as it is: it is
+ * handed back to the caller's input ("held": zheld bytes at the front of
+ * the next call's input, unmasked already) and inflated from there as far
+ * as the output buffer allows, so each call reports at most one buffer of
+ * inflated bytes and the caller's loop ("call again with the rest") drives
+ * the decompressor too.
  */
 #include "proto.h"
 #include "error.h"
@@ -27,12 +40,29 @@
 
 #include <string.h>
 
+/* The engine's state is counted in every connection's slot
+ * (docs/architecture.md, docs/messages.md say 56 bytes). */
+_Static_assert(sizeof(ws_proto) <= 56, "ws_proto grew: every idle connection pays for it");
+
+/* RFC 7692 §7.2.2: appended to a compressed message's payload. */
+static const uint8_t deflate_tail[4] = { 0x00, 0x00, 0xff, 0xff };
+
 void ws_proto_init(ws_proto *p) {
     memset(p, 0, sizeof(*p));
     ws_frame_parser_init(&p->fp, 1);
     ws_utf8_init(&p->utf8);
     ws_utf8_init(&p->reason_utf8);
     p->state = WS_PROTO_OPEN;
+}
+
+void ws_proto_enable_deflate(ws_proto *p, int reset_each_message) {
+    p->pmd = (uint8_t)(WS_PMD_ON | (reset_each_message ? WS_PMD_RESET : 0));
+    p->fp.rsv1_ok = 1;
+}
+
+/* The largest message the engine can count: msg_len is 32 bits. */
+static uint64_t max_message(const ws_proto_limits *lim) {
+    return lim->max_message < UINT32_MAX ? lim->max_message : UINT32_MAX;
 }
 
 int ws_close_code_valid(unsigned code) {
@@ -80,11 +110,14 @@ static int control_done(ws_proto *p, ws_proto_event *ev) {
     }
 }
 
-/* A data frame's payload chunk (or an empty data frame: len 0). */
-static int data_chunk(ws_proto *p, uint8_t *data, size_t len, int frame_end, int ascii,
-                      ws_proto_event *ev) {
-    int message_end = frame_end && p->frame_fin;
-
+/* A chunk of a data message's payload (or an empty one at its end):
+ * validated and reported. For a compressed message, inflated bytes. */
+static int data_chunk(ws_proto *p, const ws_proto_limits *lim, uint8_t *data, size_t len,
+                      int message_end, int ascii, ws_proto_event *ev) {
+    /* §7.4.1 (1009), for inflated bytes: judged as they come out, so a
+     * small compressed message cannot make us inflate a huge one. (Plain
+     * payload was judged on its declared length already.) */
+    if (len > max_message(lim) - p->msg_len) return WS_E_TOO_BIG;
     if (p->msg_op == WS_OP_TEXT) {
         size_t bad;
         /* §8.1, fail fast: the first byte that cannot be UTF-8 fails the
@@ -99,7 +132,7 @@ static int data_chunk(ws_proto *p, uint8_t *data, size_t len, int frame_end, int
     /* An empty chunk in the middle of a message tells nobody anything. */
     if (len == 0 && !message_end) return WS_OK;
 
-    p->msg_len += len;
+    p->msg_len += (uint32_t)len;
     ev->type = WS_PROTO_EV_DATA;
     ev->opcode = p->msg_op;
     ev->first = !p->emitted;
@@ -111,13 +144,57 @@ static int data_chunk(ws_proto *p, uint8_t *data, size_t len, int frame_end, int
     if (message_end) {
         p->msg_op = 0;
         p->emitted = 0;
+        p->z = 0;
     }
     return WS_OK;
 }
 
+/* Inflate what can be inflated of a compressed message: the held payload
+ * at in (in_len bytes of it here), or, once the last frame is in, the
+ * 00 00 ff ff tail. Sets *used to the input bytes it took, and reports
+ * at most one buffer of output. */
+static int inflate_step(ws_proto *p, const ws_proto_limits *lim, const ws_proto_zbuf *zb,
+                        uint8_t *in, size_t in_len, size_t *used, ws_proto_event *ev) {
+    unsigned fed = (p->z >> WS_Z_TAIL_SHIFT) & 7;
+    int tailing = (p->z & WS_Z_TAIL) && p->zheld == 0;
+    size_t u = 0, out_len = 0;
+    int rc = WS_INFLATE_NEED_INPUT, message_end;
+
+    *used = 0;
+    if (p->z & WS_Z_END) {
+        /* After the final block nothing more is inflated (§7.2.3.5: what
+         * follows, the tail included, is not part of the stream). */
+        *used = in_len;
+        p->zheld -= (uint32_t)in_len;
+        p->z &= (uint8_t)~WS_Z_DRAIN;
+        if (!tailing) return WS_OK;
+        fed = 4;
+    } else if (tailing) {
+        rc = ws_inflate_feed(zb->z, deflate_tail + fed, 4 - fed, &u, zb->out, zb->cap, &out_len);
+        fed += (unsigned)u;
+    } else {
+        rc = ws_inflate_feed(zb->z, in, in_len, &u, zb->out, zb->cap, &out_len);
+        *used = u;
+        p->zheld -= (uint32_t)u;
+    }
+    if (rc < 0) return rc;
+    p->z = (uint8_t)((p->z & ~(WS_Z_DRAIN | (7 << WS_Z_TAIL_SHIFT))) | (fed << WS_Z_TAIL_SHIFT));
+    if (rc == WS_INFLATE_OUTPUT_FULL) p->z |= WS_Z_DRAIN;
+    if (rc == WS_INFLATE_END) p->z |= WS_Z_END;
+    message_end = (tailing || (p->z & WS_Z_END && (p->z & WS_Z_TAIL) && p->zheld == 0)) &&
+                  fed == 4 && !(p->z & WS_Z_DRAIN);
+    /* §7.2.1: the sender ended the message with an empty stored block and
+     * removed its 00 00 ff ff; with those bytes back the stream must stand
+     * between blocks. Anywhere else the data was cut or forged. */
+    if (message_end && !(p->z & WS_Z_END) && !ws_inflate_at_block_boundary(zb->z))
+        return WS_E_INFLATE_END;
+    if (out_len == 0 && !message_end) return WS_OK;
+    return data_chunk(p, lim, zb->out, out_len, message_end, 0, ev);
+}
+
 /* A complete, well-formed header: check it against the message context. */
-static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_frame_event *fe,
-                     ws_proto_event *ev) {
+static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_proto_zbuf *zb,
+                     const ws_frame_event *fe, ws_proto_event *ev) {
     p->frame_op = fe->opcode;
     p->frame_fin = fe->fin;
 
@@ -140,20 +217,36 @@ static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_frame_eve
         p->msg_len = 0;
         p->frags = 0;
         p->emitted = 0;
+        p->z = 0;
         ws_utf8_init(&p->utf8);
+        if (fe->rsv1) {
+            /* RFC 7692 §6.1: a compressed message. Its stream starts from
+             * the last one's window (context takeover, §7.2.3.2) unless
+             * the client agreed not to keep it. */
+            if (!zb || !zb->z) return WS_E_RSV;
+            p->z = WS_Z_MSG;
+            ws_inflate_reset(zb->z, !(p->pmd & WS_PMD_RESET));
+        }
     }
     if (lim->max_fragments && p->frags >= lim->max_fragments) return WS_E_TOO_MANY_FRAGS;
     p->frags++;
     /* §7.4.1 (1009): judged on the declared length, before one payload
-     * byte is read, so an oversized message is never buffered. */
-    if (fe->length > lim->max_message - p->msg_len) return WS_E_TOO_BIG;
-    return fe->length == 0 ? data_chunk(p, NULL, 0, 1, 1, ev) : WS_OK;
+     * byte is read, so an oversized message is never buffered. (For a
+     * compressed message the declared bytes are compressed ones: each
+     * frame is bounded here, the inflated size as it is produced.) */
+    if (fe->length > max_message(lim) - ((p->z & WS_Z_MSG) ? 0 : p->msg_len)) return WS_E_TOO_BIG;
+    if (fe->length == 0 && fe->fin && (p->z & WS_Z_MSG)) {
+        p->z |= WS_Z_TAIL;  /* the message's last frame is in: the tail next */
+        return WS_OK;
+    }
+    return fe->length == 0 ? data_chunk(p, lim, NULL, 0, fe->fin, 1, ev) : WS_OK;
 }
 
 /* A chunk of payload of the current frame. */
-static int on_payload(ws_proto *p, const ws_frame_event *fe, ws_proto_event *ev) {
+static int on_payload(ws_proto *p, const ws_proto_limits *lim, const ws_frame_event *fe,
+                      ws_proto_event *ev) {
     if (!WS_OP_IS_CONTROL(p->frame_op))
-        return data_chunk(p, fe->data, fe->len, fe->last, fe->ascii, ev);
+        return data_chunk(p, lim, fe->data, fe->len, fe->last && p->frame_fin, fe->ascii, ev);
 
     if (p->frame_op == WS_OP_PING) {
         ev->type = WS_PROTO_EV_PING;
@@ -174,32 +267,61 @@ static int on_payload(ws_proto *p, const ws_frame_event *fe, ws_proto_event *ev)
     return fe->last ? control_done(p, ev) : WS_OK;
 }
 
-size_t ws_proto_feed(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf, size_t len,
-                     ws_proto_event *ev) {
+size_t ws_proto_feed_z(ws_proto *p, const ws_proto_limits *lim, const ws_proto_zbuf *zb,
+                       uint8_t *buf, size_t len, ws_proto_event *ev) {
     size_t off = 0;
 
     ev->type = WS_PROTO_EV_NONE;
     if (p->state != WS_PROTO_OPEN) return len;
 
-    while (off < len) {
+    for (;;) {
+        int rc = WS_OK;
+        /* A compressed message's work first: held payload (at buf + off),
+         * output the decompressor still has, or the tail. Each step takes
+         * input, or reports output, or ends the message. */
+        if ((p->z & WS_Z_MSG) && (p->zheld || (p->z & (WS_Z_DRAIN | WS_Z_TAIL)))) {
+            size_t take = p->zheld < len - off ? p->zheld : len - off, used;
+            if (p->zheld && take == 0) return off;  /* the caller broke "call again
+                                                       with the rest" */
+            rc = inflate_step(p, lim, zb, buf + off, take, &used, ev);
+            off += used;
+            if (rc != WS_OK) {
+                fail(p, rc, ev);
+                return len;
+            }
+            if (ev->type != WS_PROTO_EV_NONE) return off;
+            continue;
+        }
+        if (off >= len) return off;
+
         ws_frame_event fe;
         long n = ws_frame_feed(&p->fp, buf + off, len - off, &fe);
-        int rc = WS_OK;
-
         if (n < 0) {
             fail(p, (int)n, ev);
             return len;
         }
+        if (fe.type == WS_FRAME_EV_PAYLOAD && (p->z & WS_Z_MSG) &&
+            !WS_OP_IS_CONTROL(p->frame_op)) {
+            /* Compressed payload: take it back as held input, unmasked,
+             * and inflate it from there (above). */
+            p->zheld = (uint32_t)fe.len;
+            if (fe.last && p->frame_fin) p->z |= WS_Z_TAIL;
+            continue;
+        }
         off += (size_t)n;
         if (fe.type == WS_FRAME_EV_HEADER)
-            rc = on_header(p, lim, &fe, ev);
+            rc = on_header(p, lim, zb, &fe, ev);
         else if (fe.type == WS_FRAME_EV_PAYLOAD)
-            rc = on_payload(p, &fe, ev);
+            rc = on_payload(p, lim, &fe, ev);
         if (rc != WS_OK) {
             fail(p, rc, ev);
             return len;
         }
         if (ev->type != WS_PROTO_EV_NONE) return off;
     }
-    return off;
+}
+
+size_t ws_proto_feed(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf, size_t len,
+                     ws_proto_event *ev) {
+    return ws_proto_feed_z(p, lim, NULL, buf, len, ev);
 }

@@ -571,9 +571,12 @@ static void huff_codes(const uint8_t *len, unsigned n, uint16_t *code) {
     }
 }
 
-/* §3.2.6: the fixed code's lengths. */
+/* §3.2.6: the fixed code's lengths, for all 288 literal/length symbols:
+ * 286 and 287 never occur, but they are 8-bit codes, and every 9-bit code
+ * is numbered after them (§3.2.2), so they must be counted. */
+#define FIXED_LITLEN_SYMS 288
 static void fixed_lengths(uint8_t *llen, uint8_t *dlen) {
-    for (unsigned s = 0; s < LITLEN_SYMS; s++)
+    for (unsigned s = 0; s < FIXED_LITLEN_SYMS; s++)
         llen[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
     for (unsigned s = 0; s < DIST_SYMS; s++) dlen[s] = 5;
 }
@@ -622,10 +625,11 @@ static unsigned cl_extra_bits(unsigned sym) {
 /* ---------------------------------------------------------------------- */
 /* Ending a block: choose its form                                         */
 
-/* Fill ltab/dtab/mtab for writing with these lengths. */
-static void build_tables(ws_deflate *d, const uint8_t *llen, const uint8_t *dlen) {
-    uint16_t lcode[LITLEN_SYMS], dcode[DIST_SYMS];
-    huff_codes(llen, LITLEN_SYMS, lcode);
+/* Fill ltab/dtab/mtab for writing with these lengths (nlit of them:
+ * LITLEN_SYMS, or FIXED_LITLEN_SYMS for the fixed code). */
+static void build_tables(ws_deflate *d, const uint8_t *llen, unsigned nlit, const uint8_t *dlen) {
+    uint16_t lcode[FIXED_LITLEN_SYMS], dcode[DIST_SYMS];
+    huff_codes(llen, nlit, lcode);
     huff_codes(dlen, DIST_SYMS, dcode);
     for (unsigned s = 0; s < LITLEN_SYMS; s++) d->ltab[s] = lcode[s] | (uint32_t)llen[s] << 24;
     for (unsigned s = 0; s < DIST_SYMS; s++)
@@ -664,7 +668,7 @@ static void join_run(ws_deflate *d, uint32_t end_pos) {
  */
 static void end_block(ws_deflate *d, uint32_t end_pos) {
     uint32_t raw = end_pos - d->block_start;
-    uint8_t llen[LITLEN_SYMS], dlen[DIST_SYMS], fl[LITLEN_SYMS], fd[DIST_SYMS];
+    uint8_t llen[LITLEN_SYMS], dlen[DIST_SYMS], fl[FIXED_LITLEN_SYMS], fd[DIST_SYMS];
     uint32_t clfreq[CL_SYMS] = { 0 };
     uint64_t extra = 0, fixed, dyn, stored;
     unsigned hlit = LITLEN_SYMS, hdist = DIST_SYMS, hclen = CL_SYMS;
@@ -719,14 +723,14 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
     }
     if (fixed <= dyn) {
         d->blk_type = BT_FIXED;
-        build_tables(d, fl, fd);
+        build_tables(d, fl, FIXED_LITLEN_SYMS, fd);
     } else {
         d->blk_type = BT_DYNAMIC;
         d->hlit = hlit;
         d->hdist = hdist;
         d->hclen = hclen;
         huff_codes(d->cl_len, CL_SYMS, d->cl_code);
-        build_tables(d, llen, dlen);
+        build_tables(d, llen, LITLEN_SYMS, dlen);
     }
     d->blk_ready = 1;
     if (d->run_len > 0) d->run_all = 1;

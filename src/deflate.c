@@ -93,8 +93,10 @@
 #include "deflate.h"
 #include "error.h"
 
-#include <assert.h>
-#include <stdalign.h>
+#if defined(__SSE2__)
+#include <emmintrin.h> /* compiler intrinsics, no library: see lower_positions() */
+#endif
+
 #include <string.h>
 
 /* RFC 1951 §3.2.5. */
@@ -179,6 +181,15 @@ static const struct level_params {
     /* 9 */ { 4096, 32, 258, 258 },
 };
 
+/* Codes ready for writing, bit-reversed (§3.1.1): ltab as code | bits <<
+ * 24; dtab as code | code bits << 16 | code + extra bits << 24; mtab, per
+ * length - 3, the length code and its extra bits together, as ltab. */
+struct code_tables {
+    uint32_t ltab[LITLEN_SYMS];
+    uint32_t dtab[DIST_SYMS];
+    uint32_t mtab[256];
+};
+
 struct ws_deflate {
     /* Configuration, fixed by ws_deflate_init(). */
     int level;
@@ -231,16 +242,19 @@ struct ws_deflate {
     uint8_t cl_len[CL_SYMS];
     uint16_t cl_code[CL_SYMS];
 
-    /* Statistics of the block being built. */
+    /* Statistics of the block being built, and which symbols occur in it
+     * (in order of first appearance), so that ending a short block costs
+     * in proportion to the symbols it uses, not to the alphabet. */
     uint32_t lfreq[LITLEN_SYMS];
     uint32_t dfreq[DIST_SYMS];
+    uint16_t lused[LITLEN_SYMS];
+    uint16_t dused[DIST_SYMS];
+    uint32_t nlused, ndused;
 
-    /* Codes of the block being written, bit-reversed, as code | bits << 24
-     * (dtab: code | code bits << 16 | code + extra bits << 24); mtab: the
-     * length code and its extra bits together, per length - 3. */
-    uint32_t ltab[LITLEN_SYMS];
-    uint32_t dtab[DIST_SYMS];
-    uint32_t mtab[256];
+    /* The codes of the block being written: the fixed code (built once, by
+     * ws_deflate_init()) or the block's own. */
+    const struct code_tables *codes;
+    struct code_tables fixed, dyn;
 
     uint8_t len_sym[256];  /* length - 3 -> length code - 257 */
 };
@@ -320,6 +334,242 @@ static unsigned dist_sym(uint32_t d) {
 
 static uint32_t hash4(const ws_deflate *d, const uint8_t *p) {
     return (load32(p) * HASH_MUL) >> d->hash_shift;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Huffman codes                                                           */
+
+/*
+ * Code lengths for the m symbols used[0..m) with the given frequencies (all
+ * non-zero): an optimal prefix code, none longer than max_bits, complete
+ * (the Kraft sum is exactly 1, as zlib's inflate demands of every code but
+ * a lone distance code). Only len[used[i]] is written; the caller has set
+ * the other lengths to 0. When fewer than two symbols are used, symbol 0 or
+ * 1 is given length 1 as well (with frequency 0), so that every code has
+ * two codes of one bit at least: a one-code tree is legal only for
+ * distances, and some decoders refuse even that.
+ *
+ * The order: by frequency, ties in the order of used[] (first appearance
+ * in the block). Small blocks have small frequencies, so a counting sort
+ * does; larger ones use an insertion sort on the same key. Either way the
+ * same order, so the output never depends on which ran.
+ *
+ * The tree: Huffman's algorithm with two queues. The leaves, sorted, form
+ * one; the merged nodes, which are made in order of weight, the other;
+ * each step merges the two lightest fronts (a leaf on a tie, which keeps
+ * the tree shallow). A leaf's length is its depth.
+ *
+ * The limit: if some depth exceeds max_bits, those leaves are put at
+ * max_bits, which makes the Kraft sum K (in units of 2^-max_bits) too
+ * large. Then, while K > 2^max_bits, take a leaf at the deepest level b <
+ * max_bits and one leaf at max_bits, and hang both below the first's old
+ * place (level b + 1): K drops by exactly 1 each time, so it ends exactly
+ * at 2^max_bits. Lengths are then handed out again, shortest to the most
+ * frequent symbols.
+ */
+#define COUNTING_SORT_MAX 1024 /* frequencies below this: counting sort */
+static void huff_lengths(const uint32_t *freq, const uint16_t *used, unsigned m, unsigned max_bits,
+                         uint8_t *len) {
+    uint32_t key[LITLEN_SYMS];     /* freq << 9 | index into used[], sorted */
+    uint32_t weight[LITLEN_SYMS];  /* merged nodes, in order of creation */
+    uint16_t parent[2 * LITLEN_SYMS]; /* leaves 0..m-1, then nodes m.. */
+    uint16_t depth[2 * LITLEN_SYMS];
+    unsigned count[MAX_BITS + 2] = { 0 };
+    uint32_t maxf = 0;
+
+    if (m < 2) {
+        unsigned one = m == 1 ? used[0] : 1;
+        len[one] = 1;
+        len[one == 0 ? 1 : 0] = 1;
+        return;
+    }
+    for (unsigned i = 0; i < m; i++)
+        if (freq[used[i]] > maxf) maxf = freq[used[i]];
+    if (maxf < COUNTING_SORT_MAX) {
+        uint16_t start[COUNTING_SORT_MAX + 1];
+        memset(start, 0, (maxf + 2) * sizeof(start[0]));
+        for (unsigned i = 0; i < m; i++) start[freq[used[i]] + 1]++;
+        for (uint32_t f = 1; f <= maxf + 1; f++) start[f] = (uint16_t)(start[f] + start[f - 1]);
+        for (unsigned i = 0; i < m; i++) {
+            uint32_t f = freq[used[i]];
+            key[start[f]++] = f << 9 | i;
+        }
+    } else {
+        for (unsigned i = 0; i < m; i++) {
+            uint32_t k = freq[used[i]] << 9 | i;
+            unsigned j = i;
+            while (j > 0 && key[j - 1] > k) {
+                key[j] = key[j - 1];
+                j--;
+            }
+            key[j] = k;
+        }
+    }
+
+    unsigned leaf = 0, node = 0;
+    for (unsigned made = 0; made < m - 1; made++) {
+        uint32_t w = 0;
+        for (int pick = 0; pick < 2; pick++) {
+            unsigned who;
+            if (leaf < m && (node >= made || (key[leaf] >> 9) <= weight[node])) {
+                w += key[leaf] >> 9;
+                who = leaf++;
+            } else {
+                w += weight[node];
+                who = m + node++;
+            }
+            parent[who] = (uint16_t)(m + made);
+        }
+        weight[made] = w;
+    }
+    /* Depths from the root (the last node made) down. */
+    unsigned root = m + m - 2;
+    depth[root] = 0;
+    for (unsigned i = root; i-- > m;) depth[i] = (uint16_t)(depth[parent[i]] + 1);
+    unsigned over = 0;
+    for (unsigned i = 0; i < m; i++) {
+        unsigned dd = depth[parent[i]] + 1u;
+        if (dd > max_bits) {
+            dd = max_bits;
+            over = 1;
+        }
+        count[dd]++;
+    }
+    if (over) {
+        uint32_t k = 0, target = (uint32_t)1 << max_bits;
+        for (unsigned b = 1; b <= max_bits; b++) k += count[b] << (max_bits - b);
+        while (k > target) {
+            unsigned b = max_bits - 1;
+            while (count[b] == 0) b--;
+            count[b]--;
+            count[b + 1] += 2;
+            count[max_bits]--;
+            k--;
+        }
+    }
+    /* Shortest lengths to the most frequent symbols. */
+    unsigned b = 1;
+    for (unsigned i = m; i-- > 0;) {
+        while (count[b] == 0) b++;
+        len[used[key[i] & 511]] = (uint8_t)b;
+        count[b]--;
+    }
+}
+
+/* How many of p[0..max) equal v, from the start: eight at a time. */
+static unsigned run_length(const uint8_t *p, unsigned max, uint8_t v) {
+    unsigned n = 0;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t vv = v * UINT64_C(0x0101010101010101);
+    while (n + 8 <= max) {
+        uint64_t x = load64(p + n) ^ vv;
+        if (x != 0) return n + (unsigned)__builtin_ctzll(x) / 8;
+        n += 8;
+    }
+#endif
+    while (n < max && p[n] == v) n++;
+    return n;
+}
+
+/* The low len bits of v in the opposite order. */
+static uint32_t reverse_bits(uint32_t v, unsigned len) {
+    v = ((v >> 1) & 0x5555) | ((v & 0x5555) << 1);
+    v = ((v >> 2) & 0x3333) | ((v & 0x3333) << 2);
+    v = ((v >> 4) & 0x0f0f) | ((v & 0x0f0f) << 4);
+    v = ((v >> 8) & 0x00ff) | ((v & 0x00ff) << 8);
+    return v >> (16 - len);
+}
+
+/* §3.2.2: the canonical codes for the lengths, bit-reversed for writing
+ * LSB first (§3.1.1). The codes of unused symbols (length 0) are not set. */
+static void huff_codes(const uint8_t *len, unsigned n, uint16_t *code) {
+    unsigned count[MAX_BITS + 1] = { 0 }, next[MAX_BITS + 1];
+    for (unsigned s = 0; s < n; s++) count[len[s]]++;
+    count[0] = 0;
+    unsigned c = 0;
+    for (unsigned b = 1; b <= MAX_BITS; b++) {
+        c = (c + count[b - 1]) << 1;
+        next[b] = c;
+    }
+    for (unsigned s = 0; s < n; s++) {
+        s += run_length(len + s, n - s, 0); /* skip unused symbols quickly */
+        if (s < n) code[s] = (uint16_t)reverse_bits(next[len[s]]++, len[s]);
+    }
+}
+
+/* §3.2.6: the fixed code's lengths, for all 288 literal/length symbols:
+ * 286 and 287 never occur, but they are 8-bit codes, and every 9-bit code
+ * is numbered after them (§3.2.2), so they must be counted. */
+#define FIXED_LITLEN_SYMS 288
+static void fixed_lengths(uint8_t *llen, uint8_t *dlen) {
+    for (unsigned s = 0; s < FIXED_LITLEN_SYMS; s++)
+        llen[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+    for (unsigned s = 0; s < DIST_SYMS; s++) dlen[s] = 5;
+}
+
+/* §3.2.7: the code lengths llen[0..hlit) dlen[0..hdist), as one sequence,
+ * in the code-length alphabet. Each item is symbol | extra value << 5. */
+static unsigned rle_lengths(const uint8_t *llen, unsigned hlit, const uint8_t *dlen, unsigned hdist,
+                            uint16_t *items) {
+    uint8_t all[LITLEN_SYMS + DIST_SYMS];
+    unsigned total = hlit + hdist, n = 0;
+    memcpy(all, llen, hlit);
+    memcpy(all + hlit, dlen, hdist);
+    for (unsigned i = 0; i < total;) {
+        unsigned l = all[i], run = 1 + run_length(all + i + 1, total - i - 1, all[i]);
+        i += run;
+        if (l == 0) {
+            while (run >= 11) {
+                unsigned k = run < 138 ? run : 138;
+                items[n++] = (uint16_t)(18 | (k - 11) << 5);
+                run -= k;
+            }
+            if (run >= 3) {
+                items[n++] = (uint16_t)(17 | (run - 3) << 5);
+                run = 0;
+            }
+        } else {
+            items[n++] = (uint16_t)l;
+            run--;
+            while (run >= 3) {
+                unsigned k = run < 6 ? run : 6;
+                items[n++] = (uint16_t)(16 | (k - 3) << 5);
+                run -= k;
+            }
+        }
+        while (run-- > 0) items[n++] = (uint16_t)l;
+    }
+    return n;
+}
+
+/* Extra bits of the code-length symbols 16, 17, 18. */
+static unsigned cl_extra_bits(unsigned sym) {
+    return sym == 16 ? 2 : sym == 17 ? 3 : sym == 18 ? 7 : 0;
+}
+
+/* Fill t for writing with these lengths (nlit of them: LITLEN_SYMS, or
+ * FIXED_LITLEN_SYMS for the fixed code). Only the entries of the lused[]
+ * and dused[] symbols are needed (all of them for the fixed code). */
+static void build_tables(struct code_tables *t, const uint8_t *llen, unsigned nlit,
+                         const uint8_t *dlen, const uint16_t *lused,
+                         unsigned nlused, const uint16_t *dused, unsigned ndused) {
+    uint16_t lcode[FIXED_LITLEN_SYMS], dcode[DIST_SYMS];
+    huff_codes(llen, nlit, lcode);
+    huff_codes(dlen, DIST_SYMS, dcode);
+    for (unsigned i = 0; i < nlused; i++) {
+        unsigned s = lused[i];
+        t->ltab[s] = lcode[s] | (uint32_t)llen[s] << 24;
+        if (s <= END_BLOCK) continue;
+        /* A length code: every length it covers, with its extra bits. */
+        unsigned ls = s - 257, bits = llen[s];
+        unsigned first = len_base[ls] - MIN_MATCH, last = ls == 28 ? 255 : len_base[ls + 1] - 4u;
+        for (unsigned l = first; l <= last; l++)
+            t->mtab[l] = (lcode[s] | (l - first) << bits) | (bits + len_extra[ls]) << 24;
+    }
+    for (unsigned i = 0; i < ndused; i++) {
+        unsigned s = dused[i];
+        t->dtab[s] = dcode[s] | (uint32_t)dlen[s] << 16 | (uint32_t)(dlen[s] + dist_extra[s]) << 24;
+    }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -412,6 +662,7 @@ static void reset_stream(ws_deflate *d) {
     d->busy = d->flush_done = 0;
     memset(d->lfreq, 0, sizeof(d->lfreq));
     memset(d->dfreq, 0, sizeof(d->dfreq));
+    d->nlused = d->ndused = 0;
 }
 
 ws_deflate *ws_deflate_init(void *mem, size_t size, unsigned window_bits, int level) {
@@ -438,6 +689,12 @@ ws_deflate *ws_deflate_init(void *mem, size_t size, unsigned window_bits, int le
     for (unsigned s = 0; s < 28; s++)
         for (unsigned l = len_base[s] - 3u; l < len_base[s + 1] - 3u; l++) d->len_sym[l] = (uint8_t)s;
     d->len_sym[255] = 28; /* 258 has a code of its own (285), not 284 + 31 */
+    uint8_t fl[FIXED_LITLEN_SYMS], fd[DIST_SYMS];
+    uint16_t all[LITLEN_SYMS];
+    for (unsigned s = 0; s < LITLEN_SYMS; s++) all[s] = (uint16_t)s;
+    fixed_lengths(fl, fd);
+    build_tables(&d->fixed, fl, FIXED_LITLEN_SYMS, fd, all, LITLEN_SYMS, all, DIST_SYMS);
+    d->codes = &d->fixed;
 
     d->slid = 1; /* the table holds garbage: clear all of it */
     reset_stream(d);
@@ -449,199 +706,7 @@ void ws_deflate_reset(ws_deflate *d) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Huffman codes                                                           */
-
-/*
- * Code lengths for symbols 0..n-1 with the given frequencies: an optimal
- * prefix code, none longer than max_bits, complete (the Kraft sum is
- * exactly 1, as zlib's inflate demands of every code but a lone distance
- * code). Unused symbols get 0. When fewer than two symbols are used, one
- * or two unused ones are given length 1 as well, so that every code has two
- * codes of one bit at least (a one-code tree is legal only for distances,
- * and some decoders refuse even that).
- *
- * The tree: Huffman's algorithm with two queues. The leaves, sorted by
- * frequency, form one; the merged nodes, which are created in order of
- * weight, the other; each step merges the two lightest fronts (a leaf on a
- * tie, which keeps the tree shallow). A leaf's length is its depth.
- *
- * The limit: if some depth exceeds max_bits, those leaves are put at
- * max_bits, which makes the Kraft sum K (in units of 2^-max_bits) too
- * large. Then, while K > 2^max_bits, take a leaf at the deepest level b <
- * max_bits and one leaf at max_bits, and hang both below the first's old
- * place (level b + 1): K drops by exactly 1 each time, so it ends exactly
- * at 2^max_bits. Lengths are then handed out again, shortest to the most
- * frequent symbols.
- */
-static void huff_lengths(const uint32_t *freq, unsigned n, unsigned max_bits, uint8_t *len) {
-    uint32_t key[LITLEN_SYMS];     /* freq << 9 | symbol, sorted ascending */
-    uint32_t weight[LITLEN_SYMS];  /* merged nodes, in order of creation */
-    uint16_t parent[2 * LITLEN_SYMS]; /* leaves 0..m-1, then nodes m.. */
-    uint16_t depth[2 * LITLEN_SYMS];
-    unsigned count[MAX_BITS + 2] = { 0 };
-    unsigned m = 0;
-
-    for (unsigned s = 0; s < n; s++) {
-        len[s] = 0;
-        if (freq[s] != 0) key[m++] = freq[s] << 9 | s;
-    }
-    if (m < 2) {
-        unsigned used = m == 1 ? key[0] & 511 : 1;
-        len[used] = 1;
-        len[used == 0 ? 1 : 0] = 1;
-        return;
-    }
-
-    /* Insertion sort: m is at most 286, and usually a few dozen. */
-    for (unsigned i = 1; i < m; i++) {
-        uint32_t k = key[i];
-        unsigned j = i;
-        while (j > 0 && key[j - 1] > k) {
-            key[j] = key[j - 1];
-            j--;
-        }
-        key[j] = k;
-    }
-
-    unsigned leaf = 0, node = 0;
-    for (unsigned made = 0; made < m - 1; made++) {
-        uint32_t w = 0;
-        for (int pick = 0; pick < 2; pick++) {
-            unsigned who;
-            if (leaf < m && (node >= made || (key[leaf] >> 9) <= weight[node])) {
-                w += key[leaf] >> 9;
-                who = leaf++;
-            } else {
-                w += weight[node];
-                who = m + node++;
-            }
-            parent[who] = (uint16_t)(m + made);
-        }
-        weight[made] = w;
-    }
-    /* Depths from the root (the last node made) down. */
-    unsigned root = m + m - 2;
-    depth[root] = 0;
-    for (unsigned i = root; i-- > m;) depth[i] = (uint16_t)(depth[parent[i]] + 1);
-    unsigned over = 0;
-    for (unsigned i = 0; i < m; i++) {
-        unsigned dd = depth[parent[i]] + 1u;
-        if (dd > max_bits) {
-            dd = max_bits;
-            over = 1;
-        }
-        count[dd]++;
-    }
-    if (over) {
-        uint32_t k = 0, target = (uint32_t)1 << max_bits;
-        for (unsigned b = 1; b <= max_bits; b++) k += count[b] << (max_bits - b);
-        while (k > target) {
-            unsigned b = max_bits - 1;
-            while (count[b] == 0) b--;
-            count[b]--;
-            count[b + 1] += 2;
-            count[max_bits]--;
-            k--;
-        }
-    }
-    /* Shortest lengths to the most frequent symbols. */
-    unsigned b = 1;
-    for (unsigned i = m; i-- > 0;) {
-        while (count[b] == 0) b++;
-        len[key[i] & 511] = (uint8_t)b;
-        count[b]--;
-    }
-}
-
-/* §3.2.2: the canonical codes for the lengths, bit-reversed for writing
- * LSB first (§3.1.1). */
-static void huff_codes(const uint8_t *len, unsigned n, uint16_t *code) {
-    unsigned count[MAX_BITS + 1] = { 0 }, next[MAX_BITS + 1];
-    for (unsigned s = 0; s < n; s++) count[len[s]]++;
-    count[0] = 0;
-    unsigned c = 0;
-    for (unsigned b = 1; b <= MAX_BITS; b++) {
-        c = (c + count[b - 1]) << 1;
-        next[b] = c;
-    }
-    for (unsigned s = 0; s < n; s++) {
-        unsigned l = len[s], v = l ? next[l]++ : 0, r = 0;
-        for (unsigned i = 0; i < l; i++) r = r << 1 | ((v >> i) & 1);
-        code[s] = (uint16_t)r;
-    }
-}
-
-/* §3.2.6: the fixed code's lengths, for all 288 literal/length symbols:
- * 286 and 287 never occur, but they are 8-bit codes, and every 9-bit code
- * is numbered after them (§3.2.2), so they must be counted. */
-#define FIXED_LITLEN_SYMS 288
-static void fixed_lengths(uint8_t *llen, uint8_t *dlen) {
-    for (unsigned s = 0; s < FIXED_LITLEN_SYMS; s++)
-        llen[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
-    for (unsigned s = 0; s < DIST_SYMS; s++) dlen[s] = 5;
-}
-
-/* §3.2.7: the code lengths llen[0..hlit) dlen[0..hdist), as one sequence,
- * in the code-length alphabet. Each item is symbol | extra value << 5. */
-static unsigned rle_lengths(const uint8_t *llen, unsigned hlit, const uint8_t *dlen, unsigned hdist,
-                            uint16_t *items) {
-    uint8_t all[LITLEN_SYMS + DIST_SYMS];
-    unsigned total = hlit + hdist, n = 0;
-    memcpy(all, llen, hlit);
-    memcpy(all + hlit, dlen, hdist);
-    for (unsigned i = 0; i < total;) {
-        unsigned l = all[i], run = 1;
-        while (i + run < total && all[i + run] == l) run++;
-        i += run;
-        if (l == 0) {
-            while (run >= 11) {
-                unsigned k = run < 138 ? run : 138;
-                items[n++] = (uint16_t)(18 | (k - 11) << 5);
-                run -= k;
-            }
-            if (run >= 3) {
-                items[n++] = (uint16_t)(17 | (run - 3) << 5);
-                run = 0;
-            }
-        } else {
-            items[n++] = (uint16_t)l;
-            run--;
-            while (run >= 3) {
-                unsigned k = run < 6 ? run : 6;
-                items[n++] = (uint16_t)(16 | (k - 3) << 5);
-                run -= k;
-            }
-        }
-        while (run-- > 0) items[n++] = (uint16_t)l;
-    }
-    return n;
-}
-
-/* Extra bits of the code-length symbols 16, 17, 18. */
-static unsigned cl_extra_bits(unsigned sym) {
-    return sym == 16 ? 2 : sym == 17 ? 3 : sym == 18 ? 7 : 0;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Ending a block: choose its form                                         */
-
-/* Fill ltab/dtab/mtab for writing with these lengths (nlit of them:
- * LITLEN_SYMS, or FIXED_LITLEN_SYMS for the fixed code). */
-static void build_tables(ws_deflate *d, const uint8_t *llen, unsigned nlit, const uint8_t *dlen) {
-    uint16_t lcode[FIXED_LITLEN_SYMS], dcode[DIST_SYMS];
-    huff_codes(llen, nlit, lcode);
-    huff_codes(dlen, DIST_SYMS, dcode);
-    for (unsigned s = 0; s < LITLEN_SYMS; s++) d->ltab[s] = lcode[s] | (uint32_t)llen[s] << 24;
-    for (unsigned s = 0; s < DIST_SYMS; s++)
-        d->dtab[s] = dcode[s] | (uint32_t)dlen[s] << 16 | (uint32_t)(dlen[s] + dist_extra[s]) << 24;
-    for (unsigned l = 0; l < 256; l++) {
-        unsigned ls = d->len_sym[l];
-        uint32_t e = d->ltab[257 + ls];
-        uint32_t bits = e >> 24;
-        uint32_t extra = l + 3 - len_base[ls];
-        d->mtab[l] = ((e & 0xffff) | extra << bits) | (bits + len_extra[ls]) << 24;
-    }
-}
 
 /* Bits a stored run of len bytes costs when it starts bitpos bits into a
  * byte: a header, padding and LEN/NLEN per 65535 bytes, and the bytes. */
@@ -668,10 +733,12 @@ static void join_run(ws_deflate *d, uint32_t end_pos) {
  */
 static void end_block(ws_deflate *d, uint32_t end_pos) {
     uint32_t raw = end_pos - d->block_start;
-    uint8_t llen[LITLEN_SYMS], dlen[DIST_SYMS], fl[FIXED_LITLEN_SYMS], fd[DIST_SYMS];
+    uint8_t llen[LITLEN_SYMS], dlen[DIST_SYMS];
     uint32_t clfreq[CL_SYMS] = { 0 };
-    uint64_t extra = 0, fixed, dyn, stored;
-    unsigned hlit = LITLEN_SYMS, hdist = DIST_SYMS, hclen = CL_SYMS;
+    uint16_t clused[CL_SYMS];
+    uint64_t fixed = 3, dyn = 3 + 5 + 5 + 4, stored;
+    unsigned hlit = 257, hdist = 1, hclen = CL_SYMS, nclused = 0;
+    const uint32_t *lf = d->lfreq, *df = d->dfreq;
 
     if (raw == 0) return;
     if (d->level == 0) {
@@ -680,30 +747,48 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
     }
 
     d->lfreq[END_BLOCK] = 1;
-    /* Extra bits cost the same in both Huffman forms. */
-    for (unsigned s = 0; s < 29; s++) extra += (uint64_t)d->lfreq[257 + s] * len_extra[s];
-    for (unsigned s = 0; s < DIST_SYMS; s++) extra += (uint64_t)d->dfreq[s] * dist_extra[s];
+    d->lused[d->nlused++] = END_BLOCK;
+    memset(llen, 0, sizeof(llen));
+    memset(dlen, 0, sizeof(dlen));
+    huff_lengths(lf, d->lused, d->nlused, MAX_BITS, llen);
+    huff_lengths(df, d->dused, d->ndused, MAX_BITS, dlen);
 
-    fixed_lengths(fl, fd);
-    fixed = 3 + extra;
-    for (unsigned s = 0; s < LITLEN_SYMS; s++) fixed += (uint64_t)d->lfreq[s] * fl[s];
-    for (unsigned s = 0; s < DIST_SYMS; s++) fixed += (uint64_t)d->dfreq[s] * fd[s];
+    /* Both Huffman forms in one pass. §3.2.6: the fixed code has 8 bits for
+     * literals 0..143, 9 for 144..255, 7 for 256..279, 8 for 280..287, 5
+     * for distances; extra bits cost the same in both forms. */
+    for (unsigned i = 0; i < d->nlused; i++) {
+        unsigned s = d->lused[i];
+        if (s < 256) {
+            fixed += (uint64_t)lf[s] * (s < 144 ? 8 : 9);
+            dyn += (uint64_t)lf[s] * llen[s];
+        } else {
+            unsigned x = s > END_BLOCK ? len_extra[s - 257] : 0;
+            fixed += (uint64_t)lf[s] * ((s < 280 ? 7 : 8) + x);
+            dyn += (uint64_t)lf[s] * (llen[s] + x);
+        }
+        if (s >= hlit) hlit = s + 1;
+    }
+    for (unsigned i = 0; i < d->ndused; i++) {
+        unsigned s = d->dused[i];
+        fixed += (uint64_t)df[s] * (5 + dist_extra[s]);
+        dyn += (uint64_t)df[s] * (dlen[s] + dist_extra[s]);
+    }
 
-    huff_lengths(d->lfreq, LITLEN_SYMS, MAX_BITS, llen);
-    huff_lengths(d->dfreq, DIST_SYMS, MAX_BITS, dlen);
-    while (hlit > 257 && llen[hlit - 1] == 0) hlit--;
+    /* §3.2.7: the header of the dynamic form. (A lone or missing distance
+     * code was given a partner of length 1 at 0 or 1 by huff_lengths().) */
+    hdist = DIST_SYMS;
     while (hdist > 1 && dlen[hdist - 1] == 0) hdist--;
     d->nitems = rle_lengths(llen, hlit, dlen, hdist, d->items);
-    for (unsigned i = 0; i < d->nitems; i++) clfreq[d->items[i] & 31]++;
-    huff_lengths(clfreq, CL_SYMS, MAX_CL_BITS, d->cl_len);
+    for (unsigned i = 0; i < d->nitems; i++)
+        if (clfreq[d->items[i] & 31]++ == 0) clused[nclused++] = d->items[i] & 31;
+    memset(d->cl_len, 0, sizeof(d->cl_len));
+    huff_lengths(clfreq, clused, nclused, MAX_CL_BITS, d->cl_len);
     while (hclen > 4 && d->cl_len[cl_order[hclen - 1]] == 0) hclen--;
-    dyn = 3 + 5 + 5 + 4 + 3 * hclen + extra;
-    for (unsigned i = 0; i < d->nitems; i++) {
-        unsigned sym = d->items[i] & 31;
-        dyn += d->cl_len[sym] + cl_extra_bits(sym);
+    dyn += 3 * hclen;
+    for (unsigned i = 0; i < nclused; i++) {
+        unsigned sym = clused[i];
+        dyn += (uint64_t)clfreq[sym] * (d->cl_len[sym] + cl_extra_bits(sym));
     }
-    for (unsigned s = 0; s < LITLEN_SYMS; s++) dyn += (uint64_t)d->lfreq[s] * llen[s];
-    for (unsigned s = 0; s < DIST_SYMS; s++) dyn += (uint64_t)d->dfreq[s] * dlen[s];
 
     /* Stored: joining a run costs the bytes (and a header if it crosses a
      * multiple of 65535); a new run starts where the output stands now. */
@@ -714,24 +799,25 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
         stored = stored_bits(raw, d->bitcnt & 7);
     }
 
-    memset(d->lfreq, 0, sizeof(d->lfreq));
-    memset(d->dfreq, 0, sizeof(d->dfreq));
-
-    if (stored <= fixed && stored <= dyn) {
-        join_run(d, end_pos);
-        return;
-    }
-    if (fixed <= dyn) {
-        d->blk_type = BT_FIXED;
-        build_tables(d, fl, FIXED_LITLEN_SYMS, fd);
-    } else {
-        d->blk_type = BT_DYNAMIC;
+    int type = stored <= fixed && stored <= dyn ? BT_STORED : fixed <= dyn ? BT_FIXED : BT_DYNAMIC;
+    if (type == BT_DYNAMIC) {
         d->hlit = hlit;
         d->hdist = hdist;
         d->hclen = hclen;
         huff_codes(d->cl_len, CL_SYMS, d->cl_code);
-        build_tables(d, llen, LITLEN_SYMS, dlen);
+        build_tables(&d->dyn, llen, LITLEN_SYMS, dlen, d->lused, d->nlused, d->dused, d->ndused);
     }
+    /* The statistics start over for the next block. */
+    for (unsigned i = 0; i < d->nlused; i++) d->lfreq[d->lused[i]] = 0;
+    for (unsigned i = 0; i < d->ndused; i++) d->dfreq[d->dused[i]] = 0;
+    d->nlused = d->ndused = 0;
+
+    if (type == BT_STORED) {
+        join_run(d, end_pos);
+        return;
+    }
+    d->blk_type = (uint32_t)type;
+    d->codes = type == BT_FIXED ? &d->fixed : &d->dyn;
     d->blk_ready = 1;
     if (d->run_len > 0) d->run_all = 1;
     d->block_start = end_pos;
@@ -761,15 +847,15 @@ static int drain(ws_deflate *d, uint8_t **o, uint8_t *oend) {
 #define PUT_SYMBOL(d, s, bb, bc)                                                    \
     do {                                                                            \
         if ((s) < 0x10000) {                                                        \
-            uint32_t e_ = (d)->ltab[s];                                             \
+            uint32_t e_ = (d)->codes->ltab[s];                                      \
             (bb) |= (uint64_t)(e_ & 0xffff) << (bc);                                \
             (bc) += e_ >> 24;                                                       \
         } else {                                                                    \
-            uint32_t e_ = (d)->mtab[(s) & 0xff];                                    \
+            uint32_t e_ = (d)->codes->mtab[(s) & 0xff];                             \
             unsigned ds_ = ((s) >> 8) & 31;                                         \
             (bb) |= (uint64_t)(e_ & 0xffffff) << (bc);                              \
             (bc) += e_ >> 24;                                                       \
-            e_ = (d)->dtab[ds_];                                                    \
+            e_ = (d)->codes->dtab[ds_];                                             \
             uint64_t v_ = (e_ & 0xffff) |                                           \
                           (uint64_t)(((s) >> 16) - dist_base[ds_]) << ((e_ >> 16) & 0xff); \
             (bb) |= v_ << (bc);                                                     \
@@ -900,7 +986,7 @@ static int emit(ws_deflate *d, uint8_t **po, uint8_t *oend) {
 
         case EM_SYMBOLS:
             if (!emit_symbols(d, po, oend)) return 0;
-            put_bits(d, d->ltab[END_BLOCK] & 0xffff, d->ltab[END_BLOCK] >> 24);
+            put_bits(d, d->codes->ltab[END_BLOCK] & 0xffff, d->codes->ltab[END_BLOCK] >> 24);
             d->nsym = 0;
             d->blk_ready = 0;
             d->em = EM_NONE;
@@ -916,14 +1002,14 @@ static int emit(ws_deflate *d, uint8_t **po, uint8_t *oend) {
 /* Record a match of len bytes, dist back: §3.2.5 codes, counted, and the
  * symbol dist << 16 | distance code << 8 | len - 3. */
 static void record_match(ws_deflate *d, uint32_t len, uint32_t dist) {
-    unsigned ds = dist_sym(dist - 1);
-    d->lfreq[257 + d->len_sym[len - MIN_MATCH]]++;
-    d->dfreq[ds]++;
+    unsigned ds = dist_sym(dist - 1), ls = 257u + d->len_sym[len - MIN_MATCH];
+    if (d->lfreq[ls]++ == 0) d->lused[d->nlused++] = (uint16_t)ls;
+    if (d->dfreq[ds]++ == 0) d->dused[d->ndused++] = (uint16_t)ds;
     d->syms[d->nsym++] = dist << 16 | ds << 8 | (len - MIN_MATCH);
 }
 
 static void record_literal(ws_deflate *d, uint8_t c) {
-    d->lfreq[c]++;
+    if (d->lfreq[c]++ == 0) d->lused[d->nlused++] = c;
     d->syms[d->nsym++] = c;
 }
 
@@ -1073,6 +1159,24 @@ static uint32_t stored_block_max(const ws_deflate *d) {
 /* ---------------------------------------------------------------------- */
 /* Input                                                                   */
 
+/* t[i] = t[i] > p ? t[i] - p : 0 for n entries (n a multiple of 8, t
+ * aligned): in SSE2, eight at a time, this is one unsigned saturating
+ * subtraction. The hash table is the largest part of the state, so this is
+ * most of what a slide costs. */
+static void lower_positions(uint16_t *t, uint32_t n, uint32_t p) {
+    uint32_t i = 0;
+#if defined(__SSE2__)
+    uint16_t pv[8] = { (uint16_t)p, (uint16_t)p, (uint16_t)p, (uint16_t)p,
+                       (uint16_t)p, (uint16_t)p, (uint16_t)p, (uint16_t)p };
+    __m128i vp = _mm_loadu_si128((const __m128i *)(const void *)pv);
+    for (; i + 8 <= n; i += 8) {
+        __m128i *q = (__m128i *)(void *)(t + i);
+        _mm_store_si128(q, _mm_subs_epu16(_mm_load_si128(q), vp));
+    }
+#endif
+    for (; i < n; i++) t[i] = t[i] > p ? (uint16_t)(t[i] - p) : 0;
+}
+
 /* Move the upper half of the window down by P. Positions below P are
  * forgotten; none of them was within max_dist of any position still to
  * come. */
@@ -1083,10 +1187,8 @@ static void slide(ws_deflate *d) {
     d->end -= p;
     d->block_start -= p;
     d->run_start = d->run_len ? d->run_start - p : 0;
-    for (uint32_t i = 0; i < d->hash_size; i++) d->head[i] = d->head[i] > p ? (uint16_t)(d->head[i] - p) : 0;
-    if (d->prev != NULL)
-        for (uint32_t i = 0; i <= d->wmask; i++)
-            d->prev[i] = d->prev[i] > p ? (uint16_t)(d->prev[i] - p) : 0;
+    lower_positions(d->head, d->hash_size, p);
+    if (d->prev != NULL) lower_positions(d->prev, d->wmask + 1, p);
     d->slid = 1;
 }
 

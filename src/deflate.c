@@ -1045,7 +1045,19 @@ static int run_fast(ws_deflate *d, int flush) {
                 uint32_t max = min_u32(end - cur, MAX_MATCH);
                 uint32_t len = HASH_BYTES + match_len(w + cand + 4, w + cur + 4, max - 4);
                 record_match(d, len, cur - cand);
-                cur += len;
+                /* Hash a few of the positions the match covers (the one
+                 * after its start, its last two): a later repeat of this
+                 * stretch then finds it here, not only further back. All of
+                 * them would cost a fifth more time for 1.5 % less output
+                 * on text. (Without a flush there are always the bytes to
+                 * hash them: next + 3 < cur + MIN_LOOKAHEAD <= end.) */
+                uint32_t next = cur + len;
+                if (end - next >= HASH_BYTES - 1) {
+                    head[hash4(d, w + cur + 1)] = (uint16_t)(cur + 1);
+                    head[hash4(d, w + next - 2)] = (uint16_t)(next - 2);
+                    head[hash4(d, w + next - 1)] = (uint16_t)(next - 1);
+                }
+                cur = next;
                 continue;
             }
         }
@@ -1240,7 +1252,7 @@ static int fill(ws_deflate *d, const uint8_t *in, size_t in_len, size_t *ip) {
 
 int ws_deflate_feed(ws_deflate *d, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
                     size_t out_cap, size_t *out_len, int flush) {
-    uint8_t *o = out, *oend = out + out_cap;
+    uint8_t none, *o, *oend;
     size_t ip = 0;
     int rc;
 
@@ -1252,8 +1264,12 @@ int ws_deflate_feed(ws_deflate *d, const uint8_t *in, size_t in_len, size_t *in_
     if (flush != WS_DEFLATE_NO_FLUSH && flush != WS_DEFLATE_SYNC_FLUSH &&
         flush != WS_DEFLATE_MESSAGE_END)
         return WS_E_DEFLATE_ARG;
-    uint8_t none;
-    if (out == NULL) o = oend = &none; /* no room, and no arithmetic on NULL */
+    if (out == NULL) {
+        o = oend = &none; /* no room, and no arithmetic on NULL */
+    } else {
+        o = out;
+        oend = out + out_cap;
+    }
     if (!d->busy) d->flush_done = 0;
 
     for (;;) {

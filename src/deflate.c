@@ -1224,7 +1224,12 @@ static int fill(ws_deflate *d, const uint8_t *in, size_t in_len, size_t *ip) {
         *ip += n;
         return 0;
     }
-    if (d->cur + MIN_LOOKAHEAD > d->buf_size) {
+    /* Slide only when the buffer is full: sliding earlier (when cur is
+     * near the end but the rest of the input might still fit) would end
+     * the block at a point that depends on how the input was cut. A full
+     * buffer with room to look ahead is processed first. */
+    if (d->end == d->buf_size) {
+        if (d->cur + MIN_LOOKAHEAD <= d->buf_size) return 0;
         /* The bytes still to be written must survive the slide. */
         if (d->block_start < d->half && recorded_end(d) > d->block_start) {
             end_block(d, recorded_end(d));

@@ -6,7 +6,7 @@
  *    (windowBits = -window_bits; -9 for 8, since zlib silently treats a
  *    raw window of 8 as 9). It must give back the input exactly, and it
  *    refuses a distance beyond its window.
- *  - check_stream() below, a small RFC 1951 decoder written for these
+ *  - deflate_check.h, a small RFC 1951 decoder written for these
  *    tests: it also reports the type of every block and the longest
  *    distance used, so the window limit is checked exactly (window 8
  *    included), and so is the choice of block types.
@@ -33,6 +33,7 @@
 #include <zlib.h>
 
 #include "deflate.h"
+#include "deflate_check.h"
 #include "error.h"
 #include "testutil.h"
 
@@ -189,8 +190,6 @@ static void compress_one_call(ws_deflate *d, const uint8_t *in, size_t n, struct
 /* ---------------------------------------------------------------------- */
 /* Oracle 1: zlib                                                          */
 
-static const uint8_t sync_tail[4] = { 0x00, 0x00, 0xff, 0xff };
-
 struct zin {
     z_stream z;
     int open;
@@ -216,7 +215,7 @@ static void zin_message(struct zin *zi, const uint8_t *c, size_t clen, const uin
     assert_non_null(in);
     assert_non_null(out);
     if (clen > 0) memcpy(in, c, clen);
-    memcpy(in + clen, sync_tail, 4);
+    memcpy(in + clen, dc_tail, 4);
     zi->z.next_in = in;
     zi->z.avail_in = (uInt)(clen + 4);
     zi->z.next_out = out;
@@ -233,243 +232,12 @@ static void zin_message(struct zin *zi, const uint8_t *c, size_t clen, const uin
 }
 
 /* ---------------------------------------------------------------------- */
-/* Oracle 2: a small decoder that also reports what it saw                 */
-
-struct check {
-    int err;             /* nonzero: the stream is malformed (a message) */
-    const char *why;
-    size_t stored, fixed, dynamic; /* blocks of each type */
-    size_t max_dist;     /* the longest distance used */
-    struct buf out;      /* everything decoded so far (the history) */
-    size_t msg_start;    /* where the current message began in out */
-    int no_takeover;     /* distances may not reach before msg_start */
-};
-
-struct bitin {
-    const uint8_t *p;
-    size_t len, pos;
-    uint32_t bb, bc;
-};
-
-static int need(struct bitin *b, unsigned n) {
-    while (b->bc < n) {
-        if (b->pos >= b->len) return 0;
-        b->bb |= (uint32_t)b->p[b->pos++] << b->bc;
-        b->bc += 8;
-    }
-    return 1;
-}
-
-static unsigned take(struct bitin *b, unsigned n) {
-    unsigned v = b->bb & ((1u << n) - 1);
-    b->bb >>= n;
-    b->bc -= n;
-    return v;
-}
-
-/* A canonical code (RFC 1951 §3.2.2) for decoding one bit at a time:
- * count[l] codes of length l; sym[] the symbols ordered by (length,
- * value). */
-struct hcode {
-    uint16_t count[16];
-    uint16_t sym[288];
-};
-
-static int hcode_build(struct hcode *h, const uint8_t *len, unsigned n) {
-    uint16_t offs[16];
-    memset(h->count, 0, sizeof(h->count));
-    for (unsigned s = 0; s < n; s++) h->count[len[s]]++;
-    h->count[0] = 0;
-    int left = 1;
-    for (unsigned l = 1; l < 16; l++) {
-        left = left * 2 - h->count[l];
-        if (left < 0) return -1; /* over-subscribed */
-    }
-    offs[1] = 0;
-    for (unsigned l = 1; l < 15; l++) offs[l + 1] = (uint16_t)(offs[l] + h->count[l]);
-    for (unsigned s = 0; s < n; s++)
-        if (len[s]) h->sym[offs[len[s]]++] = (uint16_t)s;
-    return left; /* 0: complete */
-}
-
-/* Codes of length l are consecutive integers, the first of them being
- * (first code of length l - 1 + count[l - 1]) * 2: read one bit more until
- * the value falls inside the codes of the current length. */
-static int hdecode(struct bitin *b, const struct hcode *h) {
-    int code = 0, first = 0, index = 0;
-    for (unsigned l = 1; l < 16; l++) {
-        if (!need(b, 1)) return -1;
-        code |= (int)take(b, 1);
-        int count = h->count[l];
-        if (code - first < count) return h->sym[index + code - first];
-        index += count;
-        first = (first + count) << 1;
-        code <<= 1;
-    }
-    return -2;
-}
-
-static const uint16_t t_len_base[29] = { 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27,
-                                         31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
-                                         227, 258 };
-static const uint8_t t_len_extra[29] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                         2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0 };
-static const uint16_t t_dist_base[30] = { 1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129,
-                                          193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
-                                          4097, 6145, 8193, 12289, 16385, 24577 };
-static const uint8_t t_dist_extra[30] = { 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
-                                          6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13 };
-
-#define CHECK_FAIL(ck, msg)  \
-    do {                     \
-        (ck)->err = 1;       \
-        (ck)->why = (msg);   \
-        return;              \
-    } while (0)
-
-static void check_codes(struct check *ck, struct bitin *b, const struct hcode *lc,
-                        const struct hcode *dc) {
-    for (;;) {
-        int s = hdecode(b, lc);
-        if (s < 0) CHECK_FAIL(ck, "bad literal/length code");
-        if (s < 256) {
-            uint8_t c = (uint8_t)s;
-            buf_add(&ck->out, &c, 1);
-            continue;
-        }
-        if (s == 256) return;
-        s -= 257;
-        if (s >= 29) CHECK_FAIL(ck, "reserved length symbol");
-        if (!need(b, t_len_extra[s])) CHECK_FAIL(ck, "truncated");
-        size_t len = t_len_base[s] + take(b, t_len_extra[s]);
-        int ds = hdecode(b, dc);
-        if (ds < 0 || ds >= 30) CHECK_FAIL(ck, "bad distance code");
-        if (!need(b, t_dist_extra[ds])) CHECK_FAIL(ck, "truncated");
-        size_t dist = t_dist_base[ds] + take(b, t_dist_extra[ds]);
-        size_t floor_pos = ck->no_takeover ? ck->msg_start : 0;
-        if (dist > ck->out.len - floor_pos) CHECK_FAIL(ck, "distance before the history");
-        if (dist > ck->max_dist) ck->max_dist = dist;
-        for (size_t k = 0; k < len; k++) {
-            uint8_t c = ck->out.p[ck->out.len - dist];
-            buf_add(&ck->out, &c, 1);
-        }
-    }
-}
-
-/* Decode one message: c[0..clen) followed by 00 00 ff ff (RFC 7692). */
-static void check_message(struct check *ck, const uint8_t *c, size_t clen) {
-    uint8_t *in = malloc(clen + 4);
-    assert_non_null(in);
-    if (clen > 0) memcpy(in, c, clen);
-    memcpy(in + clen, sync_tail, 4);
-    struct bitin b = { in, clen + 4, 0, 0, 0 };
-    ck->msg_start = ck->out.len;
-    while (!ck->err) {
-        if (b.pos == b.len && b.bc < 8) break; /* all read, up to padding */
-        if (!need(&b, 3)) {
-            ck->err = 1;
-            ck->why = "truncated block header";
-            break;
-        }
-        unsigned hdr = take(&b, 3);
-        if (hdr & 1) {
-            ck->err = 1;
-            ck->why = "BFINAL set";
-            break;
-        }
-        unsigned type = hdr >> 1;
-        if (type == 0) {
-            ck->stored++;
-            take(&b, b.bc & 7);
-            if (!need(&b, 32)) {
-                ck->err = 1;
-                ck->why = "truncated stored header";
-                break;
-            }
-            unsigned len = take(&b, 16), nlen = take(&b, 16);
-            if ((len ^ 0xffff) != nlen || b.bc != 0 || b.pos + len > b.len) {
-                ck->err = 1;
-                ck->why = "bad stored block";
-                break;
-            }
-            buf_add(&ck->out, b.p + b.pos, len);
-            b.pos += len;
-        } else if (type == 1) {
-            uint8_t l[288 + 30];
-            struct hcode lc, dc;
-            ck->fixed++;
-            for (unsigned s = 0; s < 288; s++) l[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
-            for (unsigned s = 0; s < 30; s++) l[288 + s] = 5;
-            hcode_build(&lc, l, 288);
-            hcode_build(&dc, l + 288, 30);
-            check_codes(ck, &b, &lc, &dc);
-        } else if (type == 2) {
-            static const uint8_t order[19] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
-                                               11, 4, 12, 3, 13, 2, 14, 1, 15 };
-            uint8_t cl[19] = { 0 }, l[320];
-            struct hcode clc, lc, dc;
-            ck->dynamic++;
-            if (!need(&b, 14)) CHECK_FAIL(ck, "truncated dynamic header");
-            unsigned hlit = take(&b, 5) + 257, hdist = take(&b, 5) + 1, hclen = take(&b, 4) + 4;
-            if (hlit > 286 || hdist > 30) CHECK_FAIL(ck, "HLIT or HDIST too large");
-            for (unsigned i = 0; i < hclen; i++) {
-                if (!need(&b, 3)) CHECK_FAIL(ck, "truncated");
-                cl[order[i]] = (uint8_t)take(&b, 3);
-            }
-            if (hcode_build(&clc, cl, 19) != 0) CHECK_FAIL(ck, "code-length code not complete");
-            for (unsigned i = 0; i < hlit + hdist;) {
-                int s = hdecode(&b, &clc);
-                if (s < 0) CHECK_FAIL(ck, "bad code-length code");
-                if (s < 16) {
-                    l[i++] = (uint8_t)s;
-                    continue;
-                }
-                unsigned rep, v = 0;
-                if (s == 16) {
-                    if (i == 0) CHECK_FAIL(ck, "repeat with nothing before");
-                    if (!need(&b, 2)) CHECK_FAIL(ck, "truncated");
-                    v = l[i - 1];
-                    rep = 3 + take(&b, 2);
-                } else if (s == 17) {
-                    if (!need(&b, 3)) CHECK_FAIL(ck, "truncated");
-                    rep = 3 + take(&b, 3);
-                } else {
-                    if (!need(&b, 7)) CHECK_FAIL(ck, "truncated");
-                    rep = 11 + take(&b, 7);
-                }
-                if (i + rep > hlit + hdist) CHECK_FAIL(ck, "repeat past the end");
-                while (rep-- > 0) l[i++] = (uint8_t)v;
-            }
-            /* Our encoder promises complete codes (zlib's inflate demands
-             * them; a lone distance code would be the one exception). */
-            if (hcode_build(&lc, l, hlit) != 0) CHECK_FAIL(ck, "literal/length code not complete");
-            if (hcode_build(&dc, l + hlit, hdist) != 0) CHECK_FAIL(ck, "distance code not complete");
-            if (l[256] == 0) CHECK_FAIL(ck, "no end-of-block code");
-            check_codes(ck, &b, &lc, &dc);
-        } else {
-            CHECK_FAIL(ck, "reserved block type");
-        }
-    }
-    /* RFC 7692: the message must end exactly with the empty stored block. */
-    if (!ck->err && b.pos != b.len) {
-        ck->err = 1;
-        ck->why = "bytes after the end";
-    }
-    free(in);
-}
-
-static void check_free(struct check *ck) {
-    free(ck->out.p);
-    memset(ck, 0, sizeof(*ck));
-}
-
-/* ---------------------------------------------------------------------- */
 /* Round trips                                                             */
 
 /* Compress data as one message at (level, wb), from a guarded copy; check
  * it against both oracles and the bound. Returns the compressed size. */
 static size_t roundtrip(int level, unsigned wb, const uint8_t *data, size_t n,
-                        struct check *report) {
+                        struct dc_check *report) {
     uint8_t *in = tu_guarded_copy(data, n);
     ws_deflate *d = new_encoder(wb, level);
     struct buf out = { 0 };
@@ -483,18 +251,18 @@ static size_t roundtrip(int level, unsigned wb, const uint8_t *data, size_t n,
     zin_message(&zi, out.p, out.len, data, n);
     zin_close(&zi);
 
-    struct check ck = { 0 };
-    check_message(&ck, out.p, out.len);
+    struct dc_check ck = { 0 };
+    dc_message(&ck, out.p, out.len);
     if (ck.err) fail_msg("level %d window %u n %zu: %s", level, wb, n, ck.why);
-    assert_int_equal(ck.out.len, n);
-    if (n > 0) assert_memory_equal(ck.out.p, data, n);
+    assert_int_equal(ck.out_len, n);
+    if (n > 0) assert_memory_equal(ck.out, data, n);
     if (ck.max_dist > ((size_t)1 << wb))
         fail_msg("level %d window %u: distance %zu", level, wb, ck.max_dist);
     if (level == 0) assert_int_equal(ck.fixed + ck.dynamic, 0);
     if (report != NULL) {
         *report = ck;
     } else {
-        check_free(&ck);
+        dc_free(&ck);
     }
     free(out.p);
     free(d);
@@ -656,7 +424,7 @@ static void run_conversation(int level, unsigned wb, int takeover) {
     static const size_t sizes[] = { 5, 300, 0, 1200, 3, 40000, 700, 258, 70000, 120, 9000 };
     ws_deflate *d = new_encoder(wb, level);
     struct zin zi;
-    struct check ck = { 0 };
+    struct dc_check ck = { 0 };
     ck.no_takeover = !takeover;
     zin_open(&zi, wb);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -671,16 +439,17 @@ static void run_conversation(int level, unsigned wb, int takeover) {
         }
         feed_all(d, in, n, WS_DEFLATE_MESSAGE_END, &out);
         zin_message(&zi, out.p, out.len, data, n);
-        check_message(&ck, out.p, out.len);
+        ck.msg_start = ck.out_len;
+        dc_message(&ck, out.p, out.len);
         if (ck.err) fail_msg("message %zu: %s", i, ck.why);
-        assert_int_equal(ck.out.len - ck.msg_start, n);
-        if (n > 0) assert_memory_equal(ck.out.p + ck.msg_start, data, n);
+        assert_int_equal(ck.out_len - ck.msg_start, n);
+        if (n > 0) assert_memory_equal(ck.out + ck.msg_start, data, n);
         free(out.p);
         tu_guarded_free(in, n);
         free(data);
     }
     if (ck.max_dist > ((size_t)1 << wb)) fail_msg("distance %zu beyond the window", ck.max_dist);
-    check_free(&ck);
+    dc_free(&ck);
     zin_close(&zi);
     free(d);
 }
@@ -896,14 +665,14 @@ static void test_random_is_stored(void **state) {
         for (unsigned wb = 8; wb <= 15; wb++) {
             size_t half = wb > 12 ? (size_t)1 << wb : 4096;
             size_t block = level == 0 ? (2 * half < 65535 ? 2 * half : 65535) : half - 300;
-            struct check ck;
+            struct dc_check ck;
             size_t out = roundtrip(level, wb, data, n, &ck);
             size_t limit = n + 5 * ((n + block - 1) / block) + 1;
             if (out > limit)
                 fail_msg("level %d window %u: %zu random bytes -> %zu (> %zu)", level, wb, n, out,
                          limit);
             assert_int_equal(ck.fixed + ck.dynamic, 0);
-            check_free(&ck);
+            dc_free(&ck);
         }
     free(data);
 }
@@ -931,16 +700,16 @@ static void test_bound(void **state) {
 /* Tiny messages go out as fixed Huffman, text as dynamic. */
 static void test_block_types(void **state) {
     (void)state;
-    struct check ck;
+    struct dc_check ck;
     uint8_t *text = make_data(K_TEXT, 20000, 24);
     roundtrip(6, 15, (const uint8_t *)"Hello, world", 12, &ck);
     assert_int_equal(ck.fixed, 1);
     assert_int_equal(ck.dynamic + ck.stored, 1); /* the empty stored block */
-    check_free(&ck);
+    dc_free(&ck);
     roundtrip(6, 15, text, 20000, &ck);
     assert_true(ck.dynamic >= 1);
     assert_int_equal(ck.fixed, 0);
-    check_free(&ck);
+    dc_free(&ck);
     free(text);
 }
 
@@ -958,7 +727,7 @@ static void test_window_limit(void **state) {
             tu_fill_random(data, period, wb * 100 + period);
             for (size_t i = period; i < n; i++) data[i] = data[i - period];
             for (int level = 1; level <= 9; level += 4) {
-                struct check ck;
+                struct dc_check ck;
                 size_t out = roundtrip(level, wb, data, n, &ck);
                 assert_true(ck.max_dist <= w);
                 /* Within the window the repeats are found (but for window 12
@@ -968,7 +737,7 @@ static void test_window_limit(void **state) {
                  * finds about half the repeats; the chained levels hash
                  * every position and find them all. */
                 if (period < w && wb <= 11) assert_true(out < (level == 1 ? n * 2 / 3 : n / 4));
-                check_free(&ck);
+                dc_free(&ck);
             }
             free(data);
         }

@@ -649,6 +649,27 @@ static void test_streaming_across_slides(void **state) {
     }
 }
 
+/* Input that ends a little after the window buffer (8 KiB at window 8)
+ * first fills up: in one piece the last bytes fit without a slide, so in
+ * small pieces there must be none either (fuzz_deflate found a slide, and
+ * with it the end of a block, coming early when the input came in pieces). */
+static void test_no_early_slide(void **state) {
+    (void)state;
+    static const size_t tails[] = { 0, 1, 130, 261, 262, 263, 300 };
+    for (size_t ti = 0; ti < sizeof(tails) / sizeof(tails[0]); ti++) {
+        /* Long matches, so that a match can carry the next position past
+         * the point where a slide is due before the buffer is full. */
+        size_t n = 2 * 8192 + tails[ti];
+        for (int kind = K_REPEAT; kind <= K_RUNS; kind++) {
+            uint8_t *data = make_data(kind, n, 14);
+            struct step script[] = { { n, WS_DEFLATE_MESSAGE_END } };
+            compare_cut(1, 8, data, script, 1, 7, 4096);
+            compare_cut(6, 8, data, script, 1, 7, 4096);
+            free(data);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Block choice, the bound, the window                                     */
 
@@ -836,6 +857,7 @@ int main(void) {
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_chunks_and_output_sizes),
         cmocka_unit_test(test_streaming_across_slides),
+        cmocka_unit_test(test_no_early_slide),
         cmocka_unit_test(test_random_is_stored),
         cmocka_unit_test(test_bound),
         cmocka_unit_test(test_block_types),

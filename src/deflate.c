@@ -104,6 +104,9 @@
 #define MAX_MATCH 258
 #define END_BLOCK 256
 #define LITLEN_SYMS 286  /* 0..285; 286 and 287 never occur */
+/* ... but the fixed code (§3.2.6) gives them 8-bit codes, and every 9-bit
+ * code is numbered after them (§3.2.2), so they count there. */
+#define FIXED_LITLEN_SYMS 288
 #define DIST_SYMS 30     /* 0..29; 30 and 31 never occur */
 #define CL_SYMS 19       /* §3.2.7: the code-length alphabet */
 #define MAX_BITS 15      /* longest literal/length or distance code */
@@ -302,6 +305,20 @@ static unsigned top_bit(uint32_t v) {
 #endif
 }
 
+/* Index of the lowest set bit of v > 0. */
+static unsigned lowest_bit(uint64_t v) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(v);
+#else
+    unsigned b = 0;
+    while (!(v & 1)) {
+        v >>= 1;
+        b++;
+    }
+    return b;
+#endif
+}
+
 /* How many bytes a[0..max) and b[0..max) have in common at the start.
  * Eight bytes at a time: the first differing byte is the lowest set byte
  * of the XOR on a little-endian machine, the highest on a big-endian one. */
@@ -340,14 +357,15 @@ static uint32_t hash4(const ws_deflate *d, const uint8_t *p) {
 /* Huffman codes                                                           */
 
 /*
- * Code lengths for the m symbols used[0..m) with the given frequencies (all
- * non-zero): an optimal prefix code, none longer than max_bits, complete
- * (the Kraft sum is exactly 1, as zlib's inflate demands of every code but
- * a lone distance code). Only len[used[i]] is written; the caller has set
- * the other lengths to 0. When fewer than two symbols are used, symbol 0 or
- * 1 is given length 1 as well (with frequency 0), so that every code has
- * two codes of one bit at least: a one-code tree is legal only for
- * distances, and some decoders refuse even that.
+ * Code lengths for the *pm symbols used[0..*pm) with the given frequencies
+ * (all non-zero): an optimal prefix code, none longer than max_bits,
+ * complete (the Kraft sum is exactly 1, as zlib's inflate demands of every
+ * code but a lone distance code). Only len[used[i]] is written; the caller
+ * has set the other lengths to 0. When fewer than two symbols are used,
+ * symbol 0 or 1 (or both) is given length 1 as well, with frequency 0, and
+ * added to used[] (which has room): every code then has two codes of one
+ * bit at least -- a one-code tree is legal only for distances, and some
+ * decoders refuse even that.
  *
  * The order: by frequency, ties in the order of used[] (first appearance
  * in the block). Small blocks have small frequencies, so a counting sort
@@ -368,19 +386,21 @@ static uint32_t hash4(const ws_deflate *d, const uint8_t *p) {
  * frequent symbols.
  */
 #define COUNTING_SORT_MAX 1024 /* frequencies below this: counting sort */
-static void huff_lengths(const uint32_t *freq, const uint16_t *used, unsigned m, unsigned max_bits,
+static void huff_lengths(const uint32_t *freq, uint16_t *used, unsigned *pm, unsigned max_bits,
                          uint8_t *len) {
     uint32_t key[LITLEN_SYMS];     /* freq << 9 | index into used[], sorted */
     uint32_t weight[LITLEN_SYMS];  /* merged nodes, in order of creation */
     uint16_t parent[2 * LITLEN_SYMS]; /* leaves 0..m-1, then nodes m.. */
     uint16_t depth[2 * LITLEN_SYMS];
-    unsigned count[MAX_BITS + 2] = { 0 };
+    unsigned count[MAX_BITS + 2] = { 0 }, m = *pm;
     uint32_t maxf = 0;
 
     if (m < 2) {
-        unsigned one = m == 1 ? used[0] : 1;
-        len[one] = 1;
-        len[one == 0 ? 1 : 0] = 1;
+        /* The partners join used[], so that huff_codes() numbers them. */
+        if (m == 0) used[m++] = 1;
+        used[m++] = used[0] == 0 ? 1 : 0;
+        len[used[0]] = len[used[1]] = 1;
+        *pm = m;
         return;
     }
     for (unsigned i = 0; i < m; i++)
@@ -480,27 +500,32 @@ static uint32_t reverse_bits(uint32_t v, unsigned len) {
     return v >> (16 - len);
 }
 
-/* §3.2.2: the canonical codes for the lengths, bit-reversed for writing
- * LSB first (§3.1.1). The codes of unused symbols (length 0) are not set. */
-static void huff_codes(const uint8_t *len, unsigned n, uint16_t *code) {
+/* §3.2.2: the canonical codes for the symbols used[0..m) (any order; the
+ * other symbols have length 0), bit-reversed for writing LSB first
+ * (§3.1.1). Codes of one length go to their symbols in increasing order,
+ * so the symbols are visited through a bitmap, lowest first. */
+static void huff_codes(const uint8_t *len, const uint16_t *used, unsigned m, uint16_t *code) {
     unsigned count[MAX_BITS + 1] = { 0 }, next[MAX_BITS + 1];
-    for (unsigned s = 0; s < n; s++) count[len[s]]++;
+    uint64_t set[(FIXED_LITLEN_SYMS + 63) / 64] = { 0 };
+    for (unsigned i = 0; i < m; i++) {
+        count[len[used[i]]]++;
+        set[used[i] / 64] |= (uint64_t)1 << (used[i] % 64);
+    }
     count[0] = 0;
     unsigned c = 0;
     for (unsigned b = 1; b <= MAX_BITS; b++) {
         c = (c + count[b - 1]) << 1;
         next[b] = c;
     }
-    for (unsigned s = 0; s < n; s++) {
-        s += run_length(len + s, n - s, 0); /* skip unused symbols quickly */
-        if (s < n) code[s] = (uint16_t)reverse_bits(next[len[s]]++, len[s]);
-    }
+    for (unsigned w = 0; w < sizeof(set) / sizeof(set[0]); w++)
+        for (uint64_t bits = set[w]; bits != 0; bits &= bits - 1) {
+            unsigned s = w * 64 + lowest_bit(bits);
+            if (len[s]) code[s] = (uint16_t)reverse_bits(next[len[s]]++, len[s]);
+        }
 }
 
-/* §3.2.6: the fixed code's lengths, for all 288 literal/length symbols:
- * 286 and 287 never occur, but they are 8-bit codes, and every 9-bit code
- * is numbered after them (§3.2.2), so they must be counted. */
-#define FIXED_LITLEN_SYMS 288
+/* §3.2.6: the fixed code's lengths, for all FIXED_LITLEN_SYMS literal/
+ * length symbols. */
 static void fixed_lengths(uint8_t *llen, uint8_t *dlen) {
     for (unsigned s = 0; s < FIXED_LITLEN_SYMS; s++)
         llen[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
@@ -547,17 +572,18 @@ static unsigned cl_extra_bits(unsigned sym) {
     return sym == 16 ? 2 : sym == 17 ? 3 : sym == 18 ? 7 : 0;
 }
 
-/* Fill t for writing with these lengths (nlit of them: LITLEN_SYMS, or
- * FIXED_LITLEN_SYMS for the fixed code). Only the entries of the lused[]
- * and dused[] symbols are needed (all of them for the fixed code). */
-static void build_tables(struct code_tables *t, const uint8_t *llen, unsigned nlit,
-                         const uint8_t *dlen, const uint16_t *lused,
-                         unsigned nlused, const uint16_t *dused, unsigned ndused) {
+/* Fill t for writing with these lengths: the entries of the symbols in
+ * lused[] and dused[], which are all those with a length (for the fixed
+ * code, all FIXED_LITLEN_SYMS and DIST_SYMS of them). */
+static void build_tables(struct code_tables *t, const uint8_t *llen, const uint8_t *dlen,
+                         const uint16_t *lused, unsigned nlused, const uint16_t *dused,
+                         unsigned ndused) {
     uint16_t lcode[FIXED_LITLEN_SYMS], dcode[DIST_SYMS];
-    huff_codes(llen, nlit, lcode);
-    huff_codes(dlen, DIST_SYMS, dcode);
+    huff_codes(llen, lused, nlused, lcode);
+    huff_codes(dlen, dused, ndused, dcode);
     for (unsigned i = 0; i < nlused; i++) {
         unsigned s = lused[i];
+        if (s >= LITLEN_SYMS) continue; /* 286, 287 (fixed code): never written */
         t->ltab[s] = lcode[s] | (uint32_t)llen[s] << 24;
         if (s <= END_BLOCK) continue;
         /* A length code: every length it covers, with its extra bits. */
@@ -690,10 +716,10 @@ ws_deflate *ws_deflate_init(void *mem, size_t size, unsigned window_bits, int le
         for (unsigned l = len_base[s] - 3u; l < len_base[s + 1] - 3u; l++) d->len_sym[l] = (uint8_t)s;
     d->len_sym[255] = 28; /* 258 has a code of its own (285), not 284 + 31 */
     uint8_t fl[FIXED_LITLEN_SYMS], fd[DIST_SYMS];
-    uint16_t all[LITLEN_SYMS];
-    for (unsigned s = 0; s < LITLEN_SYMS; s++) all[s] = (uint16_t)s;
+    uint16_t all[FIXED_LITLEN_SYMS];
+    for (unsigned s = 0; s < FIXED_LITLEN_SYMS; s++) all[s] = (uint16_t)s;
     fixed_lengths(fl, fd);
-    build_tables(&d->fixed, fl, FIXED_LITLEN_SYMS, fd, all, LITLEN_SYMS, all, DIST_SYMS);
+    build_tables(&d->fixed, fl, fd, all, FIXED_LITLEN_SYMS, all, DIST_SYMS);
     d->codes = &d->fixed;
 
     d->slid = 1; /* the table holds garbage: clear all of it */
@@ -750,8 +776,8 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
     d->lused[d->nlused++] = END_BLOCK;
     memset(llen, 0, sizeof(llen));
     memset(dlen, 0, sizeof(dlen));
-    huff_lengths(lf, d->lused, d->nlused, MAX_BITS, llen);
-    huff_lengths(df, d->dused, d->ndused, MAX_BITS, dlen);
+    huff_lengths(lf, d->lused, &d->nlused, MAX_BITS, llen);
+    huff_lengths(df, d->dused, &d->ndused, MAX_BITS, dlen);
 
     /* Both Huffman forms in one pass. §3.2.6: the fixed code has 8 bits for
      * literals 0..143, 9 for 144..255, 7 for 256..279, 8 for 280..287, 5
@@ -782,7 +808,7 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
     for (unsigned i = 0; i < d->nitems; i++)
         if (clfreq[d->items[i] & 31]++ == 0) clused[nclused++] = d->items[i] & 31;
     memset(d->cl_len, 0, sizeof(d->cl_len));
-    huff_lengths(clfreq, clused, nclused, MAX_CL_BITS, d->cl_len);
+    huff_lengths(clfreq, clused, &nclused, MAX_CL_BITS, d->cl_len);
     while (hclen > 4 && d->cl_len[cl_order[hclen - 1]] == 0) hclen--;
     dyn += 3 * hclen;
     for (unsigned i = 0; i < nclused; i++) {
@@ -804,8 +830,8 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
         d->hlit = hlit;
         d->hdist = hdist;
         d->hclen = hclen;
-        huff_codes(d->cl_len, CL_SYMS, d->cl_code);
-        build_tables(&d->dyn, llen, LITLEN_SYMS, dlen, d->lused, d->nlused, d->dused, d->ndused);
+        huff_codes(d->cl_len, clused, nclused, d->cl_code);
+        build_tables(&d->dyn, llen, dlen, d->lused, d->nlused, d->dused, d->ndused);
     }
     /* The statistics start over for the next block. */
     for (unsigned i = 0; i < d->nlused; i++) d->lfreq[d->lused[i]] = 0;

@@ -619,10 +619,12 @@ static int geometry(unsigned window_bits, int level, struct geometry *g) {
     g->buf_size = 2 * g->half;
     g->max_dist = min_u32(g->wsize, g->half - MIN_LOOKAHEAD - 1);
     g->sym_cap = min_u32(8192, g->half / 2);
-    /* A table about twice the window: few collisions, and the table stays
-     * small when the window is. */
-    unsigned hash_bits = window_bits + 1 < 15 ? window_bits + 1 : 15;
-    if (hash_bits < 12) hash_bits = 12;
+    /* Up to 2^14 entries (32 KiB), fewer for the smaller windows. A
+     * larger table gains little: at window 15, 2^15 entries make level 1's
+     * output 0.2-0.5 % smaller but level 1 a quarter slower on binary data
+     * (the table no longer stays in cache), and change nothing at level 6,
+     * whose chains sort out collisions anyway. */
+    unsigned hash_bits = window_bits < 12 ? 12 : window_bits > 14 ? 14 : window_bits;
     g->hash_size = level == 0 ? 0 : (uint32_t)1 << hash_bits;
 
     g->off_win = align_up(sizeof(struct ws_deflate));

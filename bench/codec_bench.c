@@ -148,7 +148,8 @@ static void make_json(struct corpus *c) {
         p += sprintf(p, "\",\"mentions\":[");
         unsigned nm = rnd_below(3);
         for (unsigned m = 0; m < nm; m++)
-            p += sprintf(p, "%s\"%s\"", m ? "," : "", names[rnd_below(sizeof(names) / sizeof(names[0]))]);
+            p += sprintf(p, "%s\"%s\"", m ? "," : "",
+                         names[rnd_below(sizeof(names) / sizeof(names[0]))]);
         p += sprintf(p, "],\"reactions\":{\"thumbs_up\":%u,\"heart\":%u},\"edited\":%s,"
                         "\"client\":{\"app\":\"web\",\"version\":\"4.%u.%u\"}}",
                      rnd_below(5), rnd_below(3), rnd_below(6) ? "false" : "true",
@@ -274,7 +275,8 @@ static void die(const char *what) {
 
 static void run_setup(struct run *r) {
     size_t cap = 0;
-    for (size_t i = 0; i < r->c->nmsg; i++) cap += ws_deflate_bound(r->c->cut[i + 1] - r->c->cut[i]) + 64;
+    for (size_t i = 0; i < r->c->nmsg; i++)
+        cap += ws_deflate_bound(r->c->cut[i + 1] - r->c->cut[i]) + 64;
     r->out = xmalloc(cap);
     r->out_cut = xmalloc((r->c->nmsg + 1) * sizeof(size_t));
     if (r->codec == OURS) {
@@ -613,9 +615,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ndecs; i++) {
         const struct dec_run *dr = &decs[i];
         double t = median(dr->secs, rounds);
-        printf("| %s | %s | %.1f |\n", dr->c->name, dec_names[dr->dec], (double)dr->c->len / t / 1e6);
+        printf("| %s | %s | %.1f |\n", dr->c->name, dec_names[dr->dec],
+               (double)dr->c->len / t / 1e6);
     }
-    printf("\n(median of %d rounds of at least %.0f ms each; MB = 10^6 bytes of uncompressed data)\n",
+    printf("\n(median of %d rounds of at least %.0f ms each; MB = 10^6 bytes of uncompressed "
+           "data)\n",
            rounds, min_secs * 1000);
     return 0;
 }

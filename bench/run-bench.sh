@@ -80,7 +80,8 @@ if [ $SERVERS_NEEDED = 1 ]; then
 		{ log "run-bench: bench/node_modules/ws missing (make bench installs it)"; exit 1; }
 fi
 if want codec; then
-	[ -x "$CODEC_BENCH" ] || { log "run-bench: $CODEC_BENCH is missing (make bench-codec builds it)"; exit 1; }
+	[ -x "$CODEC_BENCH" ] ||
+		{ log "run-bench: $CODEC_BENCH is missing (make bench-codec builds it)"; exit 1; }
 fi
 if [ $SERVERS_NEEDED = 1 ] && ! command -v strace >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -106,7 +106,8 @@ bench-codec-deps:
 	$(Q)sh scripts/ensure-test-deps.sh
 	$(Q)if ! printf '#include <libdeflate.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
 	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdeflate-dev; \
+	        apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdeflate-dev; \
 	    else echo "bench-codec: libdeflate-dev is not installed; comparing with zlib only"; fi; \
 	fi
 

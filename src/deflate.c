@@ -715,7 +715,8 @@ ws_deflate *ws_deflate_init(void *mem, size_t size, unsigned window_bits, int le
     d->syms = level >= 1 ? (uint32_t *)(void *)((uint8_t *)mem + g.off_syms) : NULL;
 
     for (unsigned s = 0; s < 28; s++)
-        for (unsigned l = len_base[s] - 3u; l < len_base[s + 1] - 3u; l++) d->len_sym[l] = (uint8_t)s;
+        for (unsigned l = len_base[s] - 3u; l < len_base[s + 1] - 3u; l++)
+            d->len_sym[l] = (uint8_t)s;
     d->len_sym[255] = 28; /* 258 has a code of its own (285), not 284 + 31 */
     uint8_t fl[FIXED_LITLEN_SYMS], fd[DIST_SYMS];
     uint16_t all[FIXED_LITLEN_SYMS];

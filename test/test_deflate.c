@@ -280,7 +280,8 @@ static void test_roundtrip_small(void **state) {
         for (size_t si = 0; si < sizeof(small_sizes) / sizeof(small_sizes[0]); si++) {
             uint8_t *data = make_data(kind, small_sizes[si], 1);
             for (int level = 0; level <= 9; level++)
-                for (unsigned wb = 8; wb <= 15; wb++) roundtrip(level, wb, data, small_sizes[si], NULL);
+                for (unsigned wb = 8; wb <= 15; wb++)
+                    roundtrip(level, wb, data, small_sizes[si], NULL);
             free(data);
         }
 }
@@ -429,7 +430,8 @@ static void run_conversation(int level, unsigned wb, int takeover) {
     zin_open(&zi, wb);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         size_t n = sizes[i];
-        uint8_t *data = make_data((int)(i % K_COUNT == K_RANDOM ? K_JSON : i % K_COUNT), n, 40 + i % 3);
+        int kind = (int)(i % K_COUNT) == K_RANDOM ? K_JSON : (int)(i % K_COUNT);
+        uint8_t *data = make_data(kind, n, 40 + i % 3);
         uint8_t *in = tu_guarded_copy(data, n);
         struct buf out = { 0 };
         if (!takeover) {
@@ -796,7 +798,8 @@ static void test_sizes_and_arguments(void **state) {
                      WS_E_DEFLATE_ARG);
     assert_int_equal(used, 0);
     assert_int_equal(olen, 0);
-    assert_int_equal(ws_deflate_feed(d, NULL, 5, &used, out, sizeof(out), &olen, 0), WS_E_DEFLATE_ARG);
+    assert_int_equal(ws_deflate_feed(d, NULL, 5, &used, out, sizeof(out), &olen, 0),
+                     WS_E_DEFLATE_ARG);
     assert_int_equal(ws_deflate_feed(d, (const uint8_t *)"x", 1, &used, NULL, 5, &olen, 0),
                      WS_E_DEFLATE_ARG);
     assert_int_equal(ws_deflate_feed(NULL, NULL, 0, &used, out, 1, &olen, 0), WS_E_DEFLATE_ARG);

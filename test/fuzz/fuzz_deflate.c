@@ -181,8 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (k) memcpy(piece, p + done, k);
             size_t pos = 0;
             for (;;) {
-                rc = ws_deflate_feed(b, k ? piece + pos : NULL, k - pos, &used, obuf, out_cap, &olen,
-                                     flush);
+                rc = ws_deflate_feed(b, k ? piece + pos : NULL, k - pos, &used, obuf, out_cap,
+                                     &olen, flush);
                 FUZZ_CHECK(rc == WS_DEFLATE_NEED_INPUT || rc == WS_DEFLATE_OUTPUT_FULL);
                 FUZZ_CHECK(cut_len + olen <= big);
                 memcpy(cut + cut_len, obuf, olen);

@@ -214,7 +214,8 @@ static void dc_message(struct dc_check *ck, const uint8_t *c, size_t clen) {
             struct dc_code clc, lc, dc;
             ck->dynamic++;
             if (!dc_need(&b, 14)) DC_FAIL(ck, "truncated dynamic header");
-            unsigned hlit = dc_take(&b, 5) + 257, hdist = dc_take(&b, 5) + 1, hclen = dc_take(&b, 4) + 4;
+            unsigned hlit = dc_take(&b, 5) + 257, hdist = dc_take(&b, 5) + 1;
+            unsigned hclen = dc_take(&b, 4) + 4;
             if (hlit > 286 || hdist > 30) DC_FAIL(ck, "HLIT or HDIST too large");
             for (unsigned i = 0; i < hclen; i++) {
                 if (!dc_need(&b, 3)) DC_FAIL(ck, "truncated");

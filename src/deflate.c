@@ -196,7 +196,6 @@ struct code_tables {
 struct ws_deflate {
     /* Configuration, fixed by ws_deflate_init(). */
     int level;
-    unsigned window_bits;
     unsigned hash_shift;   /* 32 - hash bits */
     uint32_t wmask;        /* window size - 1: prev[] is indexed by pos & wmask */
     uint32_t half;         /* P: a slide moves the window down by this much */
@@ -642,23 +641,25 @@ size_t ws_deflate_size(unsigned window_bits, int level) {
 
 size_t ws_deflate_bound(size_t in_len) {
     /*
-     * Every block is written in whichever form is smallest, so it never
-     * costs more than it would stored: 8 bits per byte plus at most 42
-     * (3 header bits, 7 of padding, 32 of LEN/NLEN). A stored run costs the
-     * same per 65535 bytes. Blocks end after 2048 symbols at least (so
-     * 2048 bytes at least), or when the block reaches the far end of the
-     * window buffer (more than 4096 - MIN_LOOKAHEAD bytes), or at the end of
-     * the message; stored runs end at 65535 bytes, at a Huffman block, at a
-     * slide or at the end. The end of the message adds an empty stored
-     * block's header: at most 10 bits.
+     * A block is written in whichever form is smallest, so it never costs
+     * more than the same bytes stored from where the output stands: 8 bits
+     * a byte, at most 42 more (3 header bits, up to 7 of padding, 32 of
+     * LEN/NLEN) and 40 more per further 65,535 bytes. A block that joins a
+     * stored run costs only its bytes and the headers where the run crosses
+     * a multiple of 65,535. The message ends with an empty stored block's
+     * header and padding: at most 10 bits. So, for n bytes in B blocks,
      *
-     * So bits <= 8n + 42 * (blocks + runs) + 10, with blocks <= n / 2048
-     * + 1 and runs <= blocks + n / 65535 + 1. Rounded up generously:
-     * n + n / 256 + n / 8192 + 32 bytes. (zlib's bound is tighter; this
-     * one is for reserving memory, and it is proved on random data by the
-     * tests and the fuzzer.)
+     *     bits <= 8n + 42 B + 40 n / 65535 + 10.
+     *
+     * Every block but the last has 2,048 bytes at least: it ends when it
+     * has 2,048 symbols or more (sym_cap), or at a slide, having reached
+     * from the lower half of the window buffer past its far end (more than
+     * 4,096 - MIN_LOOKAHEAD bytes); level 0's blocks are 8,192 bytes or
+     * more. So B <= n / 2048 + 1, and the bytes are at most
+     * n + 0.00264 n + 7.5, rounded up here to n + n / 256 + 16. The tests
+     * and the fuzzer check it on incompressible data.
      */
-    size_t extra = in_len / 256 + in_len / 8192 + 32;
+    size_t extra = in_len / 256 + 16;
     return in_len + extra < in_len ? SIZE_MAX : in_len + extra;
 }
 
@@ -700,7 +701,6 @@ ws_deflate *ws_deflate_init(void *mem, size_t size, unsigned window_bits, int le
     ws_deflate *d = mem;
     memset(d, 0, sizeof(*d));
     d->level = level;
-    d->window_bits = window_bits;
     d->wmask = g.wsize - 1;
     d->half = g.half;
     d->buf_size = g.buf_size;
@@ -1107,7 +1107,7 @@ static uint32_t longest_match(const ws_deflate *d, uint32_t cur, uint32_t cand, 
     uint32_t limit = cur > d->max_dist ? cur - d->max_dist : 1;
     uint32_t first = load32(s), found = 0;
 
-    if (best >= d->lp.good) chain >>= 2;
+    if (best >= d->lp.good) chain = (chain + 3) / 4; /* a quarter, never 0 */
     if (best < HASH_BYTES - 1) best = HASH_BYTES - 1;
     if (best >= max) return 0;
     while (cand >= limit) {

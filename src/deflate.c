@@ -53,14 +53,17 @@
  *
  * How this encoder works.
  *
- *   The window. Input is copied into win[0..B) (B = 2P, P >= the window
- *   size). Positions are offsets into win, so they fit in 16 bits (B <=
- *   65536). When the next position to match, cur, is so close to the end
- *   that a longest match (258 bytes) might not fit, the upper half is moved
- *   down by P ("a slide") and every stored position is lowered by P.
- *   Distances never exceed max_dist <= P - MIN_LOOKAHEAD - 1, so a slide
- *   only ever forgets positions no match could use any more: where slides
- *   happen does not change what is found.
+ *   The window. Input is copied into win[0..B) (B = 2P; P is the window
+ *   size, 4 KiB at least). Positions are offsets into win, so they fit in
+ *   16 bits (B <= 65536). When the buffer is full and the next position to
+ *   match, cur, is so close to its end that a longest match (258 bytes)
+ *   might not fit, the upper half is moved down by P ("a slide") and every
+ *   stored position is lowered by P. Distances never exceed max_dist <= P -
+ *   MIN_LOOKAHEAD - 1, so a slide only forgets positions no match could use
+ *   any more. A slide does end the block being built, whose bytes must stay
+ *   in the window until it is written (it may go out stored): that is why
+ *   slides happen only when the buffer is full, a point that depends on
+ *   the input and the flushes alone.
  *
  *   Matches. A 4-byte hash of the bytes at each position indexes head[],
  *   the latest position with that hash; prev[pos % window] links to the
@@ -68,7 +71,8 @@
  *   first byte of a stream is never matched against -- zlib has the same
  *   convention, and that is why RFC 7692 §7.2.3.2 shows the second "Hello"
  *   as a literal 'H' and a match of 4, which this encoder reproduces.
- *   Level 1 probes head[] once and takes the match greedily. Levels 2..9
+ *   Level 1 probes head[] once and takes the match greedily, hashing only
+ *   three of the positions inside it. Levels 2..9 hash every position,
  *   follow the chain (longer at higher levels) and match lazily: a match is
  *   only taken after checking that the next position does not start a
  *   longer one.
@@ -78,8 +82,10 @@
  *   block's bytes are about to be slid out of the window. Then the exact
  *   size of the block is computed as stored, fixed and dynamic Huffman, and
  *   the smallest is chosen (ties: the simpler). Consecutive blocks that
- *   choose "stored" are merged into one run of stored blocks of up to 65535
- *   bytes, so incompressible data costs 5 bytes per ~64 KiB, not per block.
+ *   choose "stored" are merged into one run, written as stored blocks of up
+ *   to 65535 bytes when a Huffman block, a flush or a slide comes, so
+ *   incompressible data costs 5 bytes per half window buffer (32 KiB at
+ *   window 15; 64 KiB blocks at level 0), not per block.
  *
  *   Streaming. Output is written straight into the caller's buffer through
  *   a 64-bit bit buffer. When the buffer is full the emission stops in a

@@ -879,18 +879,18 @@ static int drain(ws_deflate *d, uint8_t **o, uint8_t *oend) {
 }
 
 /* The bits of one symbol (at most 15 + 5 + 15 + 13 = 48) into bb/bc. */
-#define PUT_SYMBOL(d, s, bb, bc)                                                    \
+#define PUT_SYMBOL(t, s, bb, bc)                                                    \
     do {                                                                            \
         if ((s) < 0x10000) {                                                        \
-            uint32_t e_ = (d)->codes->ltab[s];                                      \
+            uint32_t e_ = (t)->ltab[s];                                             \
             (bb) |= (uint64_t)(e_ & 0xffff) << (bc);                                \
             (bc) += e_ >> 24;                                                       \
         } else {                                                                    \
-            uint32_t e_ = (d)->codes->mtab[(s) & 0xff];                             \
+            uint32_t e_ = (t)->mtab[(s) & 0xff];                                    \
             unsigned ds_ = ((s) >> 8) & 31;                                         \
             (bb) |= (uint64_t)(e_ & 0xffffff) << (bc);                              \
             (bc) += e_ >> 24;                                                       \
-            e_ = (d)->codes->dtab[ds_];                                             \
+            e_ = (t)->dtab[ds_];                                                    \
             uint64_t v_ = (e_ & 0xffff) |                                           \
                           (uint64_t)(((s) >> 16) - dist_base[ds_]) << ((e_ >> 16) & 0xff); \
             (bb) |= v_ << (bc);                                                     \
@@ -905,6 +905,7 @@ static int emit_symbols(ws_deflate *d, uint8_t **po, uint8_t *oend) {
     uint64_t bb = d->bitbuf;
     unsigned bc = d->bitcnt;
     const uint32_t *syms = d->syms;
+    const struct code_tables *t = d->codes;
     uint32_t i = d->em_idx, n = d->nsym;
     int done = 1;
 
@@ -913,14 +914,14 @@ static int emit_symbols(ws_deflate *d, uint8_t **po, uint8_t *oend) {
             /* Room for a whole 8-byte store: no checks per byte. bc < 8
              * here, and one symbol adds at most 48 bits. */
             uint32_t s = syms[i++];
-            PUT_SYMBOL(d, s, bb, bc);
+            PUT_SYMBOL(t, s, bb, bc);
             store64le(o, bb);
             o += bc >> 3;
             bb >>= bc & 56;
             bc &= 7;
         } else {
             uint32_t s = syms[i++];
-            PUT_SYMBOL(d, s, bb, bc);
+            PUT_SYMBOL(t, s, bb, bc);
             while (bc >= 8 && o < oend) {
                 *o++ = (uint8_t)bb;
                 bb >>= 8;

@@ -5,8 +5,9 @@
  *   byte 0  level (b % 10)
  *   byte 1  bits 0-2: window 8 + b; bit 3: no context takeover (the
  *           encoder is reset after every message); bits 4-7: k > 0 makes
- *           the data k * 4 KiB long, by repeating it with small changes
- *           (long matches, slides of the window, stored runs; the data
+ *           the data k * 3 KiB long, by repeating it with small changes
+ *           (long matches, stored runs, and slides of the window: up to
+ *           45 KiB, more than the 32 KiB buffer of window 14; the data
  *           itself is capped by -max_len)
  *   byte 2  how each step's input is cut into calls (fuzz_common.h)
  *   byte 3  the output buffer of those calls: 1, 2, 3, 7, 16, 100, 4096 or
@@ -37,7 +38,7 @@
 #include "fuzz_common.h"
 
 #define MAX_STEPS 64
-#define EXPAND_UNIT 4096
+#define EXPAND_UNIT 3072
 
 struct step {
     size_t off, n;

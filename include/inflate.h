@@ -19,11 +19,15 @@
  * Every malformed stream is an error at the first byte that proves it:
  * a reserved block type, a stored block whose LEN and NLEN disagree, an
  * over-subscribed or incomplete code-length or literal/length or distance
- * code (a single-code distance tree is allowed, RFC 1951 §3.2.7), a repeat
- * code with nothing to repeat or running past the declared number of
- * lengths, a length or distance symbol that RFC 1951 reserves (286, 287,
- * 30, 31), and a distance further back than the window or than the output
- * produced so far.
+ * code (a single one-bit code is allowed, RFC 1951 §3.2.7, and as in zlib
+ * for literal/length too; and a distance code with no codes at all), a
+ * code without the end-of-block symbol, a repeat code with nothing to
+ * repeat or running past the declared number of lengths, a length or
+ * distance symbol that RFC 1951 reserves (286, 287, 30, 31; HLIT > 286 and
+ * HDIST > 30 are refused as zlib refuses them), and a distance further
+ * back than the window or than the output produced so far. The exact
+ * rules, and where they differ from zlib's (only in being stricter about
+ * windows below 2^15), are at the top of inflate.c.
  */
 #ifndef WS_INFLATE_H
 #define WS_INFLATE_H
@@ -49,7 +53,8 @@ enum {
 
 /* Bytes of memory the state needs for a window of 2^window_bits bytes
  * (WS_INFLATE_MIN_WINDOW_BITS..WS_INFLATE_MAX_WINDOW_BITS), or 0 for a
- * window_bits out of range. */
+ * window_bits out of range: the window plus about 9.5 KiB of tables and
+ * counters (on x86-64, 42,3xx bytes in all for a window of 2^15). */
 size_t ws_inflate_size(unsigned window_bits);
 
 /* Lay out a decoder in mem (size bytes, at least ws_inflate_size(), aligned
@@ -62,14 +67,30 @@ ws_inflate *ws_inflate_init(void *mem, size_t size, unsigned window_bits);
 /* Start a new stream. keep_window = 1 keeps the history, so the new stream
  * may refer back into the previous one's output (RFC 7692 §7.2.2: context
  * takeover); 0 forgets it (no context takeover). Also the way to go on
- * after WS_INFLATE_END. Not allowed after an error (init again). */
+ * after WS_INFLATE_END. Not allowed after an error (init again). A
+ * permessage-deflate receiver with context takeover needs no reset between
+ * messages: the messages are one stream, each ending at a block boundary. */
 void ws_inflate_reset(ws_inflate *z, int keep_window);
 
 /* Decode in[0..in_len) into out[0..out_cap). *in_used is set to the input
  * bytes consumed, *out_len to the output bytes written (both may be 0).
  * Returns WS_INFLATE_NEED_INPUT, WS_INFLATE_OUTPUT_FULL, WS_INFLATE_END, or
  * a negative ws_error (WS_E_INFLATE_*) at the first invalid bit, after
- * which the decoder must not be fed again. */
+ * which the decoder must not be fed again (it would return the same error).
+ *
+ * The decoder goes as far as the input and output allow: it returns
+ * WS_INFLATE_OUTPUT_FULL only when it has a byte to write and out has no
+ * room for it, so it also goes through what writes nothing (the end of a
+ * block, the next block's header, the end of the stream) with out full,
+ * and out_cap may be 0. Input bytes not consumed (OUTPUT_FULL, END) must
+ * be passed again, as the start of the next call's input.
+ *
+ * On an error, *out_len bytes of out are the valid output before it, and
+ * *in_used says how far the input was read. Bytes of out after *out_len
+ * may have been written to (matches are copied in chunks of up to 16
+ * bytes); nothing at or beyond out + out_cap is. in and out may be NULL
+ * when their length is 0. No pointer into in or out is kept after the
+ * call: the history later streams may refer to is copied into the state. */
 int ws_inflate_feed(ws_inflate *z, const uint8_t *in, size_t in_len, size_t *in_used,
                     uint8_t *out, size_t out_cap, size_t *out_len);
 

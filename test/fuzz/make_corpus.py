@@ -3,13 +3,17 @@
 
 The seeds are small, valid or nearly valid inputs that get each fuzzer
 past the first bytes quickly: the RFC 6455 §1.3 handshake, the §5.7 example
-frames, some UTF-8 text, a few client streams. Each target reads its first
+frames, some UTF-8 text, a few client streams, DEFLATE streams made by
+zlib and by hand (the RFC 7692 §7.2.3 examples among them; fixed seeds,
+so the same zlib gives the same bytes). Each target reads its first
 byte(s) as parameters (see the target's comment), so every seed starts with
 them. Run from the repository root:  python3 test/fuzz/make_corpus.py
 The output is deterministic; the files are checked in.
 """
 import os
+import random
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -181,9 +185,112 @@ def deflate_seeds():
         write("deflate", name, data)
 
 
+def deflate_raw(data, level=6, wbits=15, strategy=zlib.Z_DEFAULT_STRATEGY, flushes=(),
+                finish=True):
+    """Raw DEFLATE (RFC 1951) by zlib, with a sync flush at each offset."""
+    c = zlib.compressobj(level, zlib.DEFLATED, -wbits, 8, strategy)
+    out, at = b"", 0
+    for f in flushes:
+        out += c.compress(data[at:f]) + c.flush(zlib.Z_SYNC_FLUSH)
+        at = f
+    out += c.compress(data[at:])
+    return out + (c.flush() if finish else c.flush(zlib.Z_SYNC_FLUSH))
+
+
+def chat(rng, n):
+    """n JSON chat messages, as a permessage-deflate peer would send."""
+    words = ["hello", "how", "are", "you", "the", "meeting", "is", "at", "noon",
+             "ok", "see", "you", "there", "thanks", "ship", "it"]
+    msgs = []
+    for i in range(n):
+        text = " ".join(rng.choice(words) for _ in range(rng.randrange(2, 12)))
+        msgs.append(('{"type":"message","id":%d,"user":"%s","text":"%s"}'
+                     % (1000 + i, rng.choice(["alice", "bob", "carol"]), text)).encode())
+    return msgs
+
+
+def inflate_seeds():
+    # Header (fuzz_inflate.c): input cut, output cut, window/keep byte
+    # (low 3 bits: window 2^(8+n); bit 3: keep history across streams).
+    w15, w9, w8 = 7, 1, 0
+    keep = 8
+    rng = random.Random(1951)
+    tail = b"\x00\x00\xff\xff"  # RFC 7692 §7.2.2: appended by the receiver
+
+    def put(name, cuts, window, stream):
+        write("inflate", name, bytes([cuts[0], cuts[1], window]) + stream)
+
+    # RFC 7692 §7.2.3 examples.
+    put("rfc_hello", (WHOLE, WHOLE), w15, bytes.fromhex("f248cdc9c90700") + tail)
+    put("rfc_hello_bytewise", (BYTEWISE, BYTEWISE), w15, bytes.fromhex("f248cdc9c90700") + tail)
+    put("rfc_takeover", (SMALL, SMALL), w15,
+        bytes.fromhex("f248cdc9c90700") + tail + bytes.fromhex("f200110000") + tail)
+    put("rfc_stored", (SMALL, WHOLE), w15, bytes.fromhex("000500faff48656c6c6f00") + tail)
+    put("rfc_bfinal", (BYTEWISE, SMALL), w15, bytes.fromhex("f348cdc9c9070000") + tail)
+    put("rfc_two_blocks", (MEDIUM, SMALL), w15,
+        bytes.fromhex("f248050000" "00ffff" "cac9c90700") + tail)
+
+    text = b" ".join(rng.choice([b"the", b"quick", b"brown", b"fox", b"jumps", b"over",
+                                 b"lazy", b"dog", b"deflate", b"window", b"of", b"a"])
+                     for _ in range(1500))
+    for level in (1, 6, 9):
+        put("text_level%d" % level, (MEDIUM, LARGE), w15, deflate_raw(text[:6000], level))
+    strategies = {"filtered": zlib.Z_FILTERED, "huffman": zlib.Z_HUFFMAN_ONLY,
+                  "rle": zlib.Z_RLE, "fixed": zlib.Z_FIXED}
+    for name, st in sorted(strategies.items()):
+        put("text_" + name, (LARGE, MEDIUM), w15, deflate_raw(text[:3000], 6, 15, st))
+
+    # Chat messages with sync flushes, as one stream (context takeover),
+    # cut into the payloads a receiver sees plus the appended tails.
+    msgs = chat(rng, 20)
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    stream = b""
+    for m in msgs:
+        payload = c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH)
+        stream += payload[:-4] + tail
+    put("chat_takeover", (SMALL, MEDIUM), w15, stream)
+
+    # Small windows: a 2^9 stream decoded with windows 2^9 and 2^8.
+    put("window9", (MEDIUM, SMALL), w9, deflate_raw(text[:4000], 6, 9))
+    put("window9_as_8", (LARGE, LARGE), w8, deflate_raw(text[:4000], 9, 9))
+
+    # Stored blocks: an empty final one; two with a fixed block between.
+    put("stored_empty", (WHOLE, WHOLE), w15, bytes.fromhex("010000ffff"))
+    put("stored_mixed", (BYTEWISE, MEDIUM), w15,
+        bytes.fromhex("0003 00fcff 616263").replace(b" ", b"") +
+        deflate_raw(b"abcabcabc", 6, 15, zlib.Z_FIXED, finish=False) +
+        bytes.fromhex("010200fdff7879"))
+
+    # Codes up to 15 bits: a skewed alphabet, Huffman only.
+    skew = bytearray()
+    for i in range(15):
+        skew += bytes([i * 17 % 256]) * (1 << (12 - i) if i < 13 else 1)
+    rng.shuffle(skew)
+    put("long_codes", (MEDIUM, LARGE), w15, deflate_raw(bytes(skew), 9, 15, zlib.Z_HUFFMAN_ONLY))
+
+    # A bomb: 3 MiB of zeros, more than the target's output limit.
+    put("bomb", (WHOLE, WHOLE), w15, deflate_raw(bytes(3 << 20), 9))
+
+    # Two streams back to back; the second refers back into the first
+    # (with the keep bit) or cannot (without).
+    first = deflate_raw(b"permessage-deflate context takeover", 6)
+    c = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=b"permessage-deflate context takeover")
+    second = c.compress(b"context takeover again") + c.flush()
+    put("two_streams_keep", (SMALL, SMALL), w15 | keep, first + second)
+    put("two_streams_forget", (SMALL, SMALL), w15, first + second)
+
+    # Invalid: reserved BTYPE, NLEN not ~LEN, a distance before the start,
+    # HLIT = 30 (287 codes).
+    put("bad_btype", (WHOLE, WHOLE), w15, bytes.fromhex("07"))
+    put("bad_nlen", (BYTEWISE, WHOLE), w15, bytes.fromhex("010500fbff") + b"hello")
+    put("bad_distance", (WHOLE, SMALL), w15, bytes.fromhex("0302000000"))
+    put("bad_hlit", (BYTEWISE, BYTEWISE), w15, bytes.fromhex("f5ff") + bytes(8))
+
+
 if __name__ == "__main__":
     http_seeds()
     frame_seeds()
     utf8_seeds()
     proto_seeds()
+    inflate_seeds()
     deflate_seeds()

@@ -19,7 +19,8 @@
  * 00 00 ff ff dropped as RFC 7692 says); libdeflate 1 and 6 (whole buffers
  * only, so each message on its own: it has no streaming, so no context
  * takeover). Decompressors, all fed our level-6 output: zlib's inflate,
- * libdeflate, and ours once src/inflate.c exists (WS_BENCH_INFLATE).
+ * libdeflate (not the context-takeover stream: it has no streaming), and
+ * ours, src/inflate.c (built in when that file exists: WS_BENCH_INFLATE).
  *
  * Every output is checked with zlib's inflate before anything is timed.
  * Timing: rounds, each long enough (--min-ms) to hide the clock; in each
@@ -378,11 +379,15 @@ static void verify(const struct run *r) {
 enum { DEC_ZLIB, DEC_LIBDEFLATE, DEC_OURS };
 static const char *const dec_names[] = { "zlib", "libdeflate", "ws6455" };
 
-/* Our level-6 output of one corpus made decodable in one piece by anyone:
- * each message with its 00 00 ff ff put back and an empty final block
- * (BFINAL 1, fixed, end of block: 03 00) after it, decoded on its own. */
+/* Our level-6 output of one corpus, to decode. Without context takeover
+ * each message is made decodable on its own by anyone: its 00 00 ff ff put
+ * back and an empty final block (BFINAL 1, fixed, end of block: 03 00)
+ * after it. With context takeover (json) the messages are one stream, fed
+ * message by message with their 00 00 ff ff, as a permessage-deflate
+ * receiver does; libdeflate cannot do that (whole buffers only). */
 struct dec_run {
     int dec;
+    int takeover;
     const struct corpus *c;
     uint8_t *in;
     size_t *in_cut;
@@ -401,6 +406,7 @@ struct dec_run {
 static void dec_setup(struct dec_run *dr, const struct run *src) {
     const struct corpus *c = src->c;
     dr->c = c;
+    dr->takeover = src->takeover;
     dr->in = xmalloc(src->out_len + 6 * c->nmsg);
     dr->in_cut = xmalloc((c->nmsg + 1) * sizeof(size_t));
     dr->back = xmalloc(c->len + 64);
@@ -410,7 +416,7 @@ static void dec_setup(struct dec_run *dr, const struct run *src) {
         dr->in_cut[i] = off;
         memcpy(dr->in + off, src->out + src->out_cut[i], n);
         memcpy(dr->in + off + n, "\x00\x00\xff\xff\x03\x00", 6);
-        off += n + 6;
+        off += n + (dr->takeover ? 4 : 6);
     }
     dr->in_cut[c->nmsg] = off;
     if (dr->dec == DEC_ZLIB) {
@@ -433,6 +439,10 @@ static void dec_setup(struct dec_run *dr, const struct run *src) {
 
 static void dec_once(struct dec_run *dr) {
     const struct corpus *c = dr->c;
+    if (dr->takeover && dr->dec == DEC_ZLIB) inflateReset(&dr->z);
+#ifdef WS_BENCH_INFLATE
+    if (dr->takeover && dr->dec == DEC_OURS) ws_inflate_reset(dr->ours, 0);
+#endif
     for (size_t i = 0; i < c->nmsg; i++) {
         const uint8_t *in = dr->in + dr->in_cut[i];
         size_t n = dr->in_cut[i + 1] - dr->in_cut[i], want = c->cut[i + 1] - c->cut[i], got = 0;
@@ -441,7 +451,7 @@ static void dec_once(struct dec_run *dr) {
          * at its end): a streaming decoder may stop on a buffer that is
          * exactly full before it has read the final empty block. */
         if (dr->dec == DEC_ZLIB) {
-            inflateReset(&dr->z);
+            if (!dr->takeover) inflateReset(&dr->z);
             got = zlib_inflate(&dr->z, in, n, out, want + 64);
         }
 #ifdef WS_BENCH_LIBDEFLATE
@@ -452,9 +462,9 @@ static void dec_once(struct dec_run *dr) {
 #ifdef WS_BENCH_INFLATE
         if (dr->dec == DEC_OURS) {
             size_t used, olen;
-            ws_inflate_reset(dr->ours, 0);
+            if (!dr->takeover) ws_inflate_reset(dr->ours, 0);
             int rc = ws_inflate_feed(dr->ours, in, n, &used, out, want + 64, &olen);
-            if (rc < 0) die("ws_inflate_feed failed");
+            if (rc < 0 || used != n) die("ws_inflate_feed failed");
             got = olen;
         }
 #endif
@@ -540,7 +550,7 @@ int main(int argc, char **argv) {
     }
 
     /* Decompression of our level-6 output (the takeover-free json run). */
-    static struct dec_run decs[16];
+    static struct dec_run decs[32];
     int ndecs = 0;
     int dec_list[] = { DEC_ZLIB,
 #ifdef WS_BENCH_LIBDEFLATE
@@ -552,14 +562,15 @@ int main(int argc, char **argv) {
     };
     for (int i = 0; i < nruns; i++) {
         const struct run *r = &runs[i];
-        if (r->codec != OURS || r->level != 6 || r->takeover) continue;
+        if (r->codec != OURS || r->level != 6) continue;
         for (size_t k = 0; k < sizeof(dec_list) / sizeof(dec_list[0]); k++) {
+            if (r->takeover && dec_list[k] == DEC_LIBDEFLATE) continue;
             struct dec_run *dr = &decs[ndecs++];
             dr->dec = dec_list[k];
             dec_setup(dr, r);
         }
     }
-    int dreps[16];
+    int dreps[32];
     for (int i = 0; i < ndecs; i++) {
         double t0 = now();
         dec_once(&decs[i]);
@@ -615,8 +626,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ndecs; i++) {
         const struct dec_run *dr = &decs[i];
         double t = median(dr->secs, rounds);
-        printf("| %s | %s | %.1f |\n", dr->c->name, dec_names[dr->dec],
-               (double)dr->c->len / t / 1e6);
+        char label[64];
+        if (dr->c->nmsg > 1)
+            snprintf(label, sizeof(label), "%s (%zu msgs, %s)", dr->c->name, dr->c->nmsg,
+                     dr->takeover ? "context takeover" : "no context takeover");
+        else
+            snprintf(label, sizeof(label), "%s", dr->c->name);
+        printf("| %s | %s | %.1f |\n", label, dec_names[dr->dec], (double)dr->c->len / t / 1e6);
     }
     printf("\n(median of %d rounds of at least %.0f ms each; MB = 10^6 bytes of uncompressed "
            "data)\n",

@@ -35,6 +35,7 @@
 #include "deflate.h"
 #include "deflate_check.h"
 #include "error.h"
+#include "inflate.h"
 #include "testutil.h"
 
 /* ---------------------------------------------------------------------- */
@@ -492,6 +493,59 @@ static void test_takeover_helps(void **state) {
     free(data);
 }
 
+/* Our own decoder (inflate.c) reads what the encoder writes: the same
+ * conversations, at every window, with and without context takeover, the
+ * compressed bytes fed in pieces of 1..97 bytes. Without takeover the
+ * decoder forgets the history before each message, so a reference into an
+ * earlier message would fail there. */
+static void test_our_inflate_reads_it(void **state) {
+    (void)state;
+    static const size_t sizes[] = { 5, 300, 0, 1200, 3, 40000, 700, 258, 70000, 120 };
+    for (unsigned wb = 8; wb <= 15; wb++)
+        for (int takeover = 0; takeover <= 1; takeover++) {
+            int level = wb % 3 == 0 ? 1 : wb % 3 == 1 ? 6 : 9;
+            ws_deflate *d = new_encoder(wb, level);
+            size_t isize = ws_inflate_size(wb);
+            void *imem = malloc(isize);
+            assert_non_null(imem);
+            ws_inflate *z = ws_inflate_init(imem, isize, wb);
+            assert_non_null(z);
+            for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                size_t n = sizes[i];
+                uint8_t *data = make_data((int)(i % K_COUNT), n, 50 + wb);
+                struct buf out = { 0 };
+                if (!takeover) {
+                    ws_deflate_reset(d);
+                    ws_inflate_reset(z, 0);
+                }
+                feed_all(d, data, n, WS_DEFLATE_MESSAGE_END, &out);
+                buf_add(&out, dc_tail, 4);
+                uint8_t *back = malloc(n + 1);
+                assert_non_null(back);
+                size_t got = 0, pos = 0, piece = 1 + (i * 37 + wb) % 97;
+                while (pos < out.len) {
+                    size_t k = out.len - pos < piece ? out.len - pos : piece, used, olen;
+                    int rc = ws_inflate_feed(z, out.p + pos, k, &used, back + got, n + 1 - got,
+                                             &olen);
+                    if (rc < 0) fail_msg("window %u level %d message %zu: %s", wb, level, i,
+                                         ws_strerror(rc));
+                    assert_int_equal(rc, WS_INFLATE_NEED_INPUT);
+                    assert_int_equal(used, k);
+                    pos += k;
+                    got += olen;
+                }
+                assert_true(ws_inflate_at_block_boundary(z));
+                assert_int_equal(got, n);
+                if (n > 0) assert_memory_equal(back, data, n);
+                free(back);
+                free(out.p);
+                free(data);
+            }
+            free(imem);
+            free(d);
+        }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Streaming invariance                                                    */
 
@@ -857,6 +911,7 @@ int main(void) {
         cmocka_unit_test(test_messages_context_takeover),
         cmocka_unit_test(test_messages_no_context_takeover),
         cmocka_unit_test(test_takeover_helps),
+        cmocka_unit_test(test_our_inflate_reads_it),
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_chunks_and_output_sizes),
         cmocka_unit_test(test_streaming_across_slides),

@@ -28,7 +28,9 @@
  *     or fresh for each message without context takeover;
  *   - deflate_check.h decodes the same, and sees no distance beyond
  *     2^window (exactly, window 8 included), none reaching into an earlier
- *     message without context takeover, complete codes, no BFINAL.
+ *     message without context takeover, complete codes, no BFINAL;
+ *   - our own decoder (inflate.c), at the same window, decodes the same,
+ *     ending each flush at a block boundary.
  */
 #include <string.h>
 #include <zlib.h>
@@ -36,6 +38,7 @@
 #include "../support/deflate_check.h"
 #include "deflate.h"
 #include "fuzz_common.h"
+#include "inflate.h"
 
 #define MAX_STEPS 64
 #define EXPAND_UNIT 3072
@@ -138,6 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct dc_check ck;
     memset(&ck, 0, sizeof(ck));
     ck.no_takeover = reset;
+    size_t isize = ws_inflate_size(wb);
+    void *imem = malloc(isize);
+    FUZZ_CHECK(imem != NULL);
+    ws_inflate *zi = ws_inflate_init(imem, isize, wb);
+    FUZZ_CHECK(zi != NULL);
 
     size_t flushed_out = 0;  /* ref bytes up to the last flush */
     size_t flushed_in = 0;   /* input bytes up to the last flush */
@@ -241,6 +249,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             FUZZ_CHECK(memcmp(ck.out + before, in + flushed_in, in_now - flushed_in) == 0);
         if (level == 0) FUZZ_CHECK(ck.fixed == 0 && ck.dynamic == 0);
 
+        /* Our decoder, the same bytes (zin holds them, with 00 00 ff ff). */
+        size_t iused = 0, iolen = 0;
+        int ir = ws_inflate_feed(zi, zin, zlen, &iused, back, len + 64, &iolen);
+        FUZZ_CHECK(ir == WS_INFLATE_NEED_INPUT);
+        FUZZ_CHECK(iused == zlen);
+        FUZZ_CHECK(ws_inflate_at_block_boundary(zi));
+        FUZZ_CHECK(iolen == in_now - flushed_in);
+        if (iolen > 0) FUZZ_CHECK(memcmp(back, in + flushed_in, iolen) == 0);
+
         flushed_out = ref_len;
         flushed_in = in_now;
         if (st[i].flush == WS_DEFLATE_MESSAGE_END) {
@@ -249,12 +266,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 ws_deflate_reset(a);
                 ws_deflate_reset(b);
                 FUZZ_CHECK(inflateReset(&z) == Z_OK);
+                ws_inflate_reset(zi, 0);
             }
         }
     }
     FUZZ_CHECK(flushed_in == len);
 
     inflateEnd(&z);
+    free(imem);
     dc_free(&ck);
     free(back);
     free(zin);

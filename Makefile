@@ -54,7 +54,8 @@ CONF_SRCS := $(wildcard test/conformance/*.c)
 CONF_OBJS := $(CONF_SRCS:test/conformance/%.c=$(BUILD)/obj/conformance/%.o)
 CONF_BIN  := $(if $(CONF_SRCS),$(BUILD)/conformance)
 
-BENCH_SRCS := $(wildcard bench/*.c)
+# bench/codec_bench.c is a program of its own (mk/bench.mk), not part of wsbench.
+BENCH_SRCS := $(filter-out bench/codec_bench.c,$(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:bench/%.c=$(BUILD)/obj/bench/%.o)
 BENCH_BIN  := $(if $(BENCH_SRCS),$(BUILD)/wsbench)
 # wsbench is built and run on the same machine, so it may use every vector

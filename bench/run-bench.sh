@@ -9,7 +9,9 @@
 #   3. ws6455 with 1 worker against 2 workers;
 #   4. system calls per echoed message of ws6455 (strace -c -f);
 #   5. heap allocations per echoed message of ws6455 (LD_PRELOAD counter);
-#   6. ws6455 --busy-poll 50 against the default on the latency-bound cells.
+#   6. ws6455 --busy-poll 50 against the default on the latency-bound cells;
+#   7. (codec) our DEFLATE encoder against zlib and libdeflate on a fixed
+#      corpus, in one process, no server (build/codec-bench).
 # The server is pinned to CPU 0 and wsbench to CPU 1 (taskset), except in
 # the workers comparison, where the server needs both CPUs.
 #
@@ -18,8 +20,9 @@
 # BENCH_OUT (build/bench/results.md) BENCH_CLIENT_ARGS (extra wsbench flags)
 # WS6455 (build/ws6455) WSBENCH (build/wsbench)
 # MALLOC_COUNT_SO (build/bench/malloc_count.so) NODE (node)
-# BENCH_SECTIONS (default "matrix memory workers syscalls allocs busypoll":
-# any subset)
+# CODEC_BENCH (build/codec-bench) CODEC_ROUNDS (7) CODEC_MIN_MS (150)
+# BENCH_SECTIONS (default "matrix memory workers syscalls allocs busypoll
+# codec": any subset; only codec needs no server, node or wsbench)
 #
 # Every server started here is killed by PID on exit (trap); every wsbench
 # run is bounded by timeout(1). Exit status is non-zero if any run that
@@ -36,7 +39,10 @@ WS6455=${WS6455:-build/ws6455}
 WSBENCH=${WSBENCH:-build/wsbench}
 MALLOC_COUNT_SO=${MALLOC_COUNT_SO:-build/bench/malloc_count.so}
 NODE=${NODE:-node}
-SECTIONS=" ${BENCH_SECTIONS:-matrix memory workers syscalls allocs busypoll} "
+CODEC_BENCH=${CODEC_BENCH:-build/codec-bench}
+CODEC_ROUNDS=${CODEC_ROUNDS:-7}
+CODEC_MIN_MS=${CODEC_MIN_MS:-150}
+SECTIONS=" ${BENCH_SECTIONS:-matrix memory workers syscalls allocs busypoll codec} "
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/ws6455-bench.XXXXXX)
 SERVER_CPU=0
@@ -61,14 +67,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for f in "$WS6455" "$WSBENCH"; do
-	[ -x "$f" ] || { log "run-bench: $f is missing (run make first)"; exit 1; }
-done
-command -v "$NODE" >/dev/null || { log "run-bench: node is missing"; exit 1; }
+# Every section but codec runs servers and wsbench.
+SERVERS_NEEDED=0
+for s in matrix memory workers syscalls allocs busypoll; do want $s && SERVERS_NEEDED=1; done
 command -v taskset >/dev/null || { log "run-bench: taskset (util-linux) is missing"; exit 1; }
-[ -f "$HERE/node_modules/ws/package.json" ] ||
-	{ log "run-bench: bench/node_modules/ws missing (make bench installs it)"; exit 1; }
-if ! command -v strace >/dev/null; then
+if [ $SERVERS_NEEDED = 1 ]; then
+	for f in "$WS6455" "$WSBENCH"; do
+		[ -x "$f" ] || { log "run-bench: $f is missing (run make first)"; exit 1; }
+	done
+	command -v "$NODE" >/dev/null || { log "run-bench: node is missing"; exit 1; }
+	[ -f "$HERE/node_modules/ws/package.json" ] ||
+		{ log "run-bench: bench/node_modules/ws missing (make bench installs it)"; exit 1; }
+fi
+if want codec; then
+	[ -x "$CODEC_BENCH" ] ||
+		{ log "run-bench: $CODEC_BENCH is missing (make bench-codec builds it)"; exit 1; }
+fi
+if [ $SERVERS_NEEDED = 1 ] && ! command -v strace >/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		log "run-bench: installing strace"
 		apt-get install -y -qq strace >/dev/null 2>&1 ||
@@ -187,11 +202,15 @@ emit ""
 emit "- Machine: ${cpu_model:-unknown CPU}, $(nproc) CPUs, $mem_total RAM; $(uname -sr);" \
 	"$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null)"
 emit "- Load while measuring: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
-emit "- ws6455: $("$WS6455" --version 2>&1 | head -n 1), built with $(${CC:-cc} --version | head -n 1)"
-emit "- Node $("$NODE" --version), ws $("$NODE" -p "require('$HERE/node_modules/ws/package.json').version")"
-emit "- Command: \`make bench BENCH_SECONDS=$SECONDS_PER BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP${CLIENT_ARGS:+ BENCH_CLIENT_ARGS=\"$CLIENT_ARGS\"}\`;" \
-	"server on CPU $SERVER_CPU, wsbench on CPU $CLIENT_CPU; text messages;" \
-	"${SECONDS_PER} s measured after ${WARMUP} s warm-up; median of $ROUNDS rounds"
+if [ $SERVERS_NEEDED = 1 ]; then
+	emit "- ws6455: $("$WS6455" --version 2>&1 | head -n 1), built with $(${CC:-cc} --version | head -n 1)"
+	emit "- Node $("$NODE" --version), ws $("$NODE" -p "require('$HERE/node_modules/ws/package.json').version")"
+	emit "- Command: \`make bench BENCH_SECONDS=$SECONDS_PER BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP${CLIENT_ARGS:+ BENCH_CLIENT_ARGS=\"$CLIENT_ARGS\"}\`;" \
+		"server on CPU $SERVER_CPU, wsbench on CPU $CLIENT_CPU; text messages;" \
+		"${SECONDS_PER} s measured after ${WARMUP} s warm-up; median of $ROUNDS rounds"
+else
+	emit "- Built with $(${CC:-cc} --version | head -n 1)"
+fi
 emit ""
 
 # ---- 1. the matrix ----------------------------------------------------------
@@ -456,6 +475,28 @@ stop_server "$WS_PID"
 stop_server "$BP_PID"
 stop_server "$NODE_PID"
 emit ""
+fi
+
+# ---- 7. DEFLATE: ours against zlib and libdeflate -----------------------------
+
+# One process on one CPU; codec-bench interleaves its configurations within
+# each round and reports medians, and checks every output with zlib first.
+if want codec; then
+	log "run-bench: codec, $CODEC_ROUNDS round(s) of at least $CODEC_MIN_MS ms per configuration"
+	emit "### DEFLATE: ws6455 against zlib and libdeflate (build/codec-bench, CPU $SERVER_CPU)"
+	emit ""
+	emit "Command: \`make bench-codec CODEC_ROUNDS=$CODEC_ROUNDS CODEC_MIN_MS=$CODEC_MIN_MS\`" \
+		"(or \`taskset -c $SERVER_CPU $CODEC_BENCH --rounds $CODEC_ROUNDS --min-ms $CODEC_MIN_MS\`)"
+	emit ""
+	if taskset -c "$SERVER_CPU" "$CODEC_BENCH" --rounds "$CODEC_ROUNDS" --min-ms "$CODEC_MIN_MS" \
+		>"$TMP/codec.md" 2>>"$TMP/codec.err"; then
+		tee -a "$OUT" <"$TMP/codec.md"
+	else
+		log "run-bench: codec-bench failed:"
+		tail -n 5 "$TMP/codec.err" >&2
+		FAILED=1
+	fi
+	emit ""
 fi
 
 log "run-bench: results written to $OUT"

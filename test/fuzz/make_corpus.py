@@ -158,6 +158,33 @@ def proto_seeds():
     write("proto", "unmasked", bytes([big, 0, WHOLE]) + frame(1, b"Hello"))
 
 
+def deflate_seeds():
+    """fuzz_deflate: level, window|reset|expand, cut byte, output-size
+    byte, plan seed, then the data (see the target's comment)."""
+    text = (b"The licenses for most software and other practical works are "
+            b"designed to take away your freedom to share and change the works. ")
+    json = b"".join(b'{"id":%d,"user":"alice","text":"see you at %d","ts":%d}\n'
+                    % (i, i % 24, 1700000000 + 37 * i) for i in range(40))
+    rnd = bytes((i * 2654435761 >> 13) & 0xff for i in range(1500))
+    runs = b"a" * 300 + b"b" * 5 + b"\x00" * 700 + b"ab" * 200
+    seeds = [
+        ("hello_fast", bytes([1, 0x07, WHOLE, 6, 0]) + b"Hello"),
+        ("hello_stored", bytes([0, 0x07, BYTEWISE, 0, 1]) + b"Hello"),
+        ("text_default", bytes([6, 0x07, MEDIUM, 3, 2]) + text * 4),
+        ("text_best_w8", bytes([9, 0x00, SMALL, 1, 3]) + text * 4),
+        ("json_takeover", bytes([1, 0x07, LARGE, 5, 4]) + json),
+        ("json_reset", bytes([6, 0x0f, SMALL, 2, 5]) + json),
+        ("random", bytes([6, 0x05, MEDIUM, 4, 6]) + rnd),
+        ("runs_w9", bytes([4, 0x01, WHOLE, 0, 7]) + runs),
+        ("expand_text_w8", bytes([1, 0x80, LARGE, 6, 8]) + text),
+        ("expand_json_w15", bytes([6, 0xf7, MEDIUM, 7, 9]) + json[:500]),
+        ("expand_random", bytes([3, 0x4a, LARGE, 3, 10]) + rnd[:700]),
+        ("empty", bytes([6, 0x07, WHOLE, 0, 11])),
+    ]
+    for name, data in seeds:
+        write("deflate", name, data)
+
+
 def deflate_raw(data, level=6, wbits=15, strategy=zlib.Z_DEFAULT_STRATEGY, flushes=(),
                 finish=True):
     """Raw DEFLATE (RFC 1951) by zlib, with a sync flush at each offset."""
@@ -266,3 +293,4 @@ if __name__ == "__main__":
     utf8_seeds()
     proto_seeds()
     inflate_seeds()
+    deflate_seeds()

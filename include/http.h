@@ -129,9 +129,11 @@ void ws_http_accept_key(const char *key, size_t key_len, char out[WS_HTTP_ACCEPT
 const char *ws_http_reason(int status);
 
 /* Write "HTTP/1.1 101 Switching Protocols" with Upgrade, Connection and
- * Sec-WebSocket-Accept into out (cap bytes). Returns the length, or -1 if
- * it does not fit. */
-int ws_http_write_101(char *out, size_t cap, const char accept[WS_HTTP_ACCEPT_LEN + 1]);
+ * Sec-WebSocket-Accept into out (cap bytes), then extra (NULL: nothing):
+ * complete header lines, each ending in CRLF, such as the agreed
+ * Sec-WebSocket-Extensions. Returns the length, or -1 if it does not fit. */
+int ws_http_write_101(char *out, size_t cap, const char accept[WS_HTTP_ACCEPT_LEN + 1],
+                      const char *extra);
 
 /* Write a complete error response with a short text/plain body and
  * "Connection: close"; a 426 carries "Sec-WebSocket-Version: 13", a 405

@@ -87,7 +87,25 @@ typedef struct ws_server_config {
                                     0 = off (ws_reactor_set_busy_poll) [0] */
     unsigned stats_interval;     /* ms between stats lines in the log, 0 = only
                                     on SIGUSR1 [0] */
+    /* permessage-deflate (RFC 7692), docs/deflate.md. */
+    int deflate;                 /* WS_DEFLATE_OFF / _SHARED / _DEDICATED [SHARED] */
+    unsigned deflate_level;      /* 1 (fast) .. 9 (small) [1] */
+    unsigned deflate_window;     /* 8..15: the largest LZ77 window, in bits, we
+                                    compress with and ask clients to use [15] */
+    size_t deflate_threshold;    /* messages shorter than this go uncompressed [64] */
 } ws_server_config;
+
+/* The memory modes of permessage-deflate. */
+enum {
+    WS_DEFLATE_OFF = 0,          /* decline every offer */
+    WS_DEFLATE_SHARED,           /* no context takeover either way: nothing is
+                                    kept between messages, so one compressor
+                                    and one decompressor per worker serve all
+                                    connections (an idle one costs nothing) */
+    WS_DEFLATE_DEDICATED         /* context takeover unless the client declines
+                                    it: better compression of similar messages,
+                                    for a window per direction per connection */
+};
 
 /* The documented defaults. handler is NULL: the embedding program picks
  * one (main.c picks echo); the server knows no handler by name. */
@@ -161,6 +179,11 @@ void ws_shared_release(ws_shared *m);
 /* Start the closing handshake with status code and a reason of at most
  * 123 bytes (RFC 6455 §5.5.1). Returns 0, or -1 if not open. */
 int ws_close(ws_conn *c, unsigned code, const char *reason);
+
+/* 1 while the connection is open: messages may be sent and will be (0 once
+ * a close has been sent or received, or the connection dropped; on_close
+ * follows). */
+int ws_conn_open(const ws_conn *c);
 
 /* A number that identifies the connection in logs (unique per worker). */
 uint32_t ws_conn_id(const ws_conn *c);

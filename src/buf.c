@@ -147,6 +147,7 @@ void shared_freeze(ws_shared *m) {
 
 void shared_unref(ws_shared *m) {
     if (!m || --m->refs > 0) return;
+    ws_mem_free(WS_MEM_SHARED, m->zdata, m->zcap);
     ws_mem_free(WS_MEM_SHARED, m->data, WS_MAX_SERVER_HEADER_LEN + m->cap);
     ws_mem_free(WS_MEM_SHARED, m, sizeof(*m));
 }

@@ -190,13 +190,20 @@ static void broadcast(ws_shared *m, const member *skip) {
     size_t i = 0;
     while (m && i < room.n) {
         member *to = room.members[i];
-        if (to == skip || ws_send_shared(to->c, m) == 0) {
+        /* A member already closing hears nothing more; its leave comes with
+         * its on_close. */
+        if (to == skip || !ws_conn_open(to->c) || ws_send_shared(to->c, m) == 0) {
             i++;
             continue;
         }
-        ws_log(WS_LOG_WARN, "chat: client #%u is not reading (%zu bytes queued): closing 1008",
-               to->id, ws_conn_queued(to->c));
-        ws_close(to->c, WS_CLOSE_POLICY_VIOLATION, "too slow to receive the chat");
+        if (ws_conn_queued(to->c) < ws_conn_queue_limit(to->c)) {
+            /* Open, keeping up, and still refused: no memory for it. */
+            ws_close(to->c, WS_CLOSE_TRY_AGAIN_LATER, "chat: server memory full, try again later");
+        } else {
+            ws_log(WS_LOG_WARN, "chat: client #%u is not reading (%zu bytes queued): closing 1008",
+                   to->id, ws_conn_queued(to->c));
+            ws_close(to->c, WS_CLOSE_POLICY_VIOLATION, "too slow to receive the chat");
+        }
         room_remove(to);
         if (room_grow((void **)&room.gone, &room.capgone, sizeof(*room.gone), room.ngone + 1) == 0) {
             room.gone[room.ngone].id = to->id;

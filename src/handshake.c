@@ -35,12 +35,15 @@ void handshake_free(ws_conn *c) {
 /* A valid upgrade request: switch protocols (RFC 6455 §4.2.2). */
 static void upgrade(ws_conn *c) {
     const ws_http_request *req = &c->hs->parser.req;
-    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[256], peer[WS_ADDR_TEXT];
+    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[512], peer[WS_ADDR_TEXT], ext[160], agreed[96];
     int n;
 
     ws_http_accept_key(req->key, req->key_len, accept);
-    n = ws_http_write_101(resp, sizeof(resp), accept);
+    /* RFC 6455 §4.2.2 item 5.5, RFC 7692 §5: the extension agreed on. */
+    n = pmd_handshake(c, req, ext, sizeof(ext));
+    n = ws_http_write_101(resp, sizeof(resp), accept, n > 0 ? ext : NULL);
     conn_write(c, resp, (size_t)n, NULL, 0);
+    pmd_describe(c, agreed, sizeof(agreed));
 
     ws_addr_format((struct sockaddr *)&c->hs->peer, peer, sizeof(peer));
     /* X-Forwarded-For is whatever the request says: believed only from a
@@ -49,15 +52,16 @@ static void upgrade(ws_conn *c) {
     if (req->forwarded_for[0] &&
         ws_cidr_match(srv->proxies, srv->nproxies, (struct sockaddr *)&c->hs->peer) &&
         ws_ip_valid(req->forwarded_for))
-        ws_log(WS_LOG_INFO, "client #%u connected from %s (via proxy %s)", c->id,
-               req->forwarded_for, peer);
+        ws_log(WS_LOG_INFO, "client #%u connected from %s (via proxy %s), %s", c->id,
+               req->forwarded_for, peer, agreed);
     else
-        ws_log(WS_LOG_INFO, "client #%u connected from %s", c->id, peer);
+        ws_log(WS_LOG_INFO, "client #%u connected from %s, %s", c->id, peer, agreed);
 
     handshake_free(c);
     c->state = C_OPEN;
     c->flags |= F_OPENED;
     ws_proto_init(&c->proto);
+    if (c->pmd & PMD_ON) ws_proto_enable_deflate(&c->proto, (c->pmd & PMD_CLIENT_NCT) != 0);
     if (handler()->on_open) handler()->on_open(c, handler()->ud);
 }
 

@@ -691,16 +691,19 @@ static int fitted(int n, size_t cap) {
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-int ws_http_write_101(char *out, size_t cap, const char accept[WS_HTTP_ACCEPT_LEN + 1]) {
+int ws_http_write_101(char *out, size_t cap, const char accept[WS_HTTP_ACCEPT_LEN + 1],
+                      const char *extra) {
     /* RFC 6455 §4.2.2 item 5: status 101, Upgrade, Connection, and the
-     * accept value; nothing else is needed. */
+     * accept value; then what was agreed (item 5.4, 5.5: the subprotocol,
+     * the extensions), given as whole header lines. */
     int n = snprintf(out, cap,
                      "HTTP/1.1 101 Switching Protocols\r\n"
                      "Upgrade: websocket\r\n"
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Accept: %.*s\r\n"
+                     "%s"
                      "\r\n",
-                     WS_HTTP_ACCEPT_LEN, accept);
+                     WS_HTTP_ACCEPT_LEN, accept, extra ? extra : "");
     return fitted(n, cap);
 }
 

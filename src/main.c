@@ -20,6 +20,8 @@
 
 #define WS6455_VERSION "1.0.0"
 
+static const char *const deflate_modes[] = { "off", "shared", "dedicated" };
+
 static void usage(FILE *out, const ws_server_config *d) {
     fprintf(out,
 "Usage: ws6455 [OPTION]...\n"
@@ -54,6 +56,14 @@ static void usage(FILE *out, const ws_server_config *d) {
 "                           an address, is logged as the client (default none)\n"
 "  --busy-poll USEC         after traffic, poll without sleeping for up to USEC\n"
 "                           microseconds: lower latency, more CPU (default %u = off)\n"
+"  --deflate MODE           permessage-deflate (RFC 7692): off; shared (no\n"
+"                           context kept between messages, so one compressor\n"
+"                           per worker serves all: an idle connection costs\n"
+"                           nothing); dedicated (context kept: smaller, but a\n"
+"                           window per direction per connection) (default %s)\n"
+"  --deflate-level N        1 fast .. 9 small (default %u)\n"
+"  --deflate-window BITS    largest LZ77 window, 8..15 (default %u)\n"
+"  --deflate-threshold BYTES  shorter messages go uncompressed (default %zu)\n"
 "  --stats-interval SEC     log a stats line (connections, memory by kind)\n"
 "                           this often; 0 = only on SIGUSR1 (default %g)\n"
 "  --log-level LEVEL        error, warn, info or debug (default info)\n"
@@ -72,6 +82,7 @@ static void usage(FILE *out, const ws_server_config *d) {
             d->max_memory, d->handshake_timeout / 1000.0, d->ping_interval / 1000.0,
             d->ping_timeout / 1000.0, d->close_timeout / 1000.0, d->message_timeout / 1000.0,
             d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0, d->busy_poll,
+            deflate_modes[d->deflate], d->deflate_level, d->deflate_window, d->deflate_threshold,
             d->stats_interval / 1000.0);
 }
 
@@ -124,8 +135,8 @@ enum {
     O_HOST = 1, O_PORT, O_CLIENT_DIR, O_HANDLER, O_WORKERS, O_MAX_MESSAGE, O_MAX_FRAGMENTS,
     O_MAX_HEADER, O_MAX_QUEUE, O_MAX_CONNECTIONS, O_HANDSHAKE_TIMEOUT, O_PING_INTERVAL,
     O_PING_TIMEOUT, O_CLOSE_TIMEOUT, O_SEND_TIMEOUT, O_SHUTDOWN_TIMEOUT, O_TRUST_PROXY,
-    O_BUSY_POLL, O_LOG_LEVEL, O_MAX_MEMORY, O_MESSAGE_TIMEOUT, O_STATS_INTERVAL, O_HELP,
-    O_VERSION
+    O_BUSY_POLL, O_LOG_LEVEL, O_MAX_MEMORY, O_MESSAGE_TIMEOUT, O_STATS_INTERVAL, O_DEFLATE,
+    O_DEFLATE_LEVEL, O_DEFLATE_WINDOW, O_DEFLATE_THRESHOLD, O_HELP, O_VERSION
 };
 
 static const struct option options[] = {
@@ -151,6 +162,10 @@ static const struct option options[] = {
     { "max-memory", required_argument, NULL, O_MAX_MEMORY },
     { "message-timeout", required_argument, NULL, O_MESSAGE_TIMEOUT },
     { "stats-interval", required_argument, NULL, O_STATS_INTERVAL },
+    { "deflate", required_argument, NULL, O_DEFLATE },
+    { "deflate-level", required_argument, NULL, O_DEFLATE_LEVEL },
+    { "deflate-window", required_argument, NULL, O_DEFLATE_WINDOW },
+    { "deflate-threshold", required_argument, NULL, O_DEFLATE_THRESHOLD },
     { "help", no_argument, NULL, O_HELP },
     { "version", no_argument, NULL, O_VERSION },
     { NULL, 0, NULL, 0 }
@@ -198,6 +213,17 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
         case O_MAX_MEMORY: rc = parse_size(name, optarg, 1ull << 40, &cfg->max_memory); break;
         case O_MESSAGE_TIMEOUT: rc = parse_seconds(name, optarg, &cfg->message_timeout); break;
         case O_STATS_INTERVAL: rc = parse_seconds(name, optarg, &cfg->stats_interval); break;
+        case O_DEFLATE:
+            rc = -1;
+            for (int m = 0; m < 3; m++)
+                if (strcmp(optarg, deflate_modes[m]) == 0) cfg->deflate = m, rc = 0;
+            if (rc) bad(name, optarg);
+            break;
+        case O_DEFLATE_LEVEL: rc = parse_uint(name, optarg, 9, &cfg->deflate_level); break;
+        case O_DEFLATE_WINDOW: rc = parse_uint(name, optarg, 15, &cfg->deflate_window); break;
+        case O_DEFLATE_THRESHOLD:
+            rc = parse_size(name, optarg, 1ull << 30, &cfg->deflate_threshold);
+            break;
         case O_LOG_LEVEL:
             if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
             break;

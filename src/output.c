@@ -334,7 +334,9 @@ static int queue_iov(const conn_x *x, struct iovec *iov) {
         const uint8_t *base;
         size_t len = s->len - s->off;
         if (s->kind == B_FILE) break;
-        base = s->kind == B_SHARED ? shared_frame(s->sh) : s->data;
+        /* A shared message's segment sends its plain frame, or (fd 1) the
+         * compressed one made for receivers like this one. */
+        base = s->kind != B_SHARED ? s->data : s->fd == 1 ? s->sh->zdata : shared_frame(s->sh);
         if (len > WRITE_EVENT_MAX - total) len = WRITE_EVENT_MAX - total;
         iov[n++] = (struct iovec){ (void *)(base + s->off), len };
         total += len;
@@ -400,7 +402,7 @@ void conn_flush(ws_conn *c) {
     if ((c->flags & F_READ_PAUSED) && x->out_bytes <= srv->cfg->max_queue / 2) {
         c->flags &= (uint16_t)~F_READ_PAUSED;
         c->progress = now_ms();  /* we were not reading: not the peer's delay */
-        if (x->park) feed_parked(c);
+        if (x->park || ws_proto_pending(&c->proto)) feed_parked(c);
         if (c->state == C_DEAD) return;
     }
     if (c->state == C_FLUSHING && !(c->x && c->x->out_bytes))

@@ -110,6 +110,7 @@ static void conn_free_buffers(ws_conn *c) {
         buf_free(&x->ctl);
         buf_free(&x->park);
         queue_drop(c);
+        pmd_release(c);
         ws_mem_free(WS_MEM_CONN, x, sizeof(conn_x));
         c->x = NULL;
     }
@@ -121,7 +122,7 @@ static size_t conn_held(const ws_conn *c) {
     size_t n = 0;
     if (c->x) {
         n += sizeof(conn_x) + WS_MEM_OVERHEAD + c->x->out_held;
-        n += buf_cost(c->x->msg) + buf_cost(c->x->ctl) + buf_cost(c->x->park);
+        n += buf_cost(c->x->msg) + buf_cost(c->x->ctl) + buf_cost(c->x->park) + pmd_held(c);
     }
     if (c->flags & F_HS) n += sizeof(handshake) + WS_MEM_OVERHEAD;
     return n;
@@ -445,7 +446,9 @@ static void release_idle(ws_conn *c, uint32_t now) {
     conn_x *x = c->x;
     if (!x || !reached(now, c->last_rx + IDLE_FREE_MS)) return;
     if (x->msg && x->msg->len == 0 && !batch_points_into(x->msg)) buf_free(&x->msg);
-    if (x->msg || x->ctl || x->park || x->out) return;
+    /* A compressor kept for context takeover is the connection's history:
+     * it stays as long as the connection. */
+    if (x->msg || x->ctl || x->park || x->out || x->zin || x->zout) return;
     ws_mem_free(WS_MEM_CONN, x, sizeof(conn_x));
     c->x = NULL;
 }
@@ -615,6 +618,10 @@ void ws_server_config_defaults(ws_server_config *cfg) {
     cfg->trust_proxy = NULL;
     cfg->busy_poll = 0;  /* off: an idle-looking server should not spin a CPU */
     cfg->stats_interval = 0;
+    cfg->deflate = WS_DEFLATE_SHARED;
+    cfg->deflate_level = 1;
+    cfg->deflate_window = 15;
+    cfg->deflate_threshold = 64;
 }
 
 /* The per-worker buffers the budget must hold before the first peer. */
@@ -654,6 +661,18 @@ int ws_server_config_check(const ws_server_config *cfg, char *err, size_t errcap
     }
     if (cfg->max_queue == 0) {
         snprintf(err, errcap, "--max-queue must be at least 1 byte");
+        return -1;
+    }
+    if (cfg->deflate < WS_DEFLATE_OFF || cfg->deflate > WS_DEFLATE_DEDICATED) {
+        snprintf(err, errcap, "--deflate must be off, shared or dedicated");
+        return -1;
+    }
+    if (cfg->deflate_level < 1 || cfg->deflate_level > 9) {
+        snprintf(err, errcap, "--deflate-level must be 1 to 9");
+        return -1;
+    }
+    if (cfg->deflate_window < 8 || cfg->deflate_window > 15) {
+        snprintf(err, errcap, "--deflate-window must be 8 to 15 (bits)");
         return -1;
     }
     return 0;
@@ -735,6 +754,7 @@ out:
     if (s.listener.fd >= 0) close(s.listener.fd);
     if (s.client_dir >= 0) close(s.client_dir);
     if (s.reserve_fd >= 0) close(s.reserve_fd);
+    pmd_worker_free();
     ws_reactor_free(s.r);
     ws_mem_free(WS_MEM_FIXED, s.rbuf, READ_BUF_SIZE);
     ws_mem_free(WS_MEM_FIXED, s.wbuf, WRITE_BUF_SIZE);

@@ -18,10 +18,11 @@
 
 #include "server.h"
 
+#include "deflate.h"
 #include "error.h"
 #include "frame.h"
-#include "handlers.h"
 #include "http.h"
+#include "inflate.h"
 #include "log.h"
 #include "mem.h"
 #include "net.h"
@@ -100,6 +101,13 @@ struct ws_shared {
     uint8_t hlen;        /* header length, once frozen */
     size_t len, cap;     /* payload bytes, and room for them */
     uint8_t *data;       /* WS_MAX_SERVER_HEADER_LEN bytes, then the payload */
+    /* The message compressed once for every receiver that resets its
+     * compressor per message (RFC 7692 no context takeover), for one
+     * window size: a frame of its own, made the first time one is sent. */
+    uint8_t *zdata;      /* the compressed frame (header and payload) */
+    size_t zlen, zcap;
+    uint8_t zbits;       /* its window bits */
+    uint8_t zstate;      /* 0: not made; 1: made; 2: not worth it (no smaller) */
 };
 
 /* The frozen frame: header and payload. */
@@ -132,6 +140,15 @@ enum {
     F_SEND_PARTS  = 1 << 5, /* a message going out in parts is unfinished */
     F_HTTP        = 1 << 6, /* a plain HTTP request is being answered */
     F_HS          = 1 << 7, /* hs is allocated (the union holds it, not user) */
+    F_ZPARTS      = 1 << 8, /* the message going out in parts is compressed */
+    F_ZSENT       = 1 << 9, /* ... and its first frame has gone out */
+};
+
+/* ws_conn.pmd: permessage-deflate as agreed at the handshake (RFC 7692). */
+enum {
+    PMD_ON = 1,           /* negotiated */
+    PMD_SERVER_NCT = 2,   /* server_no_context_takeover: we reset per message */
+    PMD_CLIENT_NCT = 4,   /* client_no_context_takeover: the client resets */
 };
 
 /* What only a connection in the handshake needs; freed after it. */
@@ -153,6 +170,10 @@ typedef struct conn_x {
     size_t out_ref;      /* of those, bytes of shared messages and files:
                             not copies, not this connection's memory */
     size_t out_held;     /* memory the out segments hold (their budget cost) */
+    ws_inflate *zin;     /* this connection's own decompressor (context
+                            takeover, or a message that spans reads) */
+    ws_deflate *zout;    /* its own compressor (context takeover, or a
+                            message being sent in parts) */
 } conn_x;
 
 /* A connection: one slot of the table indexed by fd. Kept small, since
@@ -162,10 +183,11 @@ struct ws_conn {
     ws_io io;             /* fd, registered events; must stay first */
     uint32_t id;          /* for logs */
     uint8_t state;        /* C_* */
-    uint8_t spare;
+    uint8_t pmd;          /* PMD_* */
     uint16_t flags;       /* F_* */
     uint16_t close_code;  /* code sent or received, for on_close */
-    uint16_t spare2;
+    uint8_t pmd_bits;     /* window bits: ours (low 4 bits), the client's (high 4) */
+    uint8_t spare;
     uint32_t last_rx;     /* ms (server clock) of the last byte received */
     uint32_t last_tx;     /* ms of the last write progress, or when output queued */
     union {
@@ -217,6 +239,12 @@ struct ws_server {
     uint64_t shed;             /* connections shed for memory */
     int shedding;              /* inside shed_for(): no nesting */
     size_t trim_mark;          /* budget total's high-water since the last trim */
+    /* permessage-deflate (compress.c): per window size, a decompressor and a
+     * compressor shared by the connections that keep no context between
+     * messages; buffers for inflated and deflated bytes. */
+    ws_inflate *zin_shared[16];
+    ws_deflate *zout_shared[16];
+    uint8_t *zbuf_in, *zbuf_out;
     uint32_t reject_logged;    /* ms of the last 503 log line */
     unsigned rejects_unlogged; /* 503s since then */
     size_t nproxies;
@@ -292,6 +320,19 @@ conn_x *conn_x_get(ws_conn *c);
 int shed_for(ws_conn *c, size_t n);
 void log_stats(const char *why);
 int run_worker(const ws_server_config *cfg, int listen_fd);
+
+/* compress.c */
+#define ZBUF_SIZE (64 * 1024)   /* inflated or deflated bytes handled at a time */
+int pmd_handshake(ws_conn *c, const ws_http_request *req, char *line, size_t cap);
+void pmd_describe(const ws_conn *c, char *out, size_t cap);
+int pmd_zbuf(ws_conn *c, ws_proto_zbuf *zb);
+int pmd_after_feed(ws_conn *c, const ws_proto_zbuf *zb);
+int pmd_send(ws_conn *c, int opcode, const ws_piece *pieces, size_t n, int first, int last);
+int pmd_wants(const ws_conn *c, size_t len);
+const uint8_t *pmd_shared_frame(ws_conn *c, ws_shared *m, size_t *len);
+size_t pmd_held(const ws_conn *c);
+void pmd_release(ws_conn *c);
+void pmd_worker_free(void);
 
 /* supervisor.c */
 void note_hangup(void);

@@ -75,6 +75,9 @@ int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n) {
     for (size_t i = 0; i < n; i++) total += pieces[i].len;
     size_t hl = ws_frame_header(hdr, 1, opcode, total);
     if (total > SIZE_MAX - hl || !send_fits(c, hl + total)) return -1;
+    /* permessage-deflate: compressed if long enough (and, without memory
+     * for a compressor, plain: always allowed). */
+    if (pmd_wants(c, total) && pmd_send(c, opcode, pieces, n, 1, 1) == 0) return 0;
     if (n == 1) {
         conn_write(c, hdr, hl, pieces[0].data, pieces[0].len);
         return 0;
@@ -101,10 +104,26 @@ int ws_send_part(ws_conn *c, int opcode, int first, int last, const void *data, 
      * are continuations (opcode 0); FIN marks the final fragment. */
     size_t hl = ws_frame_header(hdr, last != 0, first ? opcode : WS_OP_CONT, len);
     if (len > SIZE_MAX - hl || !send_fits(c, hl + len)) return -1;
+    /* A message in parts is compressed as one stream, its frames made as
+     * the compressed bytes come (decided at the first part; without memory
+     * for a compressor then, it goes plain). */
+    if (first && (c->pmd & PMD_ON)) c->flags |= F_ZPARTS;
     if (last)
         c->flags &= (uint16_t)~F_SEND_PARTS;
     else
         c->flags |= F_SEND_PARTS;
+    if (c->flags & F_ZPARTS) {
+        ws_piece piece = { data, len };
+        int rc = pmd_send(c, opcode, &piece, 1, first, last);
+        if (last) c->flags &= (uint16_t)~F_ZPARTS;
+        if (rc == 0) return 0;
+        if (!first) {
+            /* Half a compressed message cannot be finished plain. */
+            conn_fail(c, WS_CLOSE_TRY_AGAIN_LATER, "server memory full: try again later");
+            return -1;
+        }
+        c->flags &= (uint16_t)~F_ZPARTS;
+    }
     conn_write(c, hdr, hl, data, len);
     return 0;
 }
@@ -116,14 +135,24 @@ int ws_send_shared(ws_conn *c, ws_shared *m) {
     /* A receiver that is this far behind gets nothing more queued: the
      * handler decides what to do with it (chat closes it, 1008). */
     if (conn_queued(c) >= srv->cfg->max_queue) return -1;
+    shared_freeze(m);
+    /* permessage-deflate: the frame compressed once for every receiver
+     * that keeps no context; a receiver that keeps context needs bytes of
+     * its own (sent at once, like ws_send). */
+    size_t zlen = 0;
+    const uint8_t *zframe = pmd_shared_frame(c, m, &zlen);
+    if (!zframe && pmd_wants(c, m->len) && !(c->pmd & PMD_SERVER_NCT)) {
+        ws_piece p = { m->data + WS_MAX_SERVER_HEADER_LEN, m->len };
+        return pmd_send(c, m->opcode, &p, 1, 1, 1);
+    }
     seg = buf_new(WS_MEM_OUT, 0);
     if (!seg && shed_for(c, sizeof(buf))) seg = buf_new(WS_MEM_OUT, 0);
     if (!seg) return -1;
-    shared_freeze(m);
     m->refs++;
     seg->kind = B_SHARED;
     seg->sh = m;
-    seg->len = shared_frame_len(m);
+    seg->fd = zframe ? 1 : 0;
+    seg->len = zframe ? zlen : shared_frame_len(m);
     /* Replies batched for c so far go first. The shared bytes themselves
      * are never written from here: they leave as c's socket becomes
      * writable, WRITE_EVENT_MAX per turn of the loop, so a broadcast to
@@ -147,6 +176,7 @@ int ws_close(ws_conn *c, unsigned code, const char *reason) {
     return 0;
 }
 
+int ws_conn_open(const ws_conn *c) { return c->state == C_OPEN; }
 uint32_t ws_conn_id(const ws_conn *c) { return c->id; }
 size_t ws_conn_queued(const ws_conn *c) { return conn_queued(c); }
 size_t ws_conn_queue_limit(const ws_conn *c) {
@@ -365,14 +395,30 @@ static void park(ws_conn *c, uint8_t *p, size_t len) {
 void frames_feed(ws_conn *c, uint8_t *p, size_t len) {
     size_t off = 0;
     int was_unfinished = ws_proto_unfinished(&c->proto);
+    ws_proto_zbuf zb, *zbp = NULL;
 
-    while (off < len && (c->state == C_OPEN || c->state == C_CLOSING)) {
+    /* permessage-deflate: the decompressor and buffer the engine inflates
+     * with (compress.c). */
+    switch (pmd_zbuf(c, &zb)) {
+    case 0:
+        break;
+    case 1:
+        zbp = &zb;
+        break;
+    default:
+        cannot_hold(c);
+        return;
+    }
+    while ((off < len || (zbp && ws_proto_pending(&c->proto))) &&
+           (c->state == C_OPEN || c->state == C_CLOSING)) {
         ws_proto_event ev;
         if (c->state == C_OPEN && conn_queued(c) >= srv->cfg->max_queue) {
-            park(c, p + off, len - off);
-            return;
+            if (off < len) park(c, p + off, len - off);
+            c->flags |= F_READ_PAUSED;
+            conn_update_events(c);
+            break;
         }
-        off += ws_proto_feed(&c->proto, &srv->limits, p + off, len - off, &ev);
+        off += ws_proto_feed_z(&c->proto, &srv->limits, zbp, p + off, len - off, &ev);
         switch (ev.type) {
         case WS_PROTO_EV_DATA:
             /* After our close, messages are no longer delivered (§7.1.2
@@ -400,16 +446,20 @@ void frames_feed(ws_conn *c, uint8_t *p, size_t len) {
     /* A message or frame that starts unfinished starts its patience now;
      * payload that arrives (on_data) renews it, nothing else does. */
     if (!was_unfinished && ws_proto_unfinished(&c->proto)) c->progress = now_ms();
+    if (zbp && c->state != C_DEAD && pmd_after_feed(c, zbp) < 0) cannot_hold(c);
 }
 
 /* The queue has drained: handle the input parked when it was full. */
 void feed_parked(ws_conn *c) {
     buf *pk = c->x->park;
     srv->wconn = c;
-    frames_feed(c, pk->data + pk->off, pk->len - pk->off);
+    if (pk)
+        frames_feed(c, pk->data + pk->off, pk->len - pk->off);
+    else
+        frames_feed(c, NULL, 0);  /* inflated output still to come */
     batch_flush();
     /* Unless it was parked again (the queue filled once more: park() moved
      * its offset), it is done. Nothing in the batch points into it
      * (batch_ref() keeps no such pointers), so it can go. */
-    if (c->x && c->x->park == pk && !(c->flags & F_READ_PAUSED)) buf_free(&c->x->park);
+    if (pk && c->x && c->x->park == pk && !(c->flags & F_READ_PAUSED)) buf_free(&c->x->park);
 }

@@ -196,7 +196,7 @@ static void test_rfc_handshake(void **state) {
                                "Connection: Upgrade\r\n"
                                "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
                                "\r\n";
-    assert_int_equal(ws_http_write_101(out, sizeof(out), accept), sizeof(want) - 1);
+    assert_int_equal(ws_http_write_101(out, sizeof(out), accept, NULL), sizeof(want) - 1);
     assert_string_equal(out, want);
 }
 
@@ -975,11 +975,11 @@ static void test_write_101(void **state) {
                                "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
                                "\r\n";
     char out[sizeof(want)];
-    assert_int_equal(ws_http_write_101(out, sizeof(out), rfc_accept), sizeof(want) - 1);
+    assert_int_equal(ws_http_write_101(out, sizeof(out), rfc_accept, NULL), sizeof(want) - 1);
     assert_memory_equal(out, want, sizeof(want));
     /* One byte short (no room for the NUL snprintf needs): -1. */
-    assert_int_equal(ws_http_write_101(out, sizeof(out) - 1, rfc_accept), -1);
-    assert_int_equal(ws_http_write_101(NULL, 0, rfc_accept), -1);
+    assert_int_equal(ws_http_write_101(out, sizeof(out) - 1, rfc_accept, NULL), -1);
+    assert_int_equal(ws_http_write_101(NULL, 0, rfc_accept, NULL), -1);
 }
 
 static void test_write_error(void **state) {

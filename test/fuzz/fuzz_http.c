@@ -95,7 +95,7 @@ static void answer(const ws_http_request *req) {
         FUZZ_CHECK(req->key_len <= WS_HTTP_MAX_KEY);
         ws_http_accept_key(req->key, req->key_len, accept);
         FUZZ_CHECK(strlen(accept) == WS_HTTP_ACCEPT_LEN);
-        int n = ws_http_write_101(out, sizeof(out), accept);
+        int n = ws_http_write_101(out, sizeof(out), accept, NULL);
         FUZZ_CHECK(n > 0 && (size_t)n < sizeof(out));
         FUZZ_CHECK(strstr(out, accept) != NULL);
     } else if (c == WS_HTTP_PLAIN) {

@@ -353,6 +353,22 @@ int ts_server_stop(ts_server *s, int sig, unsigned timeout_ms) {
     if (st != -1) return st;
     fprintf(stderr, "spawn: server pid %d still running %u ms after signal %d: SIGKILL\n",
             (int)s->pid, timeout_ms * ts_scale(), sig);
+    /* What it was doing, for the report: its state, CPU time and where in
+     * the kernel it waits (a busy loop shows R and growing CPU time). */
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)s->pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(line, sizeof(line), f)) fprintf(stderr, "spawn: wchan %s\n", line);
+        fclose(f);
+    }
+    fprintf(stderr, "spawn: CPU %.2f s, status: ", ts_server_cpu_seconds(s));
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
+    if ((f = fopen(path, "r"))) {
+        while (fgets(line, sizeof(line), f))
+            if (strncmp(line, "State:", 6) == 0) fputs(line, stderr);
+        fclose(f);
+    }
     kill(s->pid, SIGKILL);
     waitpid(s->pid, &s->status, 0);
     s->pid = 0;

@@ -287,12 +287,12 @@ void log_stats(const char *why) {
     ws_log(WS_LOG_INFO, "stats (%s): %u connections (%u handshake, %u open, %u closing, "
            "%u flushing, %u draining); memory %s of %s (fixed %s, conn %s, head %s, msg %s, "
            "out %s, shared %s, zip %s), peak %s; %llu requests refused, %llu connections shed "
-           "[bytes: total %zu peak %zu limit %zu]",
+           "[bytes: total %zu peak %zu limit %zu zip %zu]",
            why, srv->nconns + srv->rejecting, count[C_HANDSHAKE], count[C_OPEN], count[C_CLOSING],
            count[C_FLUSHING], count[C_DRAIN], total, limit, used[WS_MEM_FIXED],
            used[WS_MEM_CONN], used[WS_MEM_HEAD], used[WS_MEM_MSG], used[WS_MEM_OUT],
            used[WS_MEM_SHARED], used[WS_MEM_ZIP], peak, (unsigned long long)st->refused,
-           (unsigned long long)srv->shed, st->total, st->peak, st->limit);
+           (unsigned long long)srv->shed, st->total, st->peak, st->limit, st->used[WS_MEM_ZIP]);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -567,7 +567,21 @@ int ts_server_log_contains(const ts_server *s, const char *needle) {
     return found;
 }
 
+static int budget_line(const ts_server *s, size_t *total, size_t *peak, size_t *limit,
+                       size_t *zip);
+
 int ts_server_budget(const ts_server *s, size_t *total, size_t *peak, size_t *limit) {
+    size_t zip;
+    return budget_line(s, total, peak, limit, &zip);
+}
+
+int ts_server_budget_zip(const ts_server *s, size_t *total, size_t *zip) {
+    size_t peak, limit;
+    return budget_line(s, total, &peak, &limit, zip);
+}
+
+static int budget_line(const ts_server *s, size_t *total, size_t *peak, size_t *limit,
+                       size_t *zip) {
     char line[4096];
     long seen = 0;
     /* Only a line logged after this request counts: skip those there are. */
@@ -586,7 +600,8 @@ int ts_server_budget(const ts_server *s, size_t *total, size_t *peak, size_t *li
         while (fgets(line, sizeof(line), f)) {
             char *p = strstr(line, "[bytes: total ");
             if (p && ++n > seen &&
-                sscanf(p, "[bytes: total %zu peak %zu limit %zu]", total, peak, limit) == 3)
+                sscanf(p, "[bytes: total %zu peak %zu limit %zu zip %zu]", total, peak, limit,
+                       zip) == 4)
                 found = 1;
         }
         fclose(f);

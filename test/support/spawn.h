@@ -124,6 +124,9 @@ int ts_rss_meaningful(void);
  * appeared within 2 s. */
 int ts_server_budget(const ts_server *s, size_t *total, size_t *peak, size_t *limit);
 
+/* The same, with the bytes held as compression state ("zip"). */
+int ts_server_budget_zip(const ts_server *s, size_t *total, size_t *zip);
+
 /* How much slower the server is expected to be: 1, or 10 under valgrind.
  * Tests multiply their waits (not their limits) by it. */
 unsigned ts_scale(void);

@@ -18,6 +18,8 @@
 #include "frame.h"
 #include "http.h"
 
+#include <zlib.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -125,6 +127,12 @@ void wsc_close(wsc *c) {
     free(c->in);
     c->in = NULL;
     c->in_off = c->in_len = 0;
+    if (c->zin) inflateEnd(c->zin);
+    if (c->zout) deflateEnd(c->zout);
+    free(c->zin);
+    free(c->zout);
+    c->zin = c->zout = NULL;
+    c->pmd = 0;
 }
 
 void wsc_reset(wsc *c) {
@@ -320,9 +328,56 @@ int wsc_read_http_body(wsc *c, const char *head, uint8_t **body, size_t *len) {
 }
 
 int wsc_handshake(wsc *c, const char *target) {
+    char head[4096];
+    return wsc_handshake_ext(c, target, NULL, head, sizeof(head));
+}
+
+/* The value of parameter name in an extension header value, or NULL; the
+ * value after "=" goes into out (empty without one). */
+static const char *ext_param(const char *value, const char *name, char *out, size_t cap) {
+    const char *p = strstr(value, name);
+    size_t n = 0;
+    if (!p) return NULL;
+    p += strlen(name);
+    out[0] = '\0';
+    if (*p == '=') {
+        p++;
+        while (*p && *p != ';' && *p != ',' && *p != ' ' && n + 1 < cap) out[n++] = *p++;
+        out[n] = '\0';
+    }
+    return out;
+}
+
+/* Set up zlib for the agreed parameters. */
+static int pmd_setup(wsc *c, const char *value) {
+    char v[16];
+    int client_bits = 15;
+    c->pmd = 1;
+    c->pmd_server_nct = ext_param(value, "server_no_context_takeover", v, sizeof(v)) != NULL;
+    c->pmd_client_nct = ext_param(value, "client_no_context_takeover", v, sizeof(v)) != NULL;
+    c->pmd_server_bits = 15;
+    if (ext_param(value, "server_max_window_bits", v, sizeof(v))) c->pmd_server_bits = atoi(v);
+    if (ext_param(value, "client_max_window_bits", v, sizeof(v))) client_bits = atoi(v);
+    if (c->pmd_server_bits < 8 || c->pmd_server_bits > 15 || client_bits < 8 || client_bits > 15)
+        return fail(c, "bad window bits in \"%s\"", value);
+    c->zin = calloc(1, sizeof(z_stream));
+    c->zout = calloc(1, sizeof(z_stream));
+    if (!c->zin || !c->zout) return fail(c, "out of memory");
+    /* Inflate with exactly the window the server was held to, so a
+     * back-reference beyond it is an error here. */
+    if (inflateInit2(c->zin, -c->pmd_server_bits) != Z_OK) return fail(c, "inflateInit2");
+    /* zlib refuses to deflate with a window of 8; with 9 its matches reach
+     * back at most 2^9 - 262 = 250 bytes, within an agreed 2^8. */
+    if (deflateInit2(c->zout, 6, Z_DEFLATED, -(client_bits < 9 ? 9 : client_bits), 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+        return fail(c, "deflateInit2");
+    return 0;
+}
+
+int wsc_handshake_ext(wsc *c, const char *target, const char *extra, char *head, size_t cap) {
     uint8_t nonce[16];
     char key[WS_BASE64_ENCODED_LEN(16) + 1], expect[WS_HTTP_ACCEPT_LEN + 1];
-    char req[512], head[4096], value[256];
+    char req[1024], value[256];
 
     /* RFC 6455 §4.1: the key is a random 16-byte nonce, base64-encoded. */
     random_bytes(nonce, sizeof(nonce));
@@ -334,11 +389,13 @@ int wsc_handshake(wsc *c, const char *target) {
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n"
+                     "%s"
                      "\r\n",
-                     target, key);
+                     target, key, extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof(req)) return fail(c, "request too long");
     if (wsc_send_raw(c, req, (size_t)n) < 0) return -1;
 
-    int status = wsc_read_http_head(c, head, sizeof(head));
+    int status = wsc_read_http_head(c, head, cap);
     if (status < 0) return -1;
     if (status != 101) return fail(c, "handshake answered %d: \"%.80s\"", status, head);
     /* RFC 6455 §4.1, client requirements on the server's response. */
@@ -353,7 +410,108 @@ int wsc_handshake(wsc *c, const char *target) {
         return fail(c, "101 without Sec-WebSocket-Accept");
     if (strcmp(value, expect) != 0)
         return fail(c, "Sec-WebSocket-Accept is %s, expected %s", value, expect);
+    /* RFC 6455 §4.1: extensions in the response must have been offered. */
+    if (wsc_http_header(head, "Sec-WebSocket-Extensions", value, sizeof(value)) == 0) {
+        if (!extra || !strstr(extra, "permessage-deflate"))
+            return fail(c, "extension \"%s\" in the response, none offered", value);
+        if (strncmp(value, "permessage-deflate", 18) != 0)
+            return fail(c, "unknown extension \"%s\" in the response", value);
+        return pmd_setup(c, value);
+    }
     return 0;
+}
+
+/* Inflate a message's compressed payload (RFC 7692 §7.2.2: the tail
+ * appended) into a malloc'd buffer. */
+static int pmd_inflate(wsc *c, const uint8_t *in, size_t len, uint8_t **out, size_t *out_len) {
+    z_stream *z = c->zin;
+    static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
+    size_t cap = len * 4 + 1024, got = 0;
+    uint8_t *buf = malloc(cap + 1);
+    if (!buf) return fail(c, "out of memory");
+    if (c->pmd_server_nct) inflateReset(z);
+    for (int part = 0; part < 2; part++) {
+        z->next_in = (Bytef *)(uintptr_t)(part ? tail : in);
+        z->avail_in = (uInt)(part ? 4 : len);
+        while (z->avail_in > 0) {
+            if (got == cap) {
+                uint8_t *n = realloc(buf, cap * 2 + 1);
+                if (!n) {
+                    free(buf);
+                    return fail(c, "out of memory");
+                }
+                buf = n;
+                cap *= 2;
+            }
+            z->next_out = buf + got;
+            z->avail_out = (uInt)(cap - got);
+            int rc = inflate(z, Z_SYNC_FLUSH);
+            got = cap - z->avail_out;
+            if (rc == Z_STREAM_END) {
+                /* A final block: what follows is not part of the stream. */
+                inflateReset(z);
+                break;
+            }
+            if (rc != Z_OK && rc != Z_BUF_ERROR) {
+                free(buf);
+                return fail(c, "server sent invalid compressed data (%s)", z->msg ? z->msg : "?");
+            }
+        }
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *out_len = got;
+    return 0;
+}
+
+int wsc_compress(wsc *c, const void *data, size_t len, uint8_t **out, size_t *out_len) {
+    z_stream *z = c->zout;
+    size_t cap, got = 0;
+    uint8_t *buf;
+    if (!c->pmd) return fail(c, "permessage-deflate was not agreed");
+    if (c->pmd_client_nct) deflateReset(z);
+    cap = deflateBound(z, len) + 64;
+    if (!(buf = malloc(cap))) return fail(c, "out of memory");
+    z->next_in = (Bytef *)(uintptr_t)data;
+    z->avail_in = (uInt)len;
+    /* Until the flush is complete: room left over at the end. */
+    do {
+        if (cap - got < 64) {
+            uint8_t *n = realloc(buf, cap * 2);
+            if (!n) {
+                free(buf);
+                return fail(c, "out of memory");
+            }
+            buf = n;
+            cap *= 2;
+        }
+        z->next_out = buf + got;
+        z->avail_out = (uInt)(cap - got);
+        if (deflate(z, Z_SYNC_FLUSH) == Z_STREAM_ERROR) {
+            free(buf);
+            return fail(c, "deflate failed");
+        }
+        got = cap - z->avail_out;
+    } while (z->avail_in > 0 || z->avail_out == 0);
+    if (got < 5) {
+        /* zlib writes nothing for a flush right after a flush (an empty
+         * message after another): the message is then the empty stored
+         * block's first byte alone, 00 (with the tail: 00 00 00 ff ff). */
+        buf[0] = 0;
+        got = 5;
+    }
+    *out = buf;
+    *out_len = got - 4;  /* §7.2.1: without 00 00 ff ff */
+    return 0;
+}
+
+int wsc_send_compressed(wsc *c, int opcode, const void *data, size_t len) {
+    uint8_t *z;
+    size_t zl;
+    if (wsc_compress(c, data, len, &z, &zl) < 0) return -1;
+    int rc = wsc_send_frame(c, WS_FIN | WS_RSV1 | (unsigned)opcode, z, zl);
+    free(z);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -471,7 +629,7 @@ static void describe(const wsc_frame *f, char *out, size_t cap) {
 int wsc_read_message(wsc *c, int *opcode, uint8_t **data, size_t *len) {
     uint8_t *msg = NULL;
     size_t total = 0;
-    int first = 1;
+    int first = 1, compressed = 0;
     char what[200];
 
     *data = NULL;
@@ -483,7 +641,10 @@ int wsc_read_message(wsc *c, int *opcode, uint8_t **data, size_t *len) {
             return -1;
         }
         describe(&f, what, sizeof(what));
-        if (f.rsv) {
+        /* RFC 7692 §6: RSV1 on a message's first frame, if agreed. */
+        if (first && f.rsv == WS_RSV1 && c->pmd && !WS_OP_IS_CONTROL(f.opcode)) {
+            compressed = 1;
+        } else if (f.rsv) {
             free(msg);
             wsc_frame_free(&f);
             return fail(c, "RSV bits set in server frame: %s", what);
@@ -510,6 +671,17 @@ int wsc_read_message(wsc *c, int *opcode, uint8_t **data, size_t *len) {
         int fin = f.fin;
         wsc_frame_free(&f);
         if (fin) break;
+    }
+    c->last_compressed = compressed;
+    c->last_wire_len = total;
+    if (compressed) {
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+        int rc = pmd_inflate(c, msg ? msg : (uint8_t *)"", total, &plain, &plain_len);
+        free(msg);
+        if (rc < 0) return -1;
+        msg = plain;
+        total = plain_len;
     }
     *data = msg;
     *len = total;

@@ -38,12 +38,22 @@ typedef struct wsc {
     uint8_t *in;             /* received bytes not consumed yet: */
     size_t in_off, in_len;   /*   in[in_off .. in_len) */
     size_t in_cap;           /* bytes allocated at in */
+    /* permessage-deflate (RFC 7692), when wsc_handshake_ext() agreed on it:
+     * zlib plays our side (a test-only oracle). */
+    int pmd;                 /* 1: negotiated */
+    int pmd_server_nct;      /* the server resets its compressor per message */
+    int pmd_client_nct;      /* we reset ours per message */
+    int pmd_server_bits;     /* the server's window, 8..15 */
+    void *zin, *zout;        /* z_stream: inflating the server's messages,
+                                deflating ours */
     int duplex;              /* 1: while a send waits for room, read what the
                                 server sends meanwhile into in (a client that
                                 reads while it writes, as real ones do); 0:
                                 never read while sending (a peer that does
                                 not read). wsc_connect sets 0. */
     char err[256];           /* why the last call failed */
+    int last_compressed;     /* the last message read had RSV1 */
+    size_t last_wire_len;    /* ... and this many payload bytes on the wire */
 } wsc;
 
 /* One frame from the server. payload is malloc'd (len + 1 bytes, the
@@ -70,6 +80,13 @@ int wsc_open(wsc *c, const ts_server *s);
  * and the right Sec-WebSocket-Accept. Bytes after the response head stay
  * buffered for the frame functions. */
 int wsc_handshake(wsc *c, const char *target);
+
+/* The handshake with extra request header lines (each ending in CRLF, e.g.
+ * "Sec-WebSocket-Extensions: permessage-deflate\r\n"); the response head
+ * goes into head (cap bytes). If the response agrees on permessage-deflate,
+ * sets up c->pmd and zlib to speak it (a response that names parameters
+ * the offer did not allow fails). */
+int wsc_handshake_ext(wsc *c, const char *target, const char *extra, char *head, size_t cap);
 
 /* Close the socket and free the buffer. Safe to call twice. */
 void wsc_close(wsc *c);
@@ -125,6 +142,15 @@ int wsc_send_payload(wsc *c, const void *data, size_t len);
 /* A frame without a mask, as only a server may send (RFC 6455 §5.1). */
 int wsc_send_unmasked(wsc *c, unsigned b0, const void *payload, size_t len);
 
+/* One whole message compressed (RFC 7692 §7.2.1) in one frame with RSV1
+ * set (needs c->pmd). */
+int wsc_send_compressed(wsc *c, int opcode, const void *data, size_t len);
+
+/* Compress a message as wsc_send_compressed() would, into a malloc'd
+ * buffer (*out, *out_len), without sending it: for tests that frame the
+ * bytes themselves. */
+int wsc_compress(wsc *c, const void *data, size_t len, uint8_t **out, size_t *out_len);
+
 /* One whole message in one frame: FIN + opcode. */
 int wsc_send_message(wsc *c, int opcode, const void *data, size_t len);
 
@@ -140,9 +166,11 @@ int wsc_peek_opcode(wsc *c);
 int wsc_read_frame(wsc *c, wsc_frame *f);
 void wsc_frame_free(wsc_frame *f);
 
-/* Read one data message, joining continuation frames. Fails on RSV bits,
- * a control frame in between (c->err names it), or a bad sequence.
- * *data is malloc'd (plus a NUL). */
+/* Read one data message, joining continuation frames. A message whose
+ * first frame has RSV1 is inflated (if permessage-deflate was agreed;
+ * c->last_compressed tells which it was). Fails on RSV bits otherwise, RSV1
+ * on a continuation, a control frame in between (c->err names it), or a
+ * bad sequence. *data is malloc'd (plus a NUL). */
 int wsc_read_message(wsc *c, int *opcode, uint8_t **data, size_t *len);
 
 /* Read one message and check it is opcode with exactly these bytes. */

@@ -287,7 +287,43 @@ def inflate_seeds():
     put("bad_hlit", (BYTEWISE, BYTEWISE), w15, bytes.fromhex("f5ff") + bytes(8))
 
 
+def proto_deflate_seeds():
+    """Records for fuzz_proto_deflate.c: b0, length (2 bytes, little
+    endian), payload; after the header bytes (output size and no-context
+    flag, cut pattern)."""
+    def rec(b0, payload):
+        return bytes([b0]) + struct.pack("<H", len(payload)) + payload
+
+    def msg(data, c):
+        z = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+        assert z.endswith(b"\x00\x00\xff\xff")
+        return z[:-4] or b"\x00"
+
+    hello = bytes.fromhex("f248cdc9c90700")
+    write("proto_deflate", "rfc_hello", bytes([0x0f, WHOLE]) + rec(0xc1, hello))
+    write("proto_deflate", "rfc_fragments", bytes([0x0a, SMALL]) +
+          rec(0x41, hello[:3]) + rec(0x89, b"p") + rec(0x80, hello[3:]))
+    write("proto_deflate", "rfc_takeover", bytes([0x07, MEDIUM]) +
+          rec(0xc1, hello) + rec(0xc1, bytes.fromhex("f200110000")))
+    write("proto_deflate", "bfinal", bytes([0x0f, BYTEWISE]) +
+          rec(0xc1, bytes.fromhex("f348cdc9c90700")))
+    rng = random.Random(7692)
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = b"".join(rec(0xc1, msg(m, c)) for m in chat(rng, 6))
+    write("proto_deflate", "chat_takeover", bytes([0x05, LARGE]) + body)
+    data = bytes(rng.randrange(256) for _ in range(3000))
+    c = zlib.compressobj(1, zlib.DEFLATED, -15)
+    z = msg(data, c)
+    write("proto_deflate", "binary_parts", bytes([0x0c, SMALL]) +
+          rec(0x42, z[:100]) + rec(0x00, z[100:200]) + rec(0x80, z[200:]))
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    write("proto_deflate", "zeros_bomb", bytes([0x0f, WHOLE]) + rec(0xc2, msg(bytes(300000), c)))
+    write("proto_deflate", "plain_and_close", bytes([0x0f, WHOLE]) +
+          rec(0x81, b"plain") + rec(0x88, b"\x03\xe8"))
+
+
 if __name__ == "__main__":
+    proto_deflate_seeds()
     http_seeds()
     frame_seeds()
     utf8_seeds()

@@ -109,9 +109,13 @@ $(BUILD)/test/%: $(BUILD)/obj/test/%.o $(SUPPORT_OBJS) $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
+# The driver checks compression with zlib, an implementation independent
+# of the server's (a test oracle only, like the unit tests' -lz).
+CONF_LIBS := -lz
+
 $(CONF_BIN): $(CONF_OBJS)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CONF_LIBS)
 
 $(BENCH_BIN): $(BENCH_OBJS)
 	@$(if $(Q),echo "  LINK    $@")

@@ -84,6 +84,8 @@
     chatOnline: $('chat-online'), chatId: $('chat-id'), chatIdWrap: $('chat-id-wrap'),
     chatNote: $('chat-note'), chatNick: $('chat-nick'), chatMessages: $('chat-messages'),
     chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
+    negotiated: $('negotiated'), extensions: $('extensions'), wireRow: $('wire-row'),
+    wirePct: $('count-wire-pct'),
   };
 
   /* ---- state ------------------------------------------------------------- */
@@ -114,6 +116,8 @@
   };
 
   const encoder = new TextEncoder();
+  let compressing = false;           /* permessage-deflate was agreed */
+  const wire = { raw: 0, sent: 0 };  /* bytes sent, and their compressed estimate */
 
   /* ---- small helpers ----------------------------------------------------- */
 
@@ -201,6 +205,45 @@
     renderCounts();
   }
 
+  /* ---- compression (RFC 7692 permessage-deflate) ------------------------- */
+
+  /* What the server agreed to, as the browser reports it (ws.extensions),
+   * e.g. "permessage-deflate; server_no_context_takeover; ...". */
+  function showNegotiated(sock) {
+    const ext = sock.extensions || '';
+    el.extensions.textContent = ext || 'no extensions';
+    el.negotiated.hidden = false;
+    el.negotiated.dataset.extensions = ext;
+    compressing = /^permessage-deflate/.test(ext);
+    el.wireRow.hidden = !(compressing && canEstimate);
+  }
+
+  /* The page cannot see the bytes on the wire, but it can compress what it
+   * sends the same way (raw DEFLATE, CompressionStream) and show about how
+   * much smaller the messages travel. An estimate: the browser's and the
+   * server's compressors choose their own blocks. */
+  const canEstimate = typeof CompressionStream === 'function' && (() => {
+    try { new CompressionStream('deflate-raw'); return true; } catch (e) { return false; }
+  })();
+
+  async function deflatedSize(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+    return (await new Response(stream).arrayBuffer()).byteLength;
+  }
+
+  function estimateWire(bytes) {
+    if (!compressing || !canEstimate) return;
+    const raw = bytes.length;
+    deflatedSize(bytes).then((z) => {
+      /* A sender keeps whichever is smaller: compressed or as it is. */
+      wire.raw += raw;
+      wire.sent += Math.min(z, raw);
+      const pct = wire.raw ? (100 * wire.sent) / wire.raw : 100;
+      el.wirePct.textContent = pct < 1 ? pct.toFixed(2) : String(Math.round(pct));
+      el.wirePct.dataset.value = String(pct);
+    }, () => {});
+  }
+
   function countReceived(bytes) {
     counts.recvMsgs += 1;
     counts.recvBytes += bytes;
@@ -266,7 +309,9 @@
       attempt = 0;
       el.closeInfo.hidden = true;
       setState('open');
-      log('Open: connected to ' + sock.url, 'ok');
+      showNegotiated(sock);
+      log('Open: connected to ' + sock.url + (sock.extensions ? ' (' + sock.extensions + ')' : ''),
+          'ok');
     };
     sock.onmessage = (ev) => {
       if (sock !== ws) return;
@@ -355,6 +400,7 @@
   function sendText(text) {
     if (!isOpen()) return false;
     ws.send(text);
+    estimateWire(encoder.encode(text));
     /* In chat mode replies are relays mixed with others' messages, so there
      * is no one-to-one echo to match. */
     if (!chat.active) pending.push({ at: performance.now(), text: text });
@@ -365,6 +411,7 @@
   function sendBytes(bytes, what) {
     if (!isOpen()) return;
     ws.send(bytes);
+    estimateWire(bytes);
     if (!chat.active) pending.push({ at: performance.now(), bytes: bytes });
     countSent(bytes.length);
     log('Sent ' + what + ': ' + fmtInt(bytes.length) + ' bytes');
@@ -651,6 +698,8 @@
     el.log.replaceChildren();
     el.binaryResult.hidden = true;
     counts.sentMsgs = counts.sentBytes = counts.recvMsgs = counts.recvBytes = 0;
+    wire.raw = wire.sent = 0;
+    el.wirePct.textContent = '100';
     renderCounts();
   });
 

@@ -314,6 +314,33 @@ static void test_bomb_fails_at_the_limit(void **state) {
     free(s.p);
 }
 
+/* A message of exactly --max-message random bytes grows a little when
+ * compressed: its frame declares more than the limit, and is accepted. */
+static void test_incompressible_message_at_the_limit(void **state) {
+    (void)state;
+    const size_t n = limits.max_message;
+    uint8_t *msg = malloc(n), *z = malloc(n + n / 64);
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    tu_fill_random(msg, n, 42);
+    assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t zl = client_deflate(&zs, msg, n, z, n + n / 64);
+    deflateEnd(&zs);
+    assert_true(zl > n);
+    stream s = { 0 };
+    put_frame(&s, WS_FIN | WS_RSV1 | WS_OP_BINARY, z, zl);
+    struct run run = { .zcap = 65536, .reset = 1 };
+    tu_chunks(s.p, s.len, 65536, feed_pieces, &run);
+    assert_int_equal(run.r.error, 0);
+    assert_int_equal(run.r.n, 1);
+    assert_int_equal(run.r.lens[0], n);
+    assert_memory_equal(run.r.msgs[0], msg, n);
+    result_free(&run.r);
+    free(msg);
+    free(z);
+    free(s.p);
+}
+
 /* Text is checked on the inflated bytes, and fails at the first bad one. */
 static void test_utf8_on_inflated_text(void **state) {
     (void)state;
@@ -404,6 +431,7 @@ int main(void) {
         cmocka_unit_test(test_rfc7692_examples),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_bomb_fails_at_the_limit),
+        cmocka_unit_test(test_incompressible_message_at_the_limit),
         cmocka_unit_test(test_utf8_on_inflated_text),
         cmocka_unit_test(test_rsv1_where_not_allowed),
         cmocka_unit_test(test_corrupt_and_cut_short),

@@ -118,8 +118,10 @@ async function startServer(name, port, extra) {
   let listening = false;
   let exited = null;
   child.stdout.pipe(logFile, { end: false });
+  child.logText = '';
   child.stderr.on('data', (d) => {
     logFile.write(d);
+    child.logText += d.toString();
     if (/listening on/.test(d.toString())) listening = true;
   });
   child.once('exit', (code, sig) => {
@@ -308,6 +310,42 @@ async function echoTests(context) {
     const r = await response(page, 3);
     assert(r.bytes === '65536' && r.match === 'true', 'bytes ' + r.bytes + ', match ' + r.match);
     return '65536 bytes, rtt ' + Number(r.rtt).toFixed(2) + ' ms';
+  });
+
+  await check('permessage-deflate agreed; the page shows it and estimates the saving', async () => {
+    const ext = await page.textContent('#extensions');
+    assert(/^permessage-deflate/.test(ext), 'extensions "' + ext + '"');
+    assert(/permessage-deflate \(windows/.test(server.logText), 'server log has no agreement');
+    await until(page, 'estimate shown', () => !document.getElementById('wire-row').hidden &&
+                Number(document.getElementById('count-wire-pct').dataset.value) < 20);
+    return ext + '; about ' + await page.textContent('#count-wire-pct') + '% of the bytes';
+  });
+
+  await check('compressed on the wire: the server counts far fewer bytes than were sent', async () => {
+    const p2 = await page.context().newPage();
+    await p2.goto(base);
+    await waitState(p2, 'open');
+    const text = '{"type":"msg","text":"hello, world"} '.repeat(1800);  /* 64 KiB */
+    for (let i = 0; i < 10; i++) {
+      await p2.fill('#message', text);
+      await p2.press('#message', 'Enter');
+    }
+    await until(p2, '10 echoes', () => document.getElementById('count-recv-msgs').dataset.value === '10');
+    await p2.click('#disconnect');
+    await waitState(p2, 'closed');
+    let line = '';
+    const t0 = Date.now();
+    while (!line && Date.now() - t0 < 3000) {
+      line = server.logText.split('\n').filter((l) => /disconnected \(code 1000\): 10 messages/.test(l)).pop() || '';
+      if (!line) await sleep(50);
+    }
+    const m = /([0-9.]+) (B|KiB|MiB) in, ([0-9.]+) (B|KiB|MiB) out/.exec(line);
+    assert(m, 'no disconnect line with 10 messages');
+    const kib = (v, u) => Number(v) * (u === 'B' ? 1 / 1024 : u === 'MiB' ? 1024 : 1);
+    const inKiB = kib(m[1], m[2]), outKiB = kib(m[3], m[4]);
+    assert(inKiB < 64 && outKiB < 64, 'in ' + inKiB + ' KiB, out ' + outKiB + ' KiB for 640 KiB each way');
+    await p2.close();
+    return '640 KiB each way travelled as ' + inKiB.toFixed(1) + ' KiB in, ' + outKiB.toFixed(1) + ' KiB out';
   });
 
   await check('binary file (setInputFiles) echoes byte for byte', async () => {

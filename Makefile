@@ -67,9 +67,15 @@ BENCH_ARCH ?= $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && e
 .SECONDARY:
 
 .PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e \
-        proxy-test install clean check-deps
+        proxy-test install clean check-deps tools
 
-all: $(BIN) $(CONF_BIN) $(BENCH_BIN)
+# The server needs only a C compiler and libc. The tools beside it (the
+# conformance driver, wsbench) link zlib for their permessage-deflate
+# cases, so they are built by `make tools`, which checks for it first.
+all: $(BIN)
+
+tools: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(CONF_BIN) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -119,7 +125,7 @@ $(CONF_BIN): $(CONF_OBJS)
 
 $(BENCH_BIN): $(BENCH_OBJS)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lm -lz
 
 run: $(BIN)
 	./$(BIN) --port $(PORT) --client-dir client
@@ -138,7 +144,8 @@ unit: check-deps
 	    $$t || fail=1; \
 	done; exit $$fail
 
-conformance: $(BIN) $(CONF_BIN)
+conformance: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(CONF_BIN)
 	$(Q)$(if $(CONF_BIN),sh scripts/run-conformance.sh $(BIN) $(CONF_BIN),echo "no conformance driver")
 
 test: unit

@@ -11,18 +11,21 @@
 #   5. heap allocations per echoed message of ws6455 (LD_PRELOAD counter);
 #   6. ws6455 --busy-poll 50 against the default on the latency-bound cells;
 #   7. (codec) our DEFLATE encoder against zlib and libdeflate on a fixed
-#      corpus, in one process, no server (build/codec-bench).
+#      corpus, in one process, no server (build/codec-bench);
+#   8. (deflate) compressed echo: ws6455 --deflate against Node's ws with
+#      permessage-deflate at the same level, and the idle cost of a
+#      connection that agreed to it.
 # The server is pinned to CPU 0 and wsbench to CPU 1 (taskset), except in
 # the workers comparison, where the server needs both CPUs.
 #
 # Environment (all optional): BENCH_SECONDS (5) BENCH_ROUNDS (3)
-# BENCH_WARMUP (1) BENCH_PORT (18200; uses BENCH_PORT..BENCH_PORT+20)
+# BENCH_WARMUP (1) BENCH_PORT (18200; uses BENCH_PORT..BENCH_PORT+25)
 # BENCH_OUT (build/bench/results.md) BENCH_CLIENT_ARGS (extra wsbench flags)
 # WS6455 (build/ws6455) WSBENCH (build/wsbench)
 # MALLOC_COUNT_SO (build/bench/malloc_count.so) NODE (node)
 # CODEC_BENCH (build/codec-bench) CODEC_ROUNDS (7) CODEC_MIN_MS (150)
 # BENCH_SECTIONS (default "matrix memory workers syscalls allocs busypoll
-# codec": any subset; only codec needs no server, node or wsbench)
+# codec deflate": any subset; only codec needs no server, node or wsbench)
 #
 # Every server started here is killed by PID on exit (trap); every wsbench
 # run is bounded by timeout(1). Exit status is non-zero if any run that
@@ -42,12 +45,13 @@ NODE=${NODE:-node}
 CODEC_BENCH=${CODEC_BENCH:-build/codec-bench}
 CODEC_ROUNDS=${CODEC_ROUNDS:-7}
 CODEC_MIN_MS=${CODEC_MIN_MS:-150}
-SECTIONS=" ${BENCH_SECTIONS:-matrix memory workers syscalls allocs busypoll codec} "
+SECTIONS=" ${BENCH_SECTIONS:-matrix memory workers syscalls allocs busypoll codec deflate} "
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/ws6455-bench.XXXXXX)
 SERVER_CPU=0
 CLIENT_CPU=1
-LIMIT=$(( SECONDS_PER + WARMUP + 60 ))   # seconds any one wsbench run may take
+# seconds any one wsbench run may take (the durations may be fractional)
+LIMIT=$(awk -v a="$SECONDS_PER" -v b="$WARMUP" 'BEGIN { printf "%d", a + b + 61 }')
 FAILED=0
 SERVERS=()
 
@@ -69,7 +73,7 @@ trap 'exit 130' INT TERM
 
 # Every section but codec runs servers and wsbench.
 SERVERS_NEEDED=0
-for s in matrix memory workers syscalls allocs busypoll; do want $s && SERVERS_NEEDED=1; done
+for s in matrix memory workers syscalls allocs busypoll deflate; do want $s && SERVERS_NEEDED=1; done
 command -v taskset >/dev/null || { log "run-bench: taskset (util-linux) is missing"; exit 1; }
 if [ $SERVERS_NEEDED = 1 ]; then
 	for f in "$WS6455" "$WSBENCH"; do
@@ -109,11 +113,13 @@ wait_port() {
 start_server() {
 	local name=$1 port=$2 cpus=$3
 	shift 3
+	# SERVER_ENV: extra VAR=value words for this server only (LD_PRELOAD,
+	# NODE_DEFLATE).
 	if [ "$name" = node ]; then
-		taskset -c "$cpus" "$NODE" "$HERE/node-echo.js" "$port" 127.0.0.1 \
+		# shellcheck disable=SC2086
+		env ${SERVER_ENV:-} taskset -c "$cpus" "$NODE" "$HERE/node-echo.js" "$port" 127.0.0.1 \
 			>>"$TMP/server.log" 2>&1 &
 	else
-		# SERVER_ENV: extra VAR=value words for this server only (LD_PRELOAD).
 		# shellcheck disable=SC2086
 		env ${SERVER_ENV:-} taskset -c "$cpus" "$WS6455" --host 127.0.0.1 --port "$port" \
 			--log-level warn "$@" >>"$TMP/server.log" 2>&1 &
@@ -171,21 +177,24 @@ reset_rounds() {
 	for s in "$@"; do : >"$TMP/$s.rates"; : >"$TMP/$s.p99"; done
 }
 
-# load_round LABEL ROUND NAME CPUS PORT CONNS SIZE DEPTH: one measured run
-# against server NAME; its msg/s and p99 go to $TMP/NAME.rates and .p99.
+# load_round LABEL ROUND NAME CPUS PORT CONNS SIZE DEPTH [WSBENCH-ARGS...]:
+# one measured run against server NAME; its msg/s and p99 go to
+# $TMP/NAME.rates and .p99.
 load_round() {
 	local label=$1 r=$2 s=$3 cpus=$4 port=$5 conns=$6 size=$7 depth=$8 line
+	shift 8
 	line=$(bench "$cpus" --port "$port" -c "$conns" -s "$size" -d "$depth" \
-		-t "$SECONDS_PER" -w "$WARMUP")
+		-t "$SECONDS_PER" -w "$WARMUP" "$@")
 	log "  $label round $r $s: $(field msgs_per_sec "$line") msg/s, p99 $(field p99_us "$line") us"
 	field msgs_per_sec "$line" >>"$TMP/$s.rates"
 	field p99_us "$line" >>"$TMP/$s.p99"
+	field sent_bytes "$line" >"$TMP/$s.sent"
 }
 
 # median: of the numbers on stdin (the lower middle one for an even count).
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 fmt_int() { awk -v a="$1" 'BEGIN { if (a == "n/a" || a == "") print "n/a"; else printf "%\047d", a }'; }
 
@@ -260,23 +269,26 @@ fi
 # Each count on a fresh server; wsbench samples VmRSS of the server and all
 # its processes before connecting and SETTLE s after the last handshake.
 HOLD=4
+# idle_row NAME N PORT WORKERS [SERVER-ARGS...]; IDLE_ARGS: wsbench flags.
 idle_row() {
 	local name=$1 n=$2 port=$3 workers=$4 line open per before after
+	shift 4
 	if [ "$name" = node ]; then
 		start_server node "$port" "$SERVER_CPU"
 	else
-		start_server ws6455 "$port" "$SERVER_CPU" --workers "$workers" --max-connections 19000
+		start_server ws6455 "$port" "$SERVER_CPU" --workers "$workers" --max-connections 19000 "$@"
 	fi
 	sleep 1
+	# shellcheck disable=SC2086
 	out=$(timeout $((HOLD + 120)) taskset -c "$CLIENT_CPU" "$WSBENCH" -q --port "$port" -c "$n" --idle "$HOLD" \
-		--settle 2 --timeout 5 --server-pid "$SERVER_PID" 2>>"$TMP/wsbench.err")
+		--settle 2 --timeout 5 --server-pid "$SERVER_PID" ${IDLE_ARGS:-} 2>>"$TMP/wsbench.err")
 	line=$(printf '%s\n' "$out" | grep '^RESULT' | tail -n 1)
 	stop_server "$SERVER_PID"
 	open=$(field open "$line")
 	before=$(field rss_before_kb "$line"); after=$(field rss_after_kb "$line")
 	per=$(field bytes_per_conn "$line")
-	local label="ws6455 --workers $workers"
-	[ "$name" = node ] && label="Node ws"
+	local label="ws6455 --workers $workers${*:+ $*}"
+	[ "$name" = node ] && label="Node ws${SERVER_ENV:+ ($SERVER_ENV)}"
 	local note=""
 	if [ "${open:-0}" != "$n" ]; then
 		note="only $(fmt_int "${open:-0}") of $(fmt_int "$n") opened; the other $(field errors "$line") failed (connect $(field err_connect "$line"), handshake $(field err_handshake "$line"))"
@@ -497,6 +509,63 @@ if want codec; then
 		FAILED=1
 	fi
 	emit ""
+fi
+
+# ---- 8. compressed echo ------------------------------------------------------
+
+# wsbench --deflate sends 16 chat-like JSON texts, compressed once by zlib,
+# and checks every echo; both servers inflate each message and compress the
+# echo (level 1, no context takeover: wsbench asks for none). ws6455 without
+# compression on the same texts is the third column: what compression costs.
+if want deflate; then
+P_WS=$((PORT + 20))
+P_NODE=$((PORT + 21))
+P_PLAIN=$((PORT + 22))
+log "run-bench: permessage-deflate, $ROUNDS round(s) of ${SECONDS_PER}s per cell and server"
+start_server ws6455 "$P_WS" "$SERVER_CPU" --workers 1 --deflate shared
+WS_PID=$SERVER_PID
+SERVER_ENV=NODE_DEFLATE=1 start_server node "$P_NODE" "$SERVER_CPU"
+NODE_PID=$SERVER_PID
+start_server ws6455 "$P_PLAIN" "$SERVER_CPU" --workers 1 --deflate off
+PLAIN_PID=$SERVER_PID
+emit "### Compressed echo (permessage-deflate, level 1, no context takeover)"
+emit ""
+emit "| cell | bytes on the wire | ws6455 msg/s | Node ws msg/s | ratio | ws6455 uncompressed msg/s | ws6455 p99 µs | Node ws p99 µs |"
+emit "|---|---:|---:|---:|---:|---:|---:|---:|"
+for cell in "1 1024 64 1 conn x 1 KiB, depth 64" "100 1024 1 100 conns x 1 KiB" \
+	"10 16384 1 10 conns x 16 KiB" "4 262144 1 4 conns x 256 KiB"; do
+	read -r conns size depth label <<<"$cell"
+	reset_rounds ws node plain
+	: >"$TMP/wire"
+	for r in $(seq "$ROUNDS"); do
+		for s in ws node plain; do
+			case $s in
+			ws) load_round "$label" "$r" ws "$CLIENT_CPU" "$P_WS" "$conns" "$size" "$depth" --deflate ;;
+			node) load_round "$label" "$r" node "$CLIENT_CPU" "$P_NODE" "$conns" "$size" "$depth" --deflate ;;
+			plain) load_round "$label" "$r" plain "$CLIENT_CPU" "$P_PLAIN" "$conns" "$size" "$depth" ;;
+			esac
+		done
+	done
+	wire=$(cat "$TMP/ws.sent")
+	ws_rate=$(median <"$TMP/ws.rates"); node_rate=$(median <"$TMP/node.rates")
+	emit "| $label | $(fmt_int "${wire:-n/a}") of $(fmt_int "$size") | $(fmt_int "$ws_rate") | $(fmt_int "$node_rate") |" \
+		"$(ratio "$ws_rate" "$node_rate") | $(fmt_int "$(median <"$TMP/plain.rates")") |" \
+		"$(median <"$TMP/ws.p99") | $(median <"$TMP/node.p99") |"
+done
+stop_server "$WS_PID"
+stop_server "$NODE_PID"
+stop_server "$PLAIN_PID"
+emit ""
+
+log "run-bench: idle connections that agreed to permessage-deflate"
+emit "### Memory per idle connection with permessage-deflate agreed"
+emit ""
+emit "| server | connections | open | RSS before KiB | RSS with them KiB | bytes per connection | note |"
+emit "|---|---:|---:|---:|---:|---:|---|"
+IDLE_ARGS="--deflate" idle_row ws6455 10000 $((PORT + 23)) 1 --deflate shared
+IDLE_ARGS="--deflate" idle_row ws6455 10000 $((PORT + 24)) 1 --deflate dedicated
+IDLE_ARGS="--deflate" SERVER_ENV=NODE_DEFLATE=1 idle_row node 10000 $((PORT + 25)) 1
+emit ""
 fi
 
 log "run-bench: results written to $OUT"

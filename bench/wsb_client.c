@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "wsb_base64.h"
+#include "wsb_deflate.h"
 #include "wsb_pattern.h"
 #include "wsb_sha1.h"
 
@@ -133,6 +134,7 @@ struct conn {
 	uint8_t close_sent;
 	uint8_t close_rcvd;
 	uint8_t blocked;      /* last write hit EAGAIN: wait for EPOLLOUT */
+	uint8_t compressed;   /* --deflate: the message being received has RSV1 */
 	uint8_t ctl[CONTROL_MAX];
 	uint64_t remaining;   /* payload bytes left in the current frame */
 	uint64_t msg_off;     /* payload bytes of the current message seen */
@@ -142,6 +144,8 @@ struct conn {
 	uint64_t *sent_at;    /* [depth] send time of seq % depth (load mode) */
 	uint8_t *out;         /* send buffer: bytes [out_off, out_len) unsent */
 	size_t out_cap, out_off, out_len;
+	uint8_t *zin;         /* --deflate: the echo being received, whole */
+	size_t zin_len, zin_cap;
 	char *hs;             /* handshake response bytes (C_HANDSHAKE only) */
 	size_t hs_len;
 	char accept[WSB_BASE64_LEN(WSB_SHA1_DIGEST_LEN) + 1]; /* expected value */
@@ -166,6 +170,7 @@ struct worker {
 	size_t frame_len;       /* header + payload bytes of one data frame */
 	size_t out_cap;         /* send buffer size per connection */
 	unsigned err_lines;
+	struct wsb_zset zset;   /* --deflate: the messages, compressed */
 	struct wsb_result res;
 };
 
@@ -345,6 +350,19 @@ static void refill(struct worker *w, struct conn *c)
 
 		if (out_room(c, w->frame_len + CTRL_RESERVE) < 0)
 			break;
+		if (cfg->deflate) {
+			/* RFC 7692 §6: RSV1 on the (only) frame of a compressed message. */
+			unsigned k = (unsigned)(c->send_seq % WSB_ZSET);
+			size_t n = w->zset.zlen[k];
+
+			frame_header(w, c, cfg->text ? OP_TEXT : OP_BINARY, n, mask);
+			c->out[c->out_len - 4 - (n < 126 ? 2 : n <= 0xffff ? 4 : 10)] |= 0x40;
+			for (size_t i = 0; i < n; i++)
+				c->out[c->out_len + i] = w->zset.z[k][i] ^ mask[i & 3];
+			c->out_len += n;
+			c->send_seq++;
+			continue;
+		}
 		frame_header(w, c, cfg->text ? OP_TEXT : OP_BINARY, cfg->size, mask);
 		wsb_pattern_fill_masked(c->out + c->out_len, cfg->size,
 					wsb_pattern_base(cfg->salt, c->id, c->send_seq),
@@ -400,8 +418,10 @@ static int request_build(struct worker *w, struct conn *c)
 			 "Connection: Upgrade\r\n"
 			 "Sec-WebSocket-Key: %s\r\n"
 			 "Sec-WebSocket-Version: 13\r\n"
+			 "%s"
 			 "\r\n",
-			 w->cfg->path, w->cfg->host_header, key);
+			 w->cfg->path, w->cfg->host_header, key,
+			 w->cfg->deflate ? WSB_DEFLATE_OFFER : "");
 	if (n < 0 || (size_t)n >= c->out_cap)
 		return -1;
 	c->out_off = 0;
@@ -450,10 +470,11 @@ static int has_token(const char *v, size_t len, const char *token)
 /* Check the server's response head r[0..len) (ending in CRLF CRLF) as
  * RFC 6455 §4.1 tells a client to. Returns NULL if it is a valid 101, else
  * why not. */
-static const char *response_check(const struct conn *c, const char *r, size_t len)
+static const char *response_check(const struct worker *w, const struct conn *c, const char *r,
+				  size_t len)
 {
 	const char *p = r, *end = r + len;
-	int upgrade = 0, connection = 0, accept = 0;
+	int upgrade = 0, connection = 0, accept = 0, deflate = 0;
 
 	/* Status line: "HTTP/1.1 101" then SP (the reason phrase may be empty). */
 	if (len < 13 || memcmp(p, "HTTP/1.1 101", 12) != 0 || (p[12] != ' ' && p[12] != '\r'))
@@ -496,7 +517,12 @@ static const char *response_check(const struct conn *c, const char *r, size_t le
 			accept = 1;
 		} else if (eq_nocase(line, nlen, "sec-websocket-extensions")) {
 			/* §4.1: an extension "not present in the client's handshake". */
-			return "server chose an extension the client did not offer";
+			if (!w->cfg->deflate || vlen < 18 || memcmp(v, "permessage-deflate", 18) != 0)
+				return "server chose an extension the client did not offer";
+			/* The echo check relies on equal messages compressing alike. */
+			if (!memmem(v, vlen, "server_no_context_takeover", 26))
+				return "server keeps its compression context (we asked it not to)";
+			deflate = 1;
 		} else if (eq_nocase(line, nlen, "sec-websocket-protocol")) {
 			return "server chose a subprotocol the client did not offer";
 		}
@@ -507,6 +533,8 @@ static const char *response_check(const struct conn *c, const char *r, size_t le
 		return "no Connection header";
 	if (!accept)
 		return "no Sec-WebSocket-Accept header";
+	if (w->cfg->deflate && !deflate)
+		return "server declined permessage-deflate (--deflate)";
 	return NULL;
 }
 
@@ -565,6 +593,17 @@ static int rx_frame_done(struct worker *w, struct conn *c, uint64_t now)
 	/* A data frame (TEXT/BINARY/CONT) ended. */
 	if (!c->fin)
 		return 0;
+	if (cfg->deflate) {
+		if (wsb_zset_check(&w->zset, (unsigned)(c->recv_seq % WSB_ZSET), c->zin, c->zin_len,
+				   c->compressed) < 0) {
+			conn_fail(w, c, &w->res.verify_errors,
+				  "echo of message %llu (%zu bytes, %s) is not what was sent",
+				  (unsigned long long)c->recv_seq, c->zin_len,
+				  c->compressed ? "compressed" : "plain");
+			return -1;
+		}
+		c->msg_off = cfg->size;
+	}
 	if (c->msg_off != cfg->size) {
 		conn_fail(w, c, &w->res.verify_errors,
 			  "echo of message %llu has %llu bytes, sent %llu",
@@ -622,6 +661,8 @@ static int rx_header(struct worker *w, struct conn *c, uint64_t now)
 		if (c->opcode != OP_CONT) {
 			c->msg_opcode = c->opcode;
 			c->msg_off = 0;
+			c->zin_len = 0;
+			c->compressed = (c->hdr[0] & 0x40) != 0;
 		}
 		if (c->msg_opcode != (cfg->text ? OP_TEXT : OP_BINARY)) {
 			conn_fail(w, c, &w->res.verify_errors, "echo is a %s message, sent %s",
@@ -634,7 +675,14 @@ static int rx_header(struct worker *w, struct conn *c, uint64_t now)
 				  "data message received but none is awaiting its echo");
 			return -1;
 		}
-		if (len > cfg->size - c->msg_off) {
+		if (cfg->deflate) {
+			if (len > c->zin_cap - c->zin_len) {
+				conn_fail(w, c, &w->res.verify_errors,
+					  "echo of message %llu is longer than any form of it",
+					  (unsigned long long)c->recv_seq);
+				return -1;
+			}
+		} else if (len > cfg->size - c->msg_off) {
 			conn_fail(w, c, &w->res.verify_errors,
 				  "echo of message %llu is longer than the %llu bytes sent",
 				  (unsigned long long)c->recv_seq, (unsigned long long)cfg->size);
@@ -655,7 +703,10 @@ static int rx_first_bytes(struct worker *w, struct conn *c)
 
 	c->fin = b0 >> 7;
 	c->opcode = b0 & 0x0f;
-	if (b0 & 0x70) {
+	/* RFC 7692 §6: with permessage-deflate, RSV1 on a message's first
+	 * frame; any other RSV bit, anywhere else, is an error (§5.2). */
+	if ((b0 & 0x70) &&
+	    !(w->cfg->deflate && (b0 & 0x70) == 0x40 && (c->opcode == OP_TEXT || c->opcode == OP_BINARY))) {
 		conn_fail(w, c, &w->res.protocol_errors,
 			  "RSV bits set without a negotiated extension (RFC 6455 §5.2)");
 		return -1;
@@ -743,6 +794,9 @@ static int rx_feed(struct worker *w, struct conn *c, const uint8_t *p, size_t le
 		if (c->opcode >= OP_CLOSE) {
 			memcpy(c->ctl + c->ctl_len, p, take);
 			c->ctl_len = (uint8_t)(c->ctl_len + take);
+		} else if (cfg->deflate) {
+			memcpy(c->zin + c->zin_len, p, take);
+			c->zin_len += take;
 		} else {
 			long bad = wsb_pattern_check(p, take,
 						     wsb_pattern_base(cfg->salt, c->id, c->recv_seq),
@@ -790,7 +844,7 @@ static int rx_handshake(struct worker *w, struct conn *c, const uint8_t *p, size
 		}
 		return 0;
 	}
-	const char *why = response_check(c, c->hs, head_end);
+	const char *why = response_check(w, c, c->hs, head_end);
 
 	if (why) {
 		size_t l = 0;
@@ -1139,6 +1193,11 @@ static int worker_setup(struct worker *w, const struct wsb_config *cfg, uint32_t
 	/* Send buffer: whole data frames up to BATCH_BYTES (at least one),
 	 * plus room for control frames; the handshake request goes in it too. */
 	w->frame_len = (size_t)(cfg->size + 14);
+	if (cfg->deflate) {
+		if (wsb_zset_init(&w->zset, (size_t)cfg->size, cfg->text) < 0)
+			return -1;
+		w->frame_len = w->zset.max_zlen + 14;
+	}
 	if (cfg->idle) {
 		w->out_cap = 512;
 	} else {
@@ -1165,6 +1224,14 @@ static int worker_setup(struct worker *w, const struct wsb_config *cfg, uint32_t
 		c->out = malloc(w->out_cap);
 		if (!c->out)
 			return -1;
+		if (cfg->deflate) {
+			/* The echo, compressed or not: at most a little more than
+			 * the message (stored blocks cost 5 bytes each). */
+			c->zin_cap = (size_t)cfg->size + (size_t)cfg->size / 64 + 1024;
+			c->zin = malloc(c->zin_cap);
+			if (!c->zin)
+				return -1;
+		}
 		if (!cfg->idle) {
 			c->sent_at = calloc(cfg->depth, sizeof(*c->sent_at));
 			if (!c->sent_at)
@@ -1186,9 +1253,12 @@ static void worker_free(struct worker *w)
 			free(w->conns[i].out);
 			free(w->conns[i].sent_at);
 			free(w->conns[i].hs);
+			free(w->conns[i].zin);
 		}
 	}
 	free(w->conns);
+	if (w->cfg && w->cfg->deflate)
+		wsb_zset_free(&w->zset);
 	free(w->rbuf);
 	if (w->ep >= 0)
 		close(w->ep);

@@ -52,6 +52,7 @@ struct wsb_config {
 	double settle;                 /* seconds between "all open" and the sample */
 	uint64_t salt;                 /* payload pattern salt, random per run */
 	int busy_poll;                 /* spin in epoll_wait(0) during the load */
+	int deflate;                   /* offer permessage-deflate, send compressed */
 	int quiet;
 };
 

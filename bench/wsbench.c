@@ -40,6 +40,7 @@
 
 #include "wsb_base64.h"
 #include "wsb_client.h"
+#include "wsb_deflate.h"
 #include "wsb_hist.h"
 #include "wsb_pattern.h"
 #include "wsb_proc.h"
@@ -69,6 +70,11 @@ static void usage(FILE *f)
 "                      (default 32, at most 1G)\n"
 "      --text          send text messages (default); payload is ASCII\n"
 "      --binary        send binary messages\n"
+"      --deflate       offer permessage-deflate (RFC 7692, no context\n"
+"                      takeover) and send 16 different chat-like JSON\n"
+"                      payloads, compressed once with zlib; the server must\n"
+"                      accept, and every echo is checked (inflated, or equal\n"
+"                      to an echo already inflated and checked)\n"
 "  -d, --depth N       messages in flight per connection (default 1)\n"
 "  -t, --duration SEC  measured seconds (default 5)\n"
 "  -w, --warmup SEC    seconds of load before measuring starts (default 1)\n"
@@ -197,7 +203,7 @@ static int parse_src(const char *s, struct wsb_config *cfg)
 
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_PATH, OPT_TEXT, OPT_BINARY, OPT_IDLE, OPT_SERVER_PID,
-	OPT_SETTLE, OPT_SRC, OPT_PROCS, OPT_MAX_PENDING, OPT_TIMEOUT, OPT_BUSY_POLL,
+	OPT_SETTLE, OPT_SRC, OPT_PROCS, OPT_MAX_PENDING, OPT_TIMEOUT, OPT_BUSY_POLL, OPT_DEFLATE,
 	OPT_SELF_TEST
 };
 
@@ -209,6 +215,7 @@ static const struct option long_opts[] = {
 	{"size", required_argument, NULL, 's'},
 	{"text", no_argument, NULL, OPT_TEXT},
 	{"binary", no_argument, NULL, OPT_BINARY},
+	{"deflate", no_argument, NULL, OPT_DEFLATE},
 	{"depth", required_argument, NULL, 'd'},
 	{"duration", required_argument, NULL, 't'},
 	{"warmup", required_argument, NULL, 'w'},
@@ -281,6 +288,9 @@ static int parse_args(int argc, char **argv, struct wsb_config *cfg, int *self_t
 			break;
 		case OPT_BINARY:
 			cfg->text = 0;
+			break;
+		case OPT_DEFLATE:
+			cfg->deflate = 1;
 			break;
 		case 'd':
 			if (parse_u64(optarg, 1u << 16, &v) < 0 || v == 0)
@@ -786,12 +796,29 @@ int main(int argc, char **argv)
 		       per_conn);
 	} else {
 		double mib = rate * (double)cfg.size / (1024.0 * 1024.0);
+		double wire = (double)cfg.size; /* mean payload bytes a message is sent as */
+
+		if (cfg.deflate) {
+			/* The workers each compressed the same set; do it once more
+			 * here for the figure. */
+			struct wsb_zset zs;
+
+			if (wsb_zset_init(&zs, (size_t)cfg.size, cfg.text) == 0) {
+				wire = 0;
+				for (unsigned k = 0; k < WSB_ZSET; k++)
+					wire += (double)zs.zlen[k] / WSB_ZSET;
+			}
+			wsb_zset_free(&zs);
+		}
 
 		if (!cfg.quiet) {
-			printf("wsbench: %u conns x %llu B %s, depth %u, %.2f s measured after "
+			printf("wsbench: %u conns x %llu B %s%s, depth %u, %.2f s measured after "
 			       "%.1f s warm-up\n",
 			       cfg.conns, (unsigned long long)cfg.size, cfg.text ? "text" : "binary",
-			       cfg.depth, total.seconds, cfg.warmup);
+			       cfg.deflate ? " (compressed)" : "", cfg.depth, total.seconds, cfg.warmup);
+			if (cfg.deflate)
+				printf("wsbench: each message is sent as %.0f bytes of DEFLATE (%.1f%%)\n",
+				       wire, cfg.size ? 100.0 * wire / (double)cfg.size : 0.0);
 			printf("wsbench: %.0f msg/s (%.2f MiB/s each way); latency us: p50 %.1f "
 			       "p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n",
 			       rate, mib, us(wsb_hist_quantile(h, 0.5)), us(wsb_hist_quantile(h, 0.9)),
@@ -799,12 +826,12 @@ int main(int argc, char **argv)
 			       us(h->max));
 		}
 		printf("RESULT mode=load conns=%u open=%llu size=%llu type=%s depth=%u procs=%u "
-		       "seconds=%.3f msgs=%llu msgs_per_sec=%.0f mib_per_sec=%.2f p50_us=%.1f "
-		       "p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f mean_us=%.1f "
-		       "total_msgs=%llu",
+		       "deflate=%d sent_bytes=%.0f seconds=%.3f msgs=%llu msgs_per_sec=%.0f mib_per_sec=%.2f "
+		       "p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+		       "mean_us=%.1f total_msgs=%llu",
 		       cfg.conns, (unsigned long long)total.opened,
 		       (unsigned long long)cfg.size, cfg.text ? "text" : "binary", cfg.depth,
-		       cfg.procs, total.seconds, (unsigned long long)total.msgs, rate, mib,
+		       cfg.procs, cfg.deflate, wire, total.seconds, (unsigned long long)total.msgs, rate, mib,
 		       us(wsb_hist_quantile(h, 0.5)), us(wsb_hist_quantile(h, 0.9)),
 		       us(wsb_hist_quantile(h, 0.99)), us(wsb_hist_quantile(h, 0.999)),
 		       us(h->max), h->count ? us(h->sum / h->count) : 0.0,

@@ -36,9 +36,9 @@ $(BENCH_NODE_WS): bench/package.json bench/package-lock.json
 	$(Q)cd bench && npm ci --no-audit --no-fund --loglevel=error
 	$(Q)touch $@
 
-bench-deps: $(BIN) $(BENCH_BIN) $(MALLOC_COUNT_SO) $(BENCH_NODE_WS)
-	$(Q)$(MAKE) --no-print-directory bench-codec-deps
-	$(Q)$(MAKE) --no-print-directory $(BUILD)/codec-bench
+bench-deps: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN) $(MALLOC_COUNT_SO) $(BENCH_NODE_WS) \
+	    $(BUILD)/codec-bench
 
 bench: bench-deps
 	$(Q)BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
@@ -48,7 +48,8 @@ bench: bench-deps
 	    CODEC_BENCH=$(BUILD)/codec-bench CODEC_ROUNDS=$(CODEC_ROUNDS) CODEC_MIN_MS=$(CODEC_MIN_MS) \
 	    bash bench/run-bench.sh
 
-bench-check: $(BENCH_BIN) $(BENCH_NODE_WS)
+bench-check: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN) $(BENCH_NODE_WS)
 	$(Q)./$(BENCH_BIN) --self-test
 	$(Q)sh bench/check-wsbench.sh $(BENCH_BIN) $$(( $(BENCH_PORT) + 90 ))
 
@@ -57,7 +58,8 @@ bench-check: $(BENCH_BIN) $(BENCH_NODE_WS)
 # 100,000 concurrent connections held by 6 workers, with an echo load
 # running meanwhile (about 40 s).
 .PHONY: bench-100k
-bench-100k: $(BIN) $(BENCH_BIN)
+bench-100k: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)
 	$(Q)sh bench/run-100k.sh $(BIN) $(BENCH_BIN)
 
 # make bench-codec -- our DEFLATE encoder against zlib and libdeflate on a

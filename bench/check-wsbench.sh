@@ -66,6 +66,12 @@ check ping 0 pings
 check dribble 0 total_msgs -c 2 -s 300 --binary
 check dribble 0 total_msgs -c 1 -s 66000 --binary --timeout 5
 check corrupt 1 err_verify
+check deflate-ok 0 msgs --deflate
+check deflate-ok 0 msgs --deflate --binary -s 100K -d 4
+check deflate-fragment 0 msgs --deflate -s 1000
+check deflate-corrupt 1 err_verify --deflate
+check deflate-swap 1 err_verify --deflate -d 4
+check ok 1 err_handshake --deflate
 check truncate 1 err_verify
 check swap 1 err_verify -d 4
 check type 1 err_verify

@@ -10,6 +10,10 @@
 //   dribble    a hand-written echo that sends everything, the 101 response
 //              included, one byte per write(), so wsbench's parsers see
 //              every possible split of the stream
+// Any mode of `ws` above may be prefixed with deflate- (deflate-ok,
+// deflate-fragment, deflate-corrupt, ...): the server then agrees to
+// permessage-deflate (RFC 7692) and compresses every echo, for wsbench
+// --deflate.
 // Modes that wsbench must report as errors (exit 1):
 //   corrupt    the 50th echo of each connection has one byte flipped
 //   truncate   the 50th echo of each connection lacks its last byte
@@ -29,7 +33,8 @@ const crypto = require('crypto');
 const net = require('net');
 const WebSocket = require('ws');
 
-const mode = process.argv[2];
+const deflate = process.argv[2].startsWith('deflate-');
+const mode = deflate ? process.argv[2].slice(8) : process.argv[2];
 const port = Number(process.argv[3] || 8080);
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const NTH = 50;
@@ -37,7 +42,9 @@ const NTH = 50;
 const RAW = new Set(['accept', 'status', 'extension', 'masked', 'rsv', 'longlen', 'dribble']);
 
 function wsServer() {
-  const server = new WebSocket.Server({ port, host: '127.0.0.1' });
+  const options = { port, host: '127.0.0.1' };
+  if (deflate) options.perMessageDeflate = { threshold: 0 };
+  const server = new WebSocket.Server(options);
   server.on('connection', (socket) => {
     let n = 0;
     let held = null;

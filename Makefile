@@ -1,6 +1,7 @@
 # ws6455 -- build, run and test.
 #
-#   make            build build/ws6455 (and the test/bench tools it can)
+#   make            build build/ws6455 (libc only)
+#   make tools      also build build/conformance and build/wsbench (zlib)
 #   make run        build and start the server on port 8080
 #   make test       install cmocka if missing, build, run every test
 #   make asan       the whole test suite under AddressSanitizer + UBSan
@@ -9,6 +10,8 @@
 #   make conformance  run the conformance driver against a fresh server
 #   make bench      side-by-side benchmark against Node's ws
 #   make e2e        headless-Chromium tests of the HTML client
+#   make interop    Node's ws and Python's websockets clients, compression on and off
+#   make proxy-test ws6455 behind nginx
 #   make install PREFIX=/usr/local
 #   make clean
 #
@@ -66,7 +69,7 @@ BENCH_ARCH ?= $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && e
 
 .SECONDARY:
 
-.PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e \
+.PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e interop \
         proxy-test install clean check-deps tools
 
 # The server needs only a C compiler and libc. The tools beside it (the

@@ -67,7 +67,7 @@ ws_inflate *ws_inflate_init(void *mem, size_t size, unsigned window_bits);
 /* Start a new stream. keep_window = 1 keeps the history, so the new stream
  * may refer back into the previous one's output (RFC 7692 §7.2.2: context
  * takeover); 0 forgets it (no context takeover). Also the way to go on
- * after WS_INFLATE_END. Not allowed after an error (init again). A
+ * after WS_INFLATE_END. After an error, only keep_window = 0 is allowed. A
  * permessage-deflate receiver with context takeover needs no reset between
  * messages: the messages are one stream, each ending at a block boundary. */
 void ws_inflate_reset(ws_inflate *z, int keep_window);

@@ -189,8 +189,10 @@ static int deflate_into(ws_conn *c, ws_deflate *d, int opcode, const uint8_t *in
         int rc = ws_deflate_feed(d, in, len, &used, out + *zl, ZBUF_SIZE - *zl, &got, flush);
         if (rc < 0) return rc;
         *zl += got;
-        in += used;
-        len -= used;
+        if (used) {  /* in may be NULL (len 0): no arithmetic on it */
+            in += used;
+            len -= used;
+        }
         if (rc == WS_DEFLATE_NEED_INPUT) return 0;
         emit(c, opcode, out, *zl, 0);
         *zl = 0;

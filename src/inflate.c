@@ -1127,7 +1127,13 @@ ws_inflate *ws_inflate_init(void *mem, size_t size, unsigned window_bits) {
 }
 
 void ws_inflate_reset(ws_inflate *z, int keep_window) {
-    assert(z->mode != M_BAD);
+    /* After an error the history is whatever the bad stream left in it,
+     * so only a fresh start is allowed. A fresh start needs nothing from
+     * before: the fixed tables are never written after init, and every
+     * other table is rebuilt by the block that uses it. That is what lets
+     * a worker's shared decompressor serve the next connection after one
+     * sent garbage. */
+    assert(z->mode != M_BAD || !keep_window);
     z->mode = M_HEADER;
     z->bitbuf = 0;
     z->bitcnt = 0;

@@ -1721,6 +1721,40 @@ static void test_no_output_room(void **state) {
     free(z);
 }
 
+/* After an error the decoder refuses to go on, but a fresh stream
+ * (ws_inflate_reset(z, 0)) decodes as if it were new: the server's shared
+ * decompressor serves the next connection after one sent garbage. Each
+ * error kind leaves a different partial state behind (a dynamic header
+ * half read, a stored length, a distance), so each is tried. */
+static void test_fresh_stream_after_error(void **state) {
+    (void)state;
+    static const uint8_t hello[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff };
+    static const struct { const char *what; uint8_t bytes[8]; size_t len; } bad[] = {
+        { "reserved block type", { 0x07, 0x00 }, 2 },
+        { "stored length mismatch", { 0x00, 0x05, 0x00, 0x05, 0x00 }, 5 },
+        { "distance beyond the output", { 0x03, 0x02 }, 2 },
+        { "dynamic header, HLIT too large", { 0xfc, 0xff }, 2 },
+    };
+    ws_inflate *z = new_inflate(15);
+    uint8_t out[16];
+    size_t used, got;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ws_inflate_reset(z, 0);
+        int rc = ws_inflate_feed(z, bad[i].bytes, bad[i].len, &used, out, sizeof(out), &got);
+        if (rc >= 0) fail_msg("%s: accepted (%d)", bad[i].what, rc);
+        /* Fed again, the same error. */
+        assert_int_equal(ws_inflate_feed(z, hello, sizeof(hello), &used, out, sizeof(out), &got),
+                         rc);
+        ws_inflate_reset(z, 0);
+        rc = ws_inflate_feed(z, hello, sizeof(hello), &used, out, sizeof(out), &got);
+        assert_int_equal(rc, WS_INFLATE_NEED_INPUT);
+        assert_int_equal(used, sizeof(hello));
+        assert_int_equal(got, 5);
+        assert_memory_equal(out, "Hello", 5);
+    }
+    free(z);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7692_hello),
@@ -1747,6 +1781,7 @@ int main(void) {
         cmocka_unit_test(test_zlib_messages),
         cmocka_unit_test(test_size_and_init),
         cmocka_unit_test(test_no_output_room),
+        cmocka_unit_test(test_fresh_stream_after_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

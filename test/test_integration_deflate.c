@@ -208,6 +208,20 @@ static unsigned close_after(const char *offer, unsigned b0, const void *payload,
     return code;
 }
 
+/* Read frames until the close; data frames (an echo streamed in parts)
+ * are skipped. Returns the close code. */
+static unsigned close_code_skipping_data(wsc *c) {
+    for (;;) {
+        wsc_frame f;
+        WSC_OK(c, wsc_read_frame(c, &f));
+        int op = f.opcode;
+        unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 | f.payload[1]) : 0;
+        wsc_frame_free(&f);
+        if (op == WS_OP_CLOSE) return code;
+        assert_true(op == WS_OP_TEXT || op == WS_OP_BINARY || op == WS_OP_CONT);
+    }
+}
+
 static void test_failures(void **state) {
     (void)state;
     /* Corrupt compressed data: reserved block type. */
@@ -243,18 +257,7 @@ static void test_failures(void **state) {
     WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_RSV1 | WS_OP_BINARY, z, zl));
     /* The echo streams the first megabyte back in parts (unfinished
      * fragments), then comes the close. */
-    for (;;) {
-        wsc_frame f;
-        WSC_OK(&c, wsc_read_frame(&c, &f));
-        int op = f.opcode;
-        unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 | f.payload[1]) : 0;
-        wsc_frame_free(&f);
-        if (op == WS_OP_CLOSE) {
-            assert_int_equal(code, WS_CLOSE_MESSAGE_TOO_BIG);
-            break;
-        }
-        assert_true(op == WS_OP_BINARY || op == WS_OP_CONT);
-    }
+    assert_int_equal(close_code_skipping_data(&c), WS_CLOSE_MESSAGE_TOO_BIG);
     size_t total, peak;
     assert_int_equal(ts_server_budget(&srv, &total, &peak, &limit), 0);
     print_message("  a %zu-byte bomb of 64 MiB: 1009; budget %zu bytes before, peak %zu, "
@@ -276,6 +279,57 @@ static void test_failures(void **state) {
     WSC_OK(&c, wsc_expect_close(&c, WS_CLOSE_PROTOCOL_ERROR));
     wsc_close(&c);
     stop_clean();
+}
+
+/* Garbage from one connection must not hurt the next: in the shared mode
+ * the worker's decompressor is lent to every connection, so after a
+ * message fails (1007) it must serve the next one as if new. Each bad
+ * message is followed by good ones from a witness that stays connected,
+ * small (the shared decompressor) and large (a message spanning reads: a
+ * copy of it). In the dedicated mode the same, with an offer that takes
+ * the shared decompressor there too (client_no_context_takeover). */
+static void test_bad_data_then_good(void **state) {
+    static const char *const modes[] = { "shared", "dedicated" };
+    const size_t big = 300000;
+    uint8_t *text = malloc(big), *z;
+    size_t zl;
+    char got[256];
+    wsc w, c;
+    (void)state;
+
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++) text[i] = (uint8_t)("abc defg"[(i * 7 + i / 91) % 8]);
+    for (int m = 0; m < 2; m++) {
+        start(TS_ARGS("--deflate", modes[m]));
+        open_offering(&w, EXT("permessage-deflate; client_no_context_takeover"), got, sizeof(got));
+        for (int bad = 0; bad < 3; bad++) {
+            open_offering(&c, EXT("permessage-deflate; client_no_context_takeover"), got,
+                          sizeof(got));
+            if (bad == 0) {  /* a reserved block type at once */
+                WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_RSV1 | WS_OP_BINARY, "\x07\x00", 2));
+            } else {
+                /* 300 KB of good data, then a block of reserved type
+                 * (bad 1), or only the first half of the stream: the
+                 * message ends inside a block (bad 2). Both span reads. */
+                WSC_OK(&c, wsc_compress(&c, text, big, &z, &zl));
+                z = realloc(z, zl + 1);
+                assert_non_null(z);
+                z[zl] = 0xff;
+                c.duplex = 1;
+                WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_RSV1 | WS_OP_TEXT, z,
+                                          bad == 1 ? zl + 1 : zl / 2));
+                free(z);
+            }
+            /* The echo may have streamed back what inflated well. */
+            assert_int_equal(close_code_skipping_data(&c), WS_CLOSE_INVALID_PAYLOAD);
+            wsc_close(&c);
+            echo_compressed(&w, 100, 1, (uint64_t)bad);
+            echo_compressed(&w, big, 1, 10 + (uint64_t)bad);
+        }
+        wsc_close(&w);
+        stop_clean();
+    }
+    free(text);
 }
 
 /* In the shared mode, connections that sent and received compressed
@@ -370,6 +424,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_compressed_echo, teardown),
         cmocka_unit_test_teardown(test_compressed_message_in_fragments, teardown),
         cmocka_unit_test_teardown(test_failures, teardown),
+        cmocka_unit_test_teardown(test_bad_data_then_good, teardown),
         cmocka_unit_test_teardown(test_memory_modes, teardown),
         cmocka_unit_test_teardown(test_chat_broadcast_compressed_once, teardown),
     };

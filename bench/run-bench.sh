@@ -266,9 +266,14 @@ fi
 
 # ---- 2. memory per idle connection ----------------------------------------------
 
-# Each count on a fresh server; wsbench samples VmRSS of the server and all
-# its processes before connecting and SETTLE s after the last handshake.
+# Each count on a fresh server. First WARM connections are opened and held
+# by a wsbench of their own, so that every worker has met connections
+# (buffers a worker touches on its first ones, the first block of its
+# connection table) before the measured wsbench samples VmRSS of the server
+# and all its processes, before its N - WARM connections and SETTLE s after
+# the last handshake: the figure is what one more idle connection costs.
 HOLD=4
+WARM=1000
 # idle_row NAME N PORT WORKERS [SERVER-ARGS...]; IDLE_ARGS: wsbench flags.
 idle_row() {
 	local name=$1 n=$2 port=$3 workers=$4 line open per before after
@@ -280,11 +285,21 @@ idle_row() {
 	fi
 	sleep 1
 	# shellcheck disable=SC2086
-	out=$(timeout $((HOLD + 120)) taskset -c "$CLIENT_CPU" "$WSBENCH" -q --port "$port" -c "$n" --idle "$HOLD" \
-		--settle 2 --timeout 5 --server-pid "$SERVER_PID" ${IDLE_ARGS:-} 2>>"$TMP/wsbench.err")
+	timeout $((HOLD + 150)) taskset -c "$CLIENT_CPU" "$WSBENCH" -q --port "$port" -c "$WARM" \
+		--idle $((HOLD + 12)) --timeout 5 ${IDLE_ARGS:-} >"$TMP/warm.out" 2>>"$TMP/wsbench.err" &
+	local warm_pid=$!
+	sleep 2
+	# shellcheck disable=SC2086
+	out=$(timeout $((HOLD + 120)) taskset -c "$CLIENT_CPU" "$WSBENCH" -q --port "$port" -c $((n - WARM)) \
+		--idle "$HOLD" --settle 2 --timeout 5 --server-pid "$SERVER_PID" ${IDLE_ARGS:-} 2>>"$TMP/wsbench.err")
 	line=$(printf '%s\n' "$out" | grep '^RESULT' | tail -n 1)
+	# The warm connections outlive the sample (HOLD + 12 s from their
+	# start), then close by themselves.
+	wait "$warm_pid" 2>/dev/null
 	stop_server "$SERVER_PID"
-	open=$(field open "$line")
+	local warm_open
+	warm_open=$(field open "$(grep '^RESULT' "$TMP/warm.out" | tail -n 1)")
+	open=$(( $(field open "$line") + ${warm_open:-0} ))
 	before=$(field rss_before_kb "$line"); after=$(field rss_after_kb "$line")
 	per=$(field bytes_per_conn "$line")
 	local label="ws6455 --workers $workers${*:+ $*}"
@@ -307,7 +322,8 @@ idle_row node 10000 $((PORT + 3)) 1
 idle_row ws6455 50000 $((PORT + 4)) 4
 idle_row node 50000 $((PORT + 5)) 1
 emit ""
-emit "Open-file hard limit: $(ulimit -Hn) per process."
+emit "RSS before: with $(fmt_int $WARM) connections open already (held by a second wsbench);" \
+	"bytes per connection: over the other connections. Open-file hard limit: $(ulimit -Hn) per process."
 emit ""
 fi
 
@@ -565,6 +581,8 @@ emit "|---|---:|---:|---:|---:|---:|---|"
 IDLE_ARGS="--deflate" idle_row ws6455 10000 $((PORT + 23)) 1 --deflate shared
 IDLE_ARGS="--deflate" idle_row ws6455 10000 $((PORT + 24)) 1 --deflate dedicated
 IDLE_ARGS="--deflate" SERVER_ENV=NODE_DEFLATE=1 idle_row node 10000 $((PORT + 25)) 1
+emit ""
+emit "Measured as the table above: RSS before with $(fmt_int $WARM) connections open already."
 emit ""
 fi
 

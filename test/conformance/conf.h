@@ -112,8 +112,17 @@ size_t cf_utf8_encode(uint32_t cp, uint8_t out[4]);
 
 /* Deterministic payload bytes: byte i of a pattern depends only on i, so a
  * message split into frames can be produced and checked piece by piece.
- * CF_PAT_TEXT is ASCII (valid UTF-8), CF_PAT_BINARY covers all 256 values. */
-enum { CF_PAT_NONE, CF_PAT_TEXT, CF_PAT_BINARY };
+ * CF_PAT_TEXT is ASCII (valid UTF-8), CF_PAT_BINARY covers all 256 values.
+ * For the compression cases, patterns that compress differently:
+ * CF_PAT_WORDS  lines of words (64 bytes each): plain compressible text;
+ * CF_PAT_JSON   chat-like JSON records (128 bytes each), which repeat field
+ *               names, users and rooms from record to record;
+ * CF_PAT_UTF8   multi-byte text in whole characters per 4-byte unit (valid
+ *               UTF-8 when offset and length are multiples of 4);
+ * CF_PAT_RANDOM bytes that do not compress at all;
+ * CF_PAT_ZERO   zeros (the stuff of compression bombs). */
+enum { CF_PAT_NONE, CF_PAT_TEXT, CF_PAT_BINARY, CF_PAT_WORDS, CF_PAT_JSON, CF_PAT_UTF8,
+       CF_PAT_RANDOM, CF_PAT_ZERO };
 void cf_pattern(int pat, uint64_t offset, uint8_t *dst, size_t n);
 
 /* Append a client frame: header byte b0 (FIN | RSV | opcode), declared

@@ -139,7 +139,9 @@ static void *worker(void *arg)
         }
         pthread_mutex_unlock(&pool.lock);
 
-        struct cf_ctx t = { .cfg = pool.cfg, .rng = 0x9E3779B97F4A7C15ULL * (i + 1) };
+        struct cf_ctx t = { .cfg = pool.cfg, .rng = 0x9E3779B97F4A7C15ULL * (i + 1),
+                            .offer = k->offer, .want_deflate = k->want_deflate,
+                            .zstyle = k->zstyle };
         int rc = k->fn ? k->fn(&t, k) : cf_run_steps(&t, k->steps, k->mode, k->chop);
         if (rc < 0 && !t.failed)
             cf_fail(&t, "failed without a reason (driver bug)");

@@ -264,6 +264,7 @@ int main(int argc, char **argv)
     cf_register_utf8(&cfg);
     cf_register_close(&cfg);
     cf_register_limits(&cfg);
+    cf_register_deflate(&cfg);
 
     pool.run = malloc((ncases ? ncases : 1) * sizeof *pool.run);
     if (!pool.run)

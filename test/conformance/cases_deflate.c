@@ -31,10 +31,11 @@
  *            continuation or control frame, RSV2/RSV3 -> 1002; compressed
  *            data that does not inflate, or does not end between blocks,
  *            or inflates to invalid UTF-8 -> 1007 (and the next connection
- *            is served as usual); a bomb that inflates past --max-message
- *            -> 1009.
+ *            is served as usual).
  * X.6        declined offers (RFC 7692 §5): malformed or invalid offers get
  *            no extension, and then a frame with RSV1 gets 1002.
+ * X.7        bombs: zeros that inflate past --max-message -> 1009; exactly
+ *            the limit once inflated is echoed.
  */
 #include "conf.h"
 
@@ -634,7 +635,7 @@ done:
     return rc;
 }
 
-static void register_refusals(const struct cf_config *cfg)
+static void register_refusals(void)
 {
     add_z_script("X.5.1 rsv1-on-continuation-of-compressed", rsv1_cont_compressed, M_WRITE,
                  PMD, CF_Z_DEFAULT, false);
@@ -676,7 +677,10 @@ static void register_refusals(const struct cf_config *cfg)
                  M_WRITE, PMD, CF_Z_DEFAULT, false);
     add_deflate("permessage-deflate; client_no_context_takeover", true, CF_Z_DEFAULT,
                 cf_add("X.5.43 next-connection-served-after-a-1007"))->fn = after_failure;
+}
 
+static void register_bombs(const struct cf_config *cfg)
+{
     /* Bombs: zeros that inflate past --max-message (§7.4.1: 1009), judged
      * as they inflate; the server may have echoed parts of the message
      * before (like 9.9.5). Zeros shrink about 1000 times (matches of
@@ -686,17 +690,17 @@ static void register_refusals(const struct cf_config *cfg)
     cf_push(&s, (struct cf_step){ .kind = ST_SEND_Z, .b0 = CF_OP_BINARY, .pat = CF_PAT_ZERO,
                                   .len = 2 * max });
     cf_push(&s, (struct cf_step)RX_CLOSE_AFTER_PARTS(CF_CLOSE_TOO_BIG, CF_PAT_ZERO));
-    add_z_script("X.5.50 bomb-zeros-2x-max-message", cf_steps_end(&s), M_WRITE, PMD, CF_Z_RLE,
+    add_z_script("X.7.1 bomb-zeros-2x-max-message", cf_steps_end(&s), M_WRITE, PMD, CF_Z_RLE,
                  true);
     cf_push(&s, (struct cf_step){ .kind = ST_SEND_Z, .b0 = CF_OP_TEXT, .pat = CF_PAT_ZERO,
                                   .len = 2 * max, .aux = 1021 });
     cf_push(&s, (struct cf_step)RX_CLOSE_AFTER_PARTS(CF_CLOSE_TOO_BIG, CF_PAT_ZERO));
-    add_z_script("X.5.51 bomb-zeros-2x-max-message-in-fragments", cf_steps_end(&s), M_WRITE,
+    add_z_script("X.7.2 bomb-zeros-2x-max-message-in-fragments", cf_steps_end(&s), M_WRITE,
                  PMD, CF_Z_RLE, true);
     cf_push(&s, (struct cf_step){ .kind = ST_SEND_Z, .b0 = CF_OP_BINARY, .pat = CF_PAT_ZERO,
                                   .len = max + 1 });
     cf_push(&s, (struct cf_step)RX_CLOSE_AFTER_PARTS(CF_CLOSE_TOO_BIG, CF_PAT_ZERO));
-    add_z_script("X.5.52 bomb-zeros-max-message-plus-1", cf_steps_end(&s), M_WRITE, PMD,
+    add_z_script("X.7.3 bomb-zeros-max-message-plus-1", cf_steps_end(&s), M_WRITE, PMD,
                  CF_Z_RLE, true);
     /* Exactly the limit once inflated is a message like any other. */
     cf_push(&s, (struct cf_step){ .kind = ST_SEND_Z, .b0 = CF_OP_BINARY, .pat = CF_PAT_ZERO,
@@ -704,7 +708,7 @@ static void register_refusals(const struct cf_config *cfg)
     cf_push(&s, (struct cf_step){ .kind = ST_MSG, .b0 = CF_OP_BINARY, .pat = CF_PAT_ZERO,
                                   .len = max });
     cf_push(&s, (struct cf_step){ .kind = ST_BYE });
-    add_z_script("X.5.53 zeros-exactly-max-message", cf_steps_end(&s), M_WRITE, PMD, CF_Z_RLE,
+    add_z_script("X.7.4 zeros-exactly-max-message", cf_steps_end(&s), M_WRITE, PMD, CF_Z_RLE,
                  true);
 }
 
@@ -776,6 +780,7 @@ void cf_register_deflate(const struct cf_config *cfg)
     register_payloads();
     register_handmade();
     register_parameters();
-    register_refusals(cfg);
+    register_refusals();
     register_declined();
+    register_bombs(cfg);
 }

@@ -395,6 +395,6 @@ void cf_register_fragments(const struct cf_config *cfg); /* 5.x */
 void cf_register_utf8(const struct cf_config *cfg);      /* 6.x */
 void cf_register_close(const struct cf_config *cfg);     /* 7.x */
 void cf_register_limits(const struct cf_config *cfg);    /* 9.x, 10.x, limits */
-void cf_register_deflate(const struct cf_config *cfg);   /* 12.x, 13.x, X.5, X.6 */
+void cf_register_deflate(const struct cf_config *cfg);   /* 12.x, 13.x, X.5-X.7 */
 
 #endif /* CONF_H */

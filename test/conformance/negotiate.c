@@ -293,6 +293,18 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
 {
     struct element offers[MAX_ELEMS];
     size_t no = 0;
+    /* The offer as a failure reason shows it: on one line, " | " between
+     * its header lines. */
+    char shown[600] = "";
+    for (size_t i = 0, o = 0; offer && offer[i] && o + 4 < sizeof shown; i++) {
+        if (offer[i] == '\n') {
+            memcpy(shown + o, " | ", 3);
+            o += 3;
+        } else {
+            shown[o++] = offer[i];
+        }
+        shown[o] = '\0';
+    }
     /* Each '\n'-separated part was its own header line: one list. */
     for (const char *line = offer; line && *line;) {
         const char *nl = strchr(line, '\n');
@@ -306,8 +318,7 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
     if (!response) {
         if (t->want_deflate)
             return cf_fail(t, "handshake: the server declined permessage-deflate: no "
-                           "Sec-WebSocket-Extensions in the response to \"%s\"",
-                           offer ? offer : "");
+                           "Sec-WebSocket-Extensions in the response to \"%s\"", shown);
         return 0;
     }
     if (!offer)
@@ -323,7 +334,7 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
     for (size_t i = 0; i < nr; i++)
         if (!is_pmd(&resp[i]))
             return cf_fail(t, "handshake: server chose extension \"%s\"; of what we offered "
-                           "(\"%s\") only permessage-deflate can be agreed", resp[i].text, offer);
+                           "(\"%s\") only permessage-deflate can be agreed", resp[i].text, shown);
     if (nr > 1)
         return cf_fail(t, "handshake: server accepted permessage-deflate %zu times (\"%s\"); "
                        "an extension is agreed once (RFC 6455 §9.1)", nr, response);
@@ -360,7 +371,7 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
     if (!first_text)
         return cf_fail(t, "handshake: server accepted permessage-deflate (\"%s\") but every "
                        "offer of it in \"%s\" is one it must decline (RFC 7692 §5)",
-                       resp[0].text, offer);
+                       resp[0].text, shown);
     return cf_fail(t, "handshake: the response \"%s\" fits no offer: against \"%s\", %s",
                    resp[0].text, first_text, first_why);
 }

@@ -266,13 +266,14 @@ int cf_open(struct cf_ctx *t, struct cf_conn *c)
                       "Sec-WebSocket-Version: 13\r\n",
                       t->cfg->host, t->cfg->port, key);
     /* The case's extension offer: each '\n'-separated part its own line. */
-    for (const char *o = t->offer; o && *o;) {
+    for (const char *o = t->offer; o && *o && (size_t)rl < sizeof req;) {
         size_t n = strcspn(o, "\n");
         rl += snprintf(req + rl, sizeof req - (size_t)rl, "Sec-WebSocket-Extensions: %.*s\r\n",
                        (int)n, o);
         o += n + (o[n] == '\n');
     }
-    rl += snprintf(req + rl, sizeof req - (size_t)rl, "\r\n");
+    if ((size_t)rl < sizeof req)
+        rl += snprintf(req + rl, sizeof req - (size_t)rl, "\r\n");
     if ((size_t)rl >= sizeof req)
         return cf_fail(t, "driver: the handshake request does not fit %zu bytes", sizeof req);
     if (cf_write(t, c, (const uint8_t *)req, (size_t)rl, 0, 0) < 0)

@@ -147,9 +147,16 @@ unit: check-deps
 	    $$t || fail=1; \
 	done; exit $$fail
 
+# The whole suite against the default server (permessage-deflate "shared":
+# no context kept), then the compression cases whose outcome depends on the
+# context again, against --deflate dedicated (context kept both ways).
+CONF_DEDICATED := 12.6.,13.,X.5.
+
 conformance: check-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN) $(CONF_BIN)
-	$(Q)$(if $(CONF_BIN),sh scripts/run-conformance.sh $(BIN) $(CONF_BIN),echo "no conformance driver")
+	$(Q)$(if $(CONF_BIN),sh scripts/run-conformance.sh $(BIN) $(CONF_BIN) && \
+	    sh scripts/run-conformance.sh --server-args "--deflate dedicated" $(BIN) $(CONF_BIN) \
+	    --prefix $(CONF_DEDICATED),echo "no conformance driver")
 
 test: unit
 	$(Q)$(if $(CONF_BIN),$(MAKE) --no-print-directory conformance)

@@ -2,8 +2,10 @@
 # run-conformance.sh -- start a fresh server, run the conformance driver
 # against it, stop the server, exit with the driver's status.
 #
-#   sh scripts/run-conformance.sh SERVER DRIVER [DRIVER OPTIONS...]
+#   sh scripts/run-conformance.sh [--server-args ARGS] SERVER DRIVER [DRIVER OPTIONS...]
 #   e.g. sh scripts/run-conformance.sh build/ws6455 build/conformance --verbose
+#        sh scripts/run-conformance.sh --server-args "--deflate dedicated" \
+#            build/ws6455 build/conformance --prefix 13.
 #
 # The server listens on 127.0.0.1 on a free port: $CONF_PORT if set (it
 # must then be free), otherwise the first free one from a start point
@@ -18,10 +20,23 @@
 #                            9.9 one byte more (the driver is told the same)
 #   --max-fragments 100000   9.3.1 / 9.4.1 send 65536 fragments
 #   --ping-interval 0        no keep-alive ping may land in a case's replies
+# --server-args adds options of its own (split at spaces), e.g. another
+# --deflate mode for a second pass over the compression cases.
 set -u
 
+server_args=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --server-args)
+        [ $# -ge 2 ] || { echo "$0: --server-args needs a value" >&2; exit 2; }
+        server_args=$2
+        shift 2
+        ;;
+    *) break ;;
+    esac
+done
 if [ $# -lt 2 ]; then
-    echo "usage: $0 SERVER DRIVER [DRIVER OPTIONS...]" >&2
+    echo "usage: $0 [--server-args ARGS] SERVER DRIVER [DRIVER OPTIONS...]" >&2
     exit 2
 fi
 server=$1
@@ -58,9 +73,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 start_server() {
+    # $server_args unquoted on purpose: one word per option.
+    # shellcheck disable=SC2086
     "$server" --host "$host" --port "$1" --workers 1 --log-level warn \
         --max-message "$max_message" --max-fragments 100000 --ping-interval 0 \
-        2>"$log" &
+        $server_args 2>"$log" &
     pid=$!
 }
 
@@ -92,7 +109,7 @@ while :; do
     port=$((port + 1))
 done
 
-echo "conformance: $server on $host:$port (pid $pid)"
+echo "conformance: $server${server_args:+ $server_args} on $host:$port (pid $pid)"
 # Belt and braces around the driver's own --deadline, where timeout(1) exists.
 bound=
 if command -v timeout >/dev/null 2>&1; then

@@ -3,10 +3,11 @@
  *
  * The driver is a WebSocket *client* that checks a running server against
  * RFC 6455 the way Autobahn|Testsuite's "fuzzingclient" does (sections 1-7,
- * 9 and 10). It is deliberately independent of the server's code: it has
- * its own frame encoder/decoder, SHA-1, base64 and UTF-8 checker, so a bug
- * shared by both sides cannot hide itself. Nothing here includes src/ or
- * include/.
+ * 9 and 10), and against RFC 7692 (permessage-deflate, sections 12 and 13).
+ * It is deliberately independent of the server's code: it has its own
+ * frame encoder/decoder, SHA-1, base64 and UTF-8 checker, and compresses
+ * with zlib rather than the server's DEFLATE, so a bug shared by both sides
+ * cannot hide itself. Nothing here includes src/ or include/.
  *
  * Pieces (one file each):
  *   wire.c    bytes: growable buffers, SHA-1, base64, UTF-8, frame encoding,
@@ -16,6 +17,10 @@
  *             "a message", "a pong", "a close with code X, then EOF";
  *   script.c  runs a case written as a table of steps (send these frames,
  *             expect that) in one of several write modes;
+ *   negotiate.c  Sec-WebSocket-Extensions: the offers a case makes, the
+ *             server's answer checked against them (RFC 7692 §7.1);
+ *   zcodec.c  permessage-deflate's data (RFC 7692 §7.2) through zlib:
+ *             compressing our messages, inflating the server's;
  *   main.c    options, the case registry, worker threads, the report;
  *   cases_*.c the cases, grouped like Autobahn's sections.
  *
@@ -67,10 +72,29 @@ struct cf_config {
                               * (for peers such as Node ws that wait) */
 };
 
+/* How the driver's zlib compressor writes its DEFLATE blocks (RFC 1951
+ * §3.2.3): the server's decoder should read every kind. */
+enum cf_zstyle {
+    CF_Z_DEFAULT = 0, /* level 6: dynamic Huffman blocks, lazy matching */
+    CF_Z_FAST,        /* level 1 */
+    CF_Z_BEST,        /* level 9 */
+    CF_Z_STORED,      /* level 0: stored blocks only */
+    CF_Z_FIXED,       /* level 1, fixed Huffman codes only */
+    CF_Z_HUFFMAN,     /* literals only, no matches */
+    CF_Z_RLE          /* matches at distance 1 only */
+};
+
 /* Everything one running case owns. Not shared between threads. */
 struct cf_ctx {
     const struct cf_config *cfg;
     uint64_t rng;            /* xorshift state: masks, keys */
+    /* Sec-WebSocket-Extensions offer for the opening handshake: one or more
+     * header values separated by '\n' (each its own header line), or NULL
+     * for none. With want_deflate, a server that declines it fails the
+     * case. zstyle: how our messages are compressed. */
+    const char *offer;
+    bool want_deflate;
+    enum cf_zstyle zstyle;
     bool failed;
     char why[640];           /* first failure reason */
 };
@@ -112,8 +136,17 @@ size_t cf_utf8_encode(uint32_t cp, uint8_t out[4]);
 
 /* Deterministic payload bytes: byte i of a pattern depends only on i, so a
  * message split into frames can be produced and checked piece by piece.
- * CF_PAT_TEXT is ASCII (valid UTF-8), CF_PAT_BINARY covers all 256 values. */
-enum { CF_PAT_NONE, CF_PAT_TEXT, CF_PAT_BINARY };
+ * CF_PAT_TEXT is ASCII (valid UTF-8), CF_PAT_BINARY covers all 256 values.
+ * For the compression cases, patterns that compress differently:
+ * CF_PAT_WORDS  lines of words (64 bytes each): plain compressible text;
+ * CF_PAT_JSON   chat-like JSON records (128 bytes each), which repeat field
+ *               names, users and rooms from record to record;
+ * CF_PAT_UTF8   multi-byte text in whole characters per 4-byte unit (valid
+ *               UTF-8 when offset and length are multiples of 4);
+ * CF_PAT_RANDOM bytes that do not compress at all;
+ * CF_PAT_ZERO   zeros (the stuff of compression bombs). */
+enum { CF_PAT_NONE, CF_PAT_TEXT, CF_PAT_BINARY, CF_PAT_WORDS, CF_PAT_JSON, CF_PAT_UTF8,
+       CF_PAT_RANDOM, CF_PAT_ZERO };
 void cf_pattern(int pat, uint64_t offset, uint8_t *dst, size_t n);
 
 /* Append a client frame: header byte b0 (FIN | RSV | opcode), declared
@@ -142,6 +175,8 @@ struct cf_frame {
     size_t head_len;
 };
 
+struct cf_pmd;               /* zcodec.c: a connection's compression state */
+
 struct cf_conn {
     int fd;
     struct cf_buf in;        /* received, not yet consumed */
@@ -151,10 +186,13 @@ struct cf_conn {
     bool write_failed;       /* the server stopped accepting our bytes */
     bool sent_close;         /* we have sent a close frame */
     uint64_t frames_seen;
+    struct cf_pmd *pmd;      /* permessage-deflate, if negotiated, else NULL */
 };
 
 /* Connect and run the opening handshake (RFC 6455 §4.1), checking the
- * server's 101 reply and Sec-WebSocket-Accept. 0 or -1 (reason set). */
+ * server's 101 reply and Sec-WebSocket-Accept, and with t->offer the
+ * extension it agreed to (RFC 7692 §7.1; c->pmd is then set up).
+ * 0 or -1 (reason set). */
 int cf_open(struct cf_ctx *t, struct cf_conn *c);
 void cf_close(struct cf_conn *c);
 /* Just a TCP connect (then close): 0 if the server accepts. */
@@ -171,7 +209,9 @@ int cf_write(struct cf_ctx *t, struct cf_conn *c, const uint8_t *p, size_t n,
 
 /* Read the next frame, checking what RFC 6455 requires of a server's frame
  * (§5.1 unmasked, §5.2 RSV clear and minimal length encoding, known opcode,
- * §5.5 control frames short and unfragmented). 1 = frame, -1 = failure
+ * §5.5 control frames short and unfragmented). With permessage-deflate
+ * negotiated, RSV1 may be set on a text or binary frame, the first of a
+ * message (RFC 7692 §6), and nowhere else. 1 = frame, -1 = failure
  * (reason set; EOF and timeouts are failures here). */
 int cf_next_frame(struct cf_ctx *t, struct cf_conn *c, struct cf_frame *f);
 
@@ -179,8 +219,9 @@ int cf_next_frame(struct cf_ctx *t, struct cf_conn *c, struct cf_frame *f);
 void cf_describe(const struct cf_frame *f, char *out, size_t outsz);
 
 /* Expect one data message with opcode op (CF_OP_TEXT or CF_OP_BINARY),
- * possibly fragmented by the server, equal to data[0..n) (or to pattern
- * pattern pat from offset pat_off if data is NULL). */
+ * possibly fragmented by the server, possibly compressed (when negotiated),
+ * equal to data[0..n) (or to pattern pat from offset pat_off if data is
+ * NULL). */
 int cf_expect_message(struct cf_ctx *t, struct cf_conn *c, unsigned op,
                       const uint8_t *data, int pat, uint64_t pat_off, uint64_t n);
 int cf_expect_pong(struct cf_ctx *t, struct cf_conn *c, const uint8_t *data,
@@ -194,12 +235,56 @@ int cf_expect_close(struct cf_ctx *t, struct cf_conn *c, int code);
  * server that passes a large message on in parts as it arrives may have
  * echoed fragments of it before finding it bad (RFC 6455 §5.4 lets the
  * close frame follow them). Zero or more such fragments (a text or binary
- * frame, then continuations, none with FIN), each byte checked against
- * pattern pat, then the close. */
+ * frame, then continuations, none with FIN, compressed or not), each byte
+ * checked against pattern pat, then the close. */
 int cf_expect_close_after_parts(struct cf_ctx *t, struct cf_conn *c, int code, int pat);
 /* Expect the server to end the connection without a close frame, or with
  * a close frame carrying `code`: for the RFC's "MAY send a close" cases. */
 int cf_expect_drop(struct cf_ctx *t, struct cf_conn *c, int code);
+
+/* ---- negotiate.c: the extension's parameters (RFC 7692 §7.1) ----------- */
+
+/* What the server's response agreed to, as the driver applies it. */
+struct cf_pmd_params {
+    bool server_no_context_takeover; /* the server resets per message: so
+                                      * do we, inflating its messages */
+    bool client_no_context_takeover; /* we reset our compressor per message */
+    unsigned server_bits;            /* 8..15: the server's window, which we
+                                      * inflate with (a reach past it fails) */
+    unsigned client_bits;            /* 8..15: the largest window we may use */
+};
+
+/* Check the server's Sec-WebSocket-Extensions value (all such headers of
+ * the response joined by ", "; NULL if it sent none) against our offer
+ * (the ctx's; '\n' separates headers). 1 = permessage-deflate agreed and
+ * *out set, 0 = no extension, -1 = the response breaks RFC 7692 §7.1 or
+ * RFC 6455 §9.1 (reason set). */
+int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
+                     struct cf_pmd_params *out);
+
+/* ---- zcodec.c: compressed messages (RFC 7692 §7.2) ---------------------- */
+
+struct cf_pmd *cf_pmd_new(const struct cf_pmd_params *agreed, enum cf_zstyle style);
+void cf_pmd_free(struct cf_pmd *z);
+const struct cf_pmd_params *cf_pmd_params(const struct cf_pmd *z);
+
+/* Compress one message of n bytes (data, or pattern pat from pat_off) into
+ * out: raw DEFLATE ending with a sync flush, whose 00 00 ff ff is removed
+ * (§7.2.1); an empty message is the single byte 00 (§7.2.3.6). Resets the
+ * compressor first when client_no_context_takeover was agreed. With
+ * flush_every, also a sync flush after every that many input bytes. */
+void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pat_off,
+                     uint64_t n, uint64_t flush_every, struct cf_buf *out);
+
+/* Inflate a compressed server message (§7.2.2), frame by frame: begin at
+ * its first frame, then feed each frame's payload; `last` with the final
+ * one appends 00 00 ff ff and requires the stream to end between blocks
+ * (or after a final block, §7.2.3.5). Inflated bytes go to sink, which
+ * returns -1 to stop. -1 (reason set) if the data does not inflate. */
+typedef int (*cf_sink_fn)(struct cf_ctx *t, void *arg, const uint8_t *p, size_t n);
+void cf_pmd_inflate_begin(struct cf_pmd *z);
+int cf_pmd_inflate(struct cf_ctx *t, struct cf_pmd *z, const uint8_t *in, size_t n, bool last,
+                   cf_sink_fn sink, void *arg);
 
 /* ---- script.c: cases as tables of steps -------------------------------- */
 
@@ -209,6 +294,10 @@ enum cf_step_kind {
     ST_SEND_PART,   /* header declares len, only aux payload bytes follow */
     ST_SEND_FRAGS,  /* a message of len bytes (opcode b0) in aux-byte frames */
     ST_SEND_RAW,    /* data[0..len) as is, e.g. an unmasked frame */
+    ST_SEND_Z,      /* a compressed message (RFC 7692 §7.2.1): opcode and
+                     * extra RSV bits b0 (RSV1 is set anyway), len bytes of
+                     * data/pattern compressed, then cut into frames of aux
+                     * compressed bytes (0: one frame); see zflush, zrsv */
     ST_MSG,         /* expect message: opcode b0, data/pattern, len */
     ST_PONG,        /* expect pong with payload data[0..len) or pattern */
     ST_CLOSE,       /* expect close with code aux (int), then TCP close */
@@ -226,6 +315,10 @@ struct cf_step {
     int pat;
     uint64_t pat_off;
     bool unmasked;          /* send without a mask (a client MUST mask, §5.3) */
+    uint64_t zflush;        /* ST_SEND_Z: a sync flush every zflush input
+                             * bytes too, so blocks end inside the message */
+    uint8_t zrsv;           /* ST_SEND_Z: RSV bits put on continuation
+                             * frames (RFC 7692 §6.1 forbids any) */
 };
 
 /* How the bytes of consecutive send steps reach the socket. */
@@ -275,6 +368,9 @@ struct cf_case {
     size_t chop;
     uint64_t arg[4];            /* parameters for fn */
     bool heavy;                 /* moves megabytes: few at a time */
+    const char *offer;          /* copied to cf_ctx (see there) */
+    bool want_deflate;
+    enum cf_zstyle zstyle;
 };
 
 /* Add a case; the id is printf-formatted. Returns a zeroed entry to fill.
@@ -299,5 +395,6 @@ void cf_register_fragments(const struct cf_config *cfg); /* 5.x */
 void cf_register_utf8(const struct cf_config *cfg);      /* 6.x */
 void cf_register_close(const struct cf_config *cfg);     /* 7.x */
 void cf_register_limits(const struct cf_config *cfg);    /* 9.x, 10.x, limits */
+void cf_register_deflate(const struct cf_config *cfg);   /* 12.x, 13.x, X.5-X.7 */
 
 #endif /* CONF_H */

@@ -6,11 +6,15 @@
  *   - the opening handshake (RFC 6455 §4.2.2): status 101, "Upgrade:
  *     websocket", a Connection header listing "Upgrade", and
  *     Sec-WebSocket-Accept = base64(SHA-1(key + GUID)); no extension or
- *     subprotocol the client did not ask for (§4.1, §9.1);
- *   - every server frame (§5.1, §5.2, §5.5): not masked, RSV bits clear (no
- *     extension was negotiated), a defined opcode, the minimal length
- *     encoding, a 64-bit length with its top bit clear, control frames
- *     unfragmented and at most 125 bytes;
+ *     subprotocol the client did not ask for (§4.1, §9.1), and an extension
+ *     response that fits the case's offer (RFC 7692 §7.1, negotiate.c);
+ *   - every server frame (§5.1, §5.2, §5.5): not masked, RSV bits clear
+ *     (but RSV1 on the first frame of a compressed message once
+ *     permessage-deflate is agreed, RFC 7692 §6), a defined opcode, the
+ *     minimal length encoding, a 64-bit length with its top bit clear,
+ *     control frames unfragmented and at most 125 bytes;
+ *   - every compressed message (RFC 7692 §7.2.2): it inflates with the
+ *     agreed window, and ends between blocks (zcodec.c);
  *   - every close frame the server sends (§5.5.1, §7.4): no 1-byte body, a
  *     code a peer may send, a UTF-8 reason;
  *   - the end (§7.1.1): after the closing handshake the *server* closes TCP
@@ -169,18 +173,19 @@ static int tcp_connect(struct cf_ctx *t, struct cf_conn *c)
     return cf_fail(t, "connect to %s:%s: %s", t->cfg->host, t->cfg->port, strerror(err));
 }
 
-/* Find header `name` in the response head; copies its trimmed value. */
-static bool header_value(const char *head, const char *name, char *out, size_t outsz)
+/* The next header line of the response head after *line (which starts at
+ * the status line) that is header `name`: its trimmed value into out. */
+static bool next_header(const char **line, const char *name, char *out, size_t outsz)
 {
     size_t nl = strlen(name);
-    const char *line = strstr(head, "\r\n"); /* skip the status line */
-    while (line && line[2] != '\r' && line[2] != '\0') {
-        line += 2;
-        const char *eol = strstr(line, "\r\n");
+    const char *l = strstr(*line, "\r\n");
+    while (l && l[2] != '\r' && l[2] != '\0') {
+        l += 2;
+        const char *eol = strstr(l, "\r\n");
         if (!eol)
             break;
-        if ((size_t)(eol - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
-            const char *v = line + nl + 1;
+        if ((size_t)(eol - l) > nl && l[nl] == ':' && strncasecmp(l, name, nl) == 0) {
+            const char *v = l + nl + 1;
             while (v < eol && (*v == ' ' || *v == '\t'))
                 v++;
             const char *e = eol;
@@ -189,11 +194,32 @@ static bool header_value(const char *head, const char *name, char *out, size_t o
             size_t n = (size_t)(e - v) < outsz - 1 ? (size_t)(e - v) : outsz - 1;
             memcpy(out, v, n);
             out[n] = '\0';
+            *line = l;
             return true;
         }
-        line = eol;
+        l = eol;
     }
     return false;
+}
+
+/* Find header `name` in the response head; copies its trimmed value. */
+static bool header_value(const char *head, const char *name, char *out, size_t outsz)
+{
+    return next_header(&head, name, out, outsz);
+}
+
+/* Every occurrence of header `name`, values joined by ", " (RFC 9110
+ * §5.3: several lines of a list header are one list). false if none. */
+static bool header_values(const char *head, const char *name, char *out, size_t outsz)
+{
+    size_t o = 0;
+    bool found = false;
+    char v[1024];
+    out[0] = '\0';
+    for (const char *line = head; next_header(&line, name, v, sizeof v); found = true)
+        if (o < outsz)
+            o += (size_t)snprintf(out + o, outsz - o, "%s%s", found ? ", " : "", v);
+    return found;
 }
 
 /* Is `token` one of the comma-separated tokens of list (case-insensitive)? */
@@ -230,16 +256,26 @@ int cf_open(struct cf_ctx *t, struct cf_conn *c)
     }
     char key[25];
     cf_base64(nonce, 16, key);
-    char req[512];
+    char req[4096];
     int rl = snprintf(req, sizeof req,
                       "GET /conformance HTTP/1.1\r\n"
                       "Host: %s:%s\r\n"
                       "Upgrade: websocket\r\n"
                       "Connection: Upgrade\r\n"
                       "Sec-WebSocket-Key: %s\r\n"
-                      "Sec-WebSocket-Version: 13\r\n"
-                      "\r\n",
+                      "Sec-WebSocket-Version: 13\r\n",
                       t->cfg->host, t->cfg->port, key);
+    /* The case's extension offer: each '\n'-separated part its own line. */
+    for (const char *o = t->offer; o && *o && (size_t)rl < sizeof req;) {
+        size_t n = strcspn(o, "\n");
+        rl += snprintf(req + rl, sizeof req - (size_t)rl, "Sec-WebSocket-Extensions: %.*s\r\n",
+                       (int)n, o);
+        o += n + (o[n] == '\n');
+    }
+    if ((size_t)rl < sizeof req)
+        rl += snprintf(req + rl, sizeof req - (size_t)rl, "\r\n");
+    if ((size_t)rl >= sizeof req)
+        return cf_fail(t, "driver: the handshake request does not fit %zu bytes", sizeof req);
     if (cf_write(t, c, (const uint8_t *)req, (size_t)rl, 0, 0) < 0)
         return -1;
     if (c->write_failed)
@@ -295,9 +331,15 @@ int cf_open(struct cf_ctx *t, struct cf_conn *c)
         cf_fail(t, "handshake: Sec-WebSocket-Accept \"%s\" for key %s, want \"%s\"", v, key, want);
         goto out;
     }
-    if (header_value(head, "Sec-WebSocket-Extensions", v, sizeof v)) {
-        cf_fail(t, "handshake: server chose extension \"%s\" the client never offered (§9.1)", v);
-        goto out;
+    {
+        char ext[2048];
+        struct cf_pmd_params agreed;
+        bool has = header_values(head, "Sec-WebSocket-Extensions", ext, sizeof ext);
+        int got = cf_pmd_negotiate(t, t->offer, has ? ext : NULL, &agreed);
+        if (got < 0)
+            goto out;
+        if (got > 0)
+            c->pmd = cf_pmd_new(&agreed, t->zstyle);
     }
     if (header_value(head, "Sec-WebSocket-Protocol", v, sizeof v)) {
         cf_fail(t, "handshake: server chose subprotocol \"%s\" the client never offered (§4.2.2)", v);
@@ -324,6 +366,8 @@ void cf_close(struct cf_conn *c)
         close(c->fd);
     c->fd = -1;
     cf_buf_free(&c->in);
+    cf_pmd_free(c->pmd);
+    c->pmd = NULL;
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -450,9 +494,18 @@ int cf_next_frame(struct cf_ctx *t, struct cf_conn *c, struct cf_frame *f)
                            "encoding): header %s", (unsigned long long)len, hhex);
     }
     f->len = len;
-    if (f->rsv)
+    if (f->rsv && !c->pmd)
         return cf_fail(t, "server frame has RSV bits %u with no extension negotiated (§5.2): "
                        "header %s", f->rsv, hhex);
+    /* RFC 7692 §6: permessage-deflate defines RSV1 only, and §6.1: only on
+     * a message's first frame; RFC 6455 §5.2: any other bit fails. */
+    if (f->rsv && f->rsv != 4)
+        return cf_fail(t, "server frame has RSV bits %u; permessage-deflate defines only RSV1 "
+                       "(RFC 7692 §6): header %s", f->rsv, hhex);
+    if (f->rsv && f->op != CF_OP_TEXT && f->op != CF_OP_BINARY)
+        return cf_fail(t, "server %s frame has RSV1 set; permessage-deflate sets it on a "
+                       "message's first frame only (RFC 7692 §6.1): header %s",
+                       cf_opname(f->op), hhex);
     if ((f->op >= 3 && f->op <= 7) || f->op >= 11)
         return cf_fail(t, "server frame has reserved opcode %u (§5.2): header %s", f->op, hhex);
     if (f->op >= 8 && (!f->fin || len > 125))
@@ -507,11 +560,77 @@ static int unexpected(struct cf_ctx *t, const struct cf_frame *f, const char *fm
     return cf_fail(t, "expected %s, got %s", want, got);
 }
 
+/* What an echo is compared with, piece by piece as it arrives (and, for
+ * a compressed message, as it inflates). */
+struct expect {
+    unsigned op;
+    const uint8_t *data;     /* or NULL: pattern pat from pat_off */
+    int pat;
+    uint64_t pat_off;
+    uint64_t n;              /* the length sent (UINT64_MAX: unknown) */
+    uint64_t off;            /* bytes matched so far */
+    bool z;                  /* the message is compressed */
+};
+
+static int expect_bytes(struct cf_ctx *t, void *arg, const uint8_t *p, size_t len)
+{
+    struct expect *ex = arg;
+    const char *how = ex->z ? " (inflated)" : "";
+    uint8_t tmp[4096];
+    if (len > ex->n - ex->off)
+        return cf_fail(t, "echoed %s message too long%s: %llu+ bytes, sent %llu",
+                       cf_opname(ex->op), how, (unsigned long long)(ex->off + len),
+                       (unsigned long long)ex->n);
+    /* Compare in slices, generating the pattern as we go. */
+    for (size_t i = 0; i < len;) {
+        size_t k = len - i < sizeof tmp ? len - i : sizeof tmp;
+        const uint8_t *exp = tmp;
+        if (ex->data)
+            exp = ex->data + ex->off + i;
+        else
+            cf_pattern(ex->pat, ex->pat_off + ex->off + i, tmp, k);
+        if (memcmp(p + i, exp, k) != 0) {
+            size_t j = 0;
+            while (p[i + j] == exp[j])
+                j++;
+            char g[100], e[100];
+            size_t show = k - j < 12 ? k - j : 12;
+            cf_hex(p + i + j, show, 12, g, sizeof g);
+            cf_hex(exp + j, show, 12, e, sizeof e);
+            if (ex->n == UINT64_MAX)
+                return cf_fail(t, "echoed fragment of the %s message differs%s at byte %llu: "
+                               "got [%s], want [%s]", cf_opname(ex->op), how,
+                               (unsigned long long)(ex->off + i + j), g, e);
+            return cf_fail(t, "echoed %s message differs%s at byte %llu of %llu: got [%s], "
+                           "want [%s]", cf_opname(ex->op), how,
+                           (unsigned long long)(ex->off + i + j), (unsigned long long)ex->n,
+                           g, e);
+        }
+        i += k;
+    }
+    ex->off += len;
+    return 0;
+}
+
+/* The payload of frame f of the message: compared as it is, or inflated
+ * (RFC 7692 §7.2.2) when the message's first frame had RSV1. */
+static int take_payload(struct cf_ctx *t, struct cf_conn *c, struct expect *ex,
+                        const struct cf_frame *f, bool first)
+{
+    if (first) {
+        ex->z = (f->rsv & 4) != 0;
+        if (ex->z)
+            cf_pmd_inflate_begin(c->pmd);
+    }
+    if (ex->z)
+        return cf_pmd_inflate(t, c->pmd, f->payload, (size_t)f->len, f->fin, expect_bytes, ex);
+    return expect_bytes(t, ex, f->payload, (size_t)f->len);
+}
+
 int cf_expect_message(struct cf_ctx *t, struct cf_conn *c, unsigned op,
                       const uint8_t *data, int pat, uint64_t pat_off, uint64_t n)
 {
-    uint64_t off = 0;
-    uint8_t tmp[4096];
+    struct expect ex = { .op = op, .data = data, .pat = pat, .pat_off = pat_off, .n = n };
     for (uint64_t nframes = 0;; nframes++) {
         struct cf_frame f;
         if (cf_next_frame(t, c, &f) < 0)
@@ -521,39 +640,16 @@ int cf_expect_message(struct cf_ctx *t, struct cf_conn *c, unsigned op,
                               (unsigned long long)n);
         if (nframes > 0 && f.op != CF_OP_CONT)
             return unexpected(t, &f, "continuation of the %s message (%llu of %llu bytes so far)",
-                              cf_opname(op), (unsigned long long)off, (unsigned long long)n);
-        if (off + f.len > n)
-            return cf_fail(t, "echoed %s message too long: %llu+ bytes, sent %llu", cf_opname(op),
-                           (unsigned long long)(off + f.len), (unsigned long long)n);
-        /* Compare in slices, generating the pattern as we go. */
-        for (uint64_t i = 0; i < f.len;) {
-            size_t k = f.len - i < sizeof tmp ? (size_t)(f.len - i) : sizeof tmp;
-            const uint8_t *exp = tmp;
-            if (data)
-                exp = data + off + i;
-            else
-                cf_pattern(pat, pat_off + off + i, tmp, k);
-            if (memcmp(f.payload + i, exp, k) != 0) {
-                size_t j = 0;
-                while (f.payload[i + j] == exp[j])
-                    j++;
-                char g[100], e[100];
-                size_t show = k - j < 12 ? k - j : 12;
-                cf_hex(f.payload + i + j, show, 12, g, sizeof g);
-                cf_hex(exp + j, show, 12, e, sizeof e);
-                return cf_fail(t, "echoed %s message differs at byte %llu of %llu: got [%s], "
-                               "want [%s]", cf_opname(op), (unsigned long long)(off + i + j),
-                               (unsigned long long)n, g, e);
-            }
-            i += k;
-        }
-        off += f.len;
+                              cf_opname(op), (unsigned long long)ex.off, (unsigned long long)n);
+        if (take_payload(t, c, &ex, &f, nframes == 0) < 0)
+            return -1;
         if (f.fin)
             break;
     }
-    if (off != n)
-        return cf_fail(t, "echoed %s message too short: %llu of %llu bytes", cf_opname(op),
-                       (unsigned long long)off, (unsigned long long)n);
+    if (ex.off != n)
+        return cf_fail(t, "echoed %s message too short%s: %llu of %llu bytes", cf_opname(op),
+                       ex.z ? " (inflated)" : "", (unsigned long long)ex.off,
+                       (unsigned long long)n);
     return 0;
 }
 
@@ -632,27 +728,22 @@ int cf_expect_close(struct cf_ctx *t, struct cf_conn *c, int code)
 
 int cf_expect_close_after_parts(struct cf_ctx *t, struct cf_conn *c, int code, int pat)
 {
-    uint64_t off = 0;
-    for (;;) {
+    struct expect ex = { .pat = pat, .n = UINT64_MAX };
+    for (uint64_t nframes = 0;; nframes++) {
         struct cf_frame f;
         if (cf_next_frame(t, c, &f) < 0)
             return -1;
-        bool part = off == 0 ? (f.op == CF_OP_TEXT || f.op == CF_OP_BINARY) : f.op == CF_OP_CONT;
+        bool part = nframes == 0 ? (f.op == CF_OP_TEXT || f.op == CF_OP_BINARY)
+                                 : f.op == CF_OP_CONT;
         if (!part)
             return check_close(t, c, &f, code);
         if (f.fin)
             return unexpected(t, &f, "close frame with code %d (the message was bad, "
                               "its echo must not finish)", code);
-        for (uint64_t i = 0; i < f.len;) {
-            uint8_t want[4096];
-            size_t n = f.len - i < sizeof want ? (size_t)(f.len - i) : sizeof want;
-            cf_pattern(pat, off + i, want, n);
-            if (memcmp(f.payload + i, want, n) != 0)
-                return unexpected(t, &f, "fragment bytes %llu.. of the message as sent",
-                                  (unsigned long long)(off + i));
-            i += n;
-        }
-        off += f.len;
+        if (nframes == 0)
+            ex.op = f.op;
+        if (take_payload(t, c, &ex, &f, nframes == 0) < 0)
+            return -1;
     }
 }
 

@@ -2,9 +2,9 @@
  * main.c -- the conformance driver's entry point: options, the case
  * registry, a small pool of worker threads, and the report.
  *
- *   build/conformance HOST PORT [--filter SUBSTR] [--verbose] [--jobs N]
- *                     [--timeout MS] [--max-message BYTES] [--deadline SEC]
- *                     [--client-fin] [--list] [--wait-ready MS]
+ *   build/conformance HOST PORT [--filter SUBSTR] [--prefix LIST] [--verbose]
+ *                     [--jobs N] [--timeout MS] [--max-message BYTES]
+ *                     [--deadline SEC] [--client-fin] [--list] [--wait-ready MS]
  *
  * Cases are independent (each opens its own connection), so up to --jobs
  * of them run at once; cases that move megabytes are "heavy" and at most
@@ -139,7 +139,9 @@ static void *worker(void *arg)
         }
         pthread_mutex_unlock(&pool.lock);
 
-        struct cf_ctx t = { .cfg = pool.cfg, .rng = 0x9E3779B97F4A7C15ULL * (i + 1) };
+        struct cf_ctx t = { .cfg = pool.cfg, .rng = 0x9E3779B97F4A7C15ULL * (i + 1),
+                            .offer = k->offer, .want_deflate = k->want_deflate,
+                            .zstyle = k->zstyle };
         int rc = k->fn ? k->fn(&t, k) : cf_run_steps(&t, k->steps, k->mode, k->chop);
         if (rc < 0 && !t.failed)
             cf_fail(&t, "failed without a reason (driver bug)");
@@ -162,6 +164,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: conformance HOST PORT [options]\n"
             "  --filter SUBSTR      run only cases whose id contains SUBSTR\n"
+            "  --prefix LIST        run only cases whose id starts with one of the\n"
+            "                       comma-separated LIST (e.g. 13.,X.5.)\n"
             "  --verbose            also print passing cases\n"
             "  --list               print the case ids and exit\n"
             "  --jobs N             cases run at once (default 16, max %d)\n"
@@ -174,6 +178,21 @@ static void usage(FILE *f)
             "                       exit 0 once the server accepts, 1 if it never does\n"
             "                       (0 = try once)\n",
             MAX_JOBS);
+}
+
+/* Does id start with one of the comma-separated prefixes (or is there
+ * no list)? */
+static bool has_prefix(const char *id, const char *list)
+{
+    if (!list)
+        return true;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n && strncmp(id, p, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
 }
 
 static long parse_num(const char *opt, const char *s, long lo, long hi)
@@ -191,7 +210,7 @@ static long parse_num(const char *opt, const char *s, long lo, long hi)
 int main(int argc, char **argv)
 {
     struct cf_config cfg = { .timeout_ms = 2000, .max_message = 16777216 };
-    const char *filter = NULL;
+    const char *filter = NULL, *prefix = NULL;
     bool verbose = false, list = false;
     long jobs = 16, deadline = 170, wait_ready = -1;
     const char *pos[2];
@@ -208,6 +227,8 @@ int main(int argc, char **argv)
             cfg.client_fin = true;
         else if (strcmp(a, "--filter") == 0 && has_next)
             filter = argv[++i];
+        else if (strcmp(a, "--prefix") == 0 && has_next)
+            prefix = argv[++i];
         else if (strcmp(a, "--jobs") == 0 && has_next)
             jobs = parse_num(a, argv[++i], 1, MAX_JOBS);
         else if (strcmp(a, "--timeout") == 0 && has_next)
@@ -262,12 +283,13 @@ int main(int argc, char **argv)
     cf_register_utf8(&cfg);
     cf_register_close(&cfg);
     cf_register_limits(&cfg);
+    cf_register_deflate(&cfg);
 
     pool.run = malloc((ncases ? ncases : 1) * sizeof *pool.run);
     if (!pool.run)
         abort();
     for (size_t i = 0; i < ncases; i++)
-        if (!filter || strstr(cases[i].id, filter))
+        if ((!filter || strstr(cases[i].id, filter)) && has_prefix(cases[i].id, prefix))
             pool.run[pool.nrun++] = &cases[i];
     if (list) {
         for (size_t i = 0; i < pool.nrun; i++)

@@ -19,6 +19,13 @@
  *   MODE_CHOP    pieces of `chop` bytes.
  * Autobahn's "octet-wise chopped" and "frame-wise chopped" variants are the
  * same table run in another mode.
+ *
+ * A compressed message (ST_SEND_Z, RFC 7692 §7.2.1) is compressed when its
+ * step is reached, so with context takeover the messages go through the
+ * compressor in the order they are sent. Its frames: RSV1 on the first
+ * only (§6.1), the compressed bytes cut at any point. On a connection
+ * where nothing was agreed, the step compresses all the same (with a
+ * compressor of its own): the server must then refuse the RSV1 frame.
  */
 #include "conf.h"
 
@@ -34,6 +41,7 @@ struct pending {
     struct cf_buf out;
     size_t *ends;            /* end offset of each frame in out */
     size_t nends, cap;
+    struct cf_pmd *own;      /* compressor for a connection without one */
 };
 
 static void mark_end(struct pending *pd)
@@ -83,6 +91,30 @@ static void add_send(struct cf_ctx *t, struct cf_conn *c, struct pending *pd,
         cf_buf_put(&pd->out, s->data, (size_t)s->len);
         mark_end(pd);
         break;
+    case ST_SEND_Z: {
+        struct cf_pmd *z = c->pmd;
+        if (!z) {
+            static const struct cf_pmd_params plain = { .server_bits = 15, .client_bits = 15 };
+            if (!pd->own)
+                pd->own = cf_pmd_new(&plain, t->zstyle);
+            z = pd->own;
+        }
+        struct cf_buf zb = { 0 };
+        cf_pmd_compress(z, s->data, s->pat, s->pat_off, s->len, s->zflush, &zb);
+        size_t fs = s->aux ? (size_t)s->aux : zb.len, off = 0;
+        do {
+            size_t n = zb.len - off < fs ? zb.len - off : fs;
+            uint8_t b0 = off == 0 ? (uint8_t)((s->b0 & 0x7F) | CF_RSV1)
+                                  : (uint8_t)(CF_OP_CONT | s->zrsv);
+            if (off + n == zb.len)
+                b0 |= CF_FIN;
+            cf_put_frame(t, &pd->out, b0, n, zb.p + off, 0, 0, n, true);
+            mark_end(pd);
+            off += n;
+        } while (off < zb.len);
+        cf_buf_free(&zb);
+        break;
+    }
     default:
         break;
     }
@@ -153,6 +185,7 @@ int cf_run_steps(struct cf_ctx *t, const struct cf_step *steps, enum cf_mode mod
         case ST_SEND_PART:
         case ST_SEND_FRAGS:
         case ST_SEND_RAW:
+        case ST_SEND_Z:
             add_send(t, &c, &pd, s);
             continue;
         default:
@@ -203,6 +236,7 @@ int cf_run_steps(struct cf_ctx *t, const struct cf_step *steps, enum cf_mode mod
         rc = flush(t, &c, &pd, mode, chop);
     cf_buf_free(&pd.out);
     free(pd.ends);
+    cf_pmd_free(pd.own);
     cf_close(&c);
     return rc;
 }

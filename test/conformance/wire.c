@@ -270,10 +270,149 @@ size_t cf_utf8_encode(uint32_t cp, uint8_t out[4])
 
 /* ---- patterns ------------------------------------------------------------ */
 
+/* splitmix64's finalizer: a well-spread hash of a 64-bit index. */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static const char *const vocab[32] = {
+    "the", "server", "message", "frame", "window", "deflate", "client", "echo",
+    "and", "of", "a", "compressed", "bytes", "context", "takeover", "block",
+    "is", "to", "with", "stream", "in", "sliding", "no", "text",
+    "hello", "world", "ping", "pong", "close", "handshake", "extension", "offer",
+};
+
+/* Append words chosen by seed h to line[*o..end) while they fit. */
+static void put_words(char *line, size_t *o, size_t end, uint64_t h)
+{
+    for (unsigned w = 0;; w++) {
+        const char *word = vocab[mix64(h + w) % 32];
+        size_t wl = strlen(word);
+        if (*o + wl + 1 > end)
+            break;
+        if (w)
+            line[(*o)++] = ' ';
+        memcpy(line + *o, word, wl);
+        *o += wl;
+    }
+}
+
+/* CF_PAT_WORDS: 64-byte lines of words, space-padded, ending in '\n'. */
+#define WORDS_LINE 64
+static void words_line(uint64_t n, char line[WORDS_LINE])
+{
+    size_t o = 0;
+    put_words(line, &o, WORDS_LINE - 1, n * 7919);
+    memset(line + o, ' ', WORDS_LINE - 1 - o);
+    line[WORDS_LINE - 1] = '\n';
+}
+
+/* CF_PAT_JSON: 128-byte chat records, the way a chat server's messages
+ * repeat their field names, users and rooms from one message to the next. */
+#define JSON_LINE 128
+static void json_line(uint64_t n, char line[JSON_LINE])
+{
+    static const char *const users[] = { "alice", "bob", "carol", "dave", "erin", "frank" };
+    static const char *const rooms[] = { "general", "random", "dev", "ops" };
+    uint64_t h = mix64(n);
+    char head[96];
+    int hl = snprintf(head, sizeof head, "{\"seq\":%llu,\"from\":\"%s\",\"room\":\"#%s\",\"text\":\"",
+                      (unsigned long long)(n % 10000000), users[h % 6], rooms[(h >> 8) % 4]);
+    size_t o = (size_t)hl;
+    memcpy(line, head, o);
+    put_words(line, &o, JSON_LINE - 4, h >> 16);
+    memcpy(line + o, "\"}", 2);
+    o += 2;
+    memset(line + o, ' ', JSON_LINE - 1 - o);
+    line[JSON_LINE - 1] = '\n';
+}
+
+/* CF_PAT_UTF8: 4-byte units, each whole characters: 4 ASCII letters, two
+ * 2-byte characters, a 3-byte one and a letter, or one 4-byte one. */
+/* Append code point cp's encoding at u + *o; its length must be `want`. */
+static void put_cp(uint8_t *u, size_t *o, uint32_t cp, size_t want)
+{
+    uint8_t e[4];
+    if (cf_utf8_encode(cp, e) != want)
+        abort();
+    memcpy(u + *o, e, want);
+    *o += want;
+}
+
+static void utf8_unit(uint64_t n, uint8_t u[4])
+{
+    static const uint32_t two[] = { 0x3BA, 0x3CC, 0x3C3, 0x3BC, 0x3B5, 0x436, 0x44F, 0xE9 };
+    static const uint32_t three[] = { 0x20AC, 0x4E2D, 0x6587, 0x3042, 0xFFFD, 0x2603 };
+    static const uint32_t four[] = { 0x1F600, 0x1F680, 0x10348, 0x1D11E };
+    uint64_t h = mix64(n);
+    size_t o = 0;
+    switch (h % 4) {
+    case 0:
+        for (int i = 0; i < 4; i++)
+            u[i] = (uint8_t)('a' + (h >> (8 + 4 * i)) % 8);
+        break;
+    case 1:
+        put_cp(u, &o, two[(h >> 8) % 8], 2);
+        put_cp(u, &o, two[(h >> 12) % 8], 2);
+        break;
+    case 2:
+        put_cp(u, &o, three[(h >> 8) % 6], 3);
+        u[3] = ' ';
+        break;
+    default:
+        put_cp(u, &o, four[(h >> 8) % 4], 4);
+        break;
+    }
+}
+
+/* Patterns made of whole lines (or units): copy a line at a time. */
+static void pattern_lines(int pat, uint64_t offset, uint8_t *dst, size_t n)
+{
+    char line[JSON_LINE];
+    size_t len = pat == CF_PAT_WORDS ? WORDS_LINE : pat == CF_PAT_JSON ? JSON_LINE : 4;
+    for (size_t i = 0; i < n;) {
+        uint64_t k = offset + i, at = k / len;
+        size_t from = (size_t)(k % len), take = len - from;
+        if (take > n - i)
+            take = n - i;
+        if (pat == CF_PAT_WORDS)
+            words_line(at, line);
+        else if (pat == CF_PAT_JSON)
+            json_line(at, line);
+        else
+            utf8_unit(at, (uint8_t *)line);
+        memcpy(dst + i, line + from, take);
+        i += take;
+    }
+}
+
 void cf_pattern(int pat, uint64_t offset, uint8_t *dst, size_t n)
 {
     static const char text[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 *";
+    switch (pat) {
+    case CF_PAT_WORDS:
+    case CF_PAT_JSON:
+    case CF_PAT_UTF8:
+        pattern_lines(pat, offset, dst, n);
+        return;
+    case CF_PAT_ZERO:
+        memset(dst, 0, n);
+        return;
+    case CF_PAT_RANDOM:
+        for (size_t i = 0; i < n;) {
+            uint64_t k = offset + i, r = mix64(k / 8) >> (8 * (k % 8));
+            for (uint64_t j = k % 8; j < 8 && i < n; j++, i++, r >>= 8)
+                dst[i] = (uint8_t)r;
+        }
+        return;
+    default:
+        break;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t k = offset + i;
         /* Mixing in higher bits of the offset makes a fragment that was

@@ -50,9 +50,13 @@ static ws_inflate *new_inflater(ws_conn *c, unsigned bits) {
     return m ? ws_inflate_init(m, n, bits) : NULL;
 }
 
-static ws_deflate *new_deflater(ws_conn *c, unsigned bits) {
+/* A compressor is never worth closing anyone for: without memory for
+ * one, the message goes plain (always allowed, RFC 7692 §6). So unlike a
+ * decompressor, which a compressed message cannot be read without, it
+ * sheds nobody. */
+static ws_deflate *new_deflater(unsigned bits) {
     size_t n = ws_deflate_size(bits, level());
-    void *m = zip_alloc(c, n);
+    void *m = zip_alloc(NULL, n);
     return m ? ws_deflate_init(m, n, bits, level()) : NULL;
 }
 
@@ -209,10 +213,10 @@ static ws_deflate *deflater_for(ws_conn *c, int first, int last) {
         /* Context takeover: the connection's own, for good. A message in
          * parts: its own, for the message. */
         if (!(x = conn_x_get(c))) return NULL;
-        if (!x->zout) x->zout = new_deflater(c, bits);
+        if (!x->zout) x->zout = new_deflater(bits);
         return x->zout;
     }
-    if (!srv->zout_shared[bits]) srv->zout_shared[bits] = new_deflater(c, bits);
+    if (!srv->zout_shared[bits]) srv->zout_shared[bits] = new_deflater(bits);
     if (srv->zout_shared[bits]) ws_deflate_reset(srv->zout_shared[bits]);
     return srv->zout_shared[bits];
 }
@@ -230,7 +234,14 @@ int pmd_send(ws_conn *c, int opcode, const ws_piece *pieces, size_t n, int first
     /* RFC 7692 §7.2.1: the message ends in an empty stored block, its
      * last four bytes removed (WS_DEFLATE_MESSAGE_END). */
     if (rc == 0 && last) rc = deflate_into(c, d, opcode, NULL, 0, WS_DEFLATE_MESSAGE_END, &zl);
-    if (rc < 0) return -1;
+    if (rc < 0) {
+        /* Frames of this message already out cannot be followed by
+         * anything but the rest of it; the compressor failing midway
+         * (which its interface rules out) ends the connection. */
+        if ((c->flags & F_ZSENT) && c->state != C_DEAD)
+            conn_fail(c, WS_CLOSE_INTERNAL_ERROR, "compressor failed in a message");
+        return -1;
+    }
     if (first && last && zl >= total && !(c->flags & F_ZSENT) && (c->pmd & PMD_SERVER_NCT)) {
         /* No smaller: send it as it is. Without context takeover the
          * compressor is reset per message, so nothing depends on it. */
@@ -257,7 +268,7 @@ int pmd_send(ws_conn *c, int opcode, const ws_piece *pieces, size_t n, int first
  * bits, in room no larger than the plain message: if it does not fit, it
  * is not worth sending compressed. Returns 0, or -1 (no memory, or no
  * smaller). */
-static int shared_compress(ws_conn *c, ws_shared *m, unsigned bits) {
+static int shared_compress(ws_shared *m, unsigned bits) {
     const size_t hmax = WS_MAX_SERVER_HEADER_LEN;
     uint8_t hdr[WS_MAX_SERVER_HEADER_LEN], *z;
     size_t used, got, hl;
@@ -266,7 +277,7 @@ static int shared_compress(ws_conn *c, ws_shared *m, unsigned bits) {
 
     m->zbits = (uint8_t)bits;
     m->zstate = 2;
-    if (!srv->zout_shared[bits]) srv->zout_shared[bits] = new_deflater(c, bits);
+    if (!srv->zout_shared[bits]) srv->zout_shared[bits] = new_deflater(bits);
     if (!(d = srv->zout_shared[bits]) || !(z = ws_mem_alloc(WS_MEM_SHARED, hmax + m->len)))
         return -1;
     ws_deflate_reset(d);
@@ -294,7 +305,7 @@ const uint8_t *pmd_shared_frame(ws_conn *c, ws_shared *m, size_t *len) {
     /* Receivers that keep context need bytes of their own (pmd_send), and
      * below the threshold nothing is compressed. */
     if (!pmd_wants(c, m->len) || !(c->pmd & PMD_SERVER_NCT)) return NULL;
-    if (m->zstate == 0) shared_compress(c, m, bits);
+    if (m->zstate == 0) shared_compress(m, bits);
     /* Made for another window size: a receiver with a smaller window gets
      * the plain frame (always allowed, RFC 7692 §6). */
     if (m->zstate != 1 || m->zbits > bits) return NULL;

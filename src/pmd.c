@@ -381,7 +381,11 @@ void ws_pmd_agree(const ws_pmd_offer *offer, const ws_pmd_policy *policy, ws_pmd
      * held to a window below 15 (and never above an offered value). */
     out->client_window_bits = 15;
     if (offer->client_max_window_bits == 1)
-        out->client_window_bits = (uint8_t)policy->client_window_bits;
+        /* The client left the size to us. Not 8, though: zlib (under
+         * nearly every client) refuses to compress with a raw window of
+         * 256 bytes, so such a client would fail its own handshake. A
+         * client that offered 8 itself can do it. */
+        out->client_window_bits = (uint8_t)(policy->client_window_bits < 9 ? 9 : policy->client_window_bits);
     else if (offer->client_max_window_bits >= 8)
         out->client_window_bits =
             (uint8_t)min_bits(policy->client_window_bits, offer->client_max_window_bits);

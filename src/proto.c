@@ -20,7 +20,7 @@
  *     frame marks it compressed. The receiver inflates the payload of all
  *     its frames as one stream, then the four bytes 00 00 ff ff, which the
  *     sender removed (§7.2.1); the stream must then stand between two
- *     blocks (or after its final block, §7.2.3.5's BFINAL form).
+ *     blocks (or after its final block, §7.2.3.4's BFINAL form).
  *
  * Each call of ws_proto_feed() drives the frame parser until something
  * worth reporting happens and returns how far it got. A header is never
@@ -162,7 +162,7 @@ static int inflate_step(ws_proto *p, const ws_proto_limits *lim, const ws_proto_
 
     *used = 0;
     if (p->z & WS_Z_END) {
-        /* After the final block nothing more is inflated (§7.2.3.5: what
+        /* After the final block nothing more is inflated (§7.2.3.4: what
          * follows, the tail included, is not part of the stream). */
         *used = in_len;
         p->zheld -= (uint32_t)in_len;

@@ -76,8 +76,9 @@ int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n) {
     size_t hl = ws_frame_header(hdr, 1, opcode, total);
     if (total > SIZE_MAX - hl || !send_fits(c, hl + total)) return -1;
     /* permessage-deflate: compressed if long enough (and, without memory
-     * for a compressor, plain: always allowed). */
+     * for a compressor, plain: always allowed, RFC 7692 §6). */
     if (pmd_wants(c, total) && pmd_send(c, opcode, pieces, n, 1, 1) == 0) return 0;
+    if (c->state != C_OPEN) return -1;
     if (n == 1) {
         conn_write(c, hdr, hl, pieces[0].data, pieces[0].len);
         return 0;
@@ -143,7 +144,10 @@ int ws_send_shared(ws_conn *c, ws_shared *m) {
     const uint8_t *zframe = pmd_shared_frame(c, m, &zlen);
     if (!zframe && pmd_wants(c, m->len) && !(c->pmd & PMD_SERVER_NCT)) {
         ws_piece p = { m->data + WS_MAX_SERVER_HEADER_LEN, m->len };
-        return pmd_send(c, m->opcode, &p, 1, 1, 1);
+        if (pmd_send(c, m->opcode, &p, 1, 1, 1) == 0) return 0;
+        /* No memory for its compressor: the plain frame, as ws_send()
+         * does (a message may always go uncompressed, RFC 7692 §6). */
+        if (c->state != C_OPEN) return -1;
     }
     seg = buf_new(WS_MEM_OUT, 0);
     if (!seg && shed_for(c, sizeof(buf))) seg = buf_new(WS_MEM_OUT, 0);

@@ -417,6 +417,65 @@ static void test_chat_broadcast_compressed_once(void **state) {
     stop_clean();
 }
 
+/* Where every receiver keeps its context (dedicated, and no
+ * server_no_context_takeover offered), each needs a compressor of its own
+ * for a broadcast. With a budget that holds only a few, the others get the
+ * message plain: a compressor is never worth closing anyone for, and a
+ * message may always go uncompressed (RFC 7692 §6). */
+static void test_chat_plain_without_memory_for_compressors(void **state) {
+    enum { N = 10 };
+    static wsc m[N];
+    char got[256];
+    char msg[4000];
+    size_t total0, peak, limit, total, zip;
+    (void)state;
+
+    start(TS_ARGS("--handler", "chat", "--deflate", "dedicated", "--max-memory", "1600K",
+                  "--log-level", "info"));
+    for (int i = 0; i < N; i++) {
+        open_offering(&m[i], EXT("permessage-deflate"), got, sizeof(got));
+        assert_string_equal(got, "permessage-deflate");
+    }
+    for (int i = 0; i < N; i++)  /* welcome, then the joins of those after */
+        for (int j = i; j < N; j++) {
+            uint8_t *ev;
+            size_t len;
+            int op;
+            WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len));
+            free(ev);
+        }
+    for (size_t i = 0; i < sizeof(msg); i++) msg[i] = "chat words, again "[i % 18];
+    assert_int_equal(ts_server_budget(&srv, &total0, &peak, &limit), 0);
+    for (int round = 0; round < 2; round++) {
+        int compressed = 0;
+        WSC_OK(&m[round], wsc_send_compressed(&m[round], WS_OP_TEXT, msg, sizeof(msg)));
+        for (int i = 0; i < N; i++) {
+            uint8_t *ev;
+            size_t len;
+            int op;
+            /* Every member gets it, none is closed. */
+            WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len));
+            assert_int_equal(op, WS_OP_TEXT);
+            assert_non_null(strstr((char *)ev, "\"type\":\"msg\""));
+            assert_non_null(strstr((char *)ev, "chat words, again chat words"));
+            compressed += m[i].last_compressed;
+            free(ev);
+        }
+        /* What the budget had left before the broadcast bounds how many
+         * compressors could be made; the rest went plain. */
+        size_t room = (limit - total0) / (ws_deflate_size(15, 1) + 16);
+        print_message("  broadcast %d to %d members: %d compressed, %d plain (room for %zu "
+                      "compressors)\n", round + 1, N, compressed, N - compressed, room);
+        assert_true(room < N);
+        assert_true(compressed <= (int)room);
+    }
+    assert_int_equal(ts_server_budget_zip(&srv, &total, &zip), 0);
+    assert_int_equal(ts_server_budget(&srv, &total, &peak, &limit), 0);
+    assert_true(peak <= limit);
+    for (int i = 0; i < N; i++) wsc_close(&m[i]);
+    stop_clean();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_negotiation_shared_mode, teardown),
@@ -427,6 +486,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_bad_data_then_good, teardown),
         cmocka_unit_test_teardown(test_memory_modes, teardown),
         cmocka_unit_test_teardown(test_chat_broadcast_compressed_once, teardown),
+        cmocka_unit_test_teardown(test_chat_plain_without_memory_for_compressors, teardown),
     };
     return cmocka_run_group_tests_name("integration: permessage-deflate", tests, NULL, NULL);
 }

@@ -30,8 +30,7 @@
  *              ...                  284   5  227-257     26,27 12  8193-16384
  *              268   1   17,18      285   0  258         28,29 13  16385-32768
  *
- *           (the whole tables are len_base/len_extra and dist_base/
- *           dist_extra below).
+ *           (the whole tables are in rfc1951.h, which inflate.c shares).
  *
  *   §3.2.6  Fixed Huffman code: literal/length 0-143 have 8 bits, 144-255 9
  *           bits, 256-279 7 bits, 280-287 8 bits; distances 5 bits.
@@ -97,6 +96,7 @@
  *   output space was cut.
  */
 #include "deflate.h"
+#include "rfc1951.h"
 #include "error.h"
 
 #if defined(__SSE2__)
@@ -144,28 +144,6 @@ enum { BT_STORED = 0, BT_FIXED = 1, BT_DYNAMIC = 2 };
 
 /* The end-of-message marker still to be written. */
 enum { MARK_NONE = 0, MARK_MESSAGE_END, MARK_SYNC };
-
-/* §3.2.5 tables. */
-static const uint16_t len_base[29] = {
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-    35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
-};
-static const uint8_t len_extra[29] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-    3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0
-};
-static const uint16_t dist_base[DIST_SYMS] = {
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
-    257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577
-};
-static const uint8_t dist_extra[DIST_SYMS] = {
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
-    7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13
-};
-/* §3.2.7: the order in which the code-length code's lengths are sent. */
-static const uint8_t cl_order[CL_SYMS] = {
-    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15
-};
 
 /*
  * Per-level parameters. chain: how many candidates a search looks at;
@@ -595,13 +573,15 @@ static void build_tables(struct code_tables *t, const uint8_t *llen, const uint8
         if (s <= END_BLOCK) continue;
         /* A length code: every length it covers, with its extra bits. */
         unsigned ls = s - 257, bits = llen[s];
-        unsigned first = len_base[ls] - MIN_MATCH, last = ls == 28 ? 255 : len_base[ls + 1] - 4u;
+        unsigned first = rfc1951_len_base[ls] - MIN_MATCH;
+        unsigned last = ls == 28 ? 255 : rfc1951_len_base[ls + 1] - 4u;
         for (unsigned l = first; l <= last; l++)
-            t->mtab[l] = (lcode[s] | (l - first) << bits) | (bits + len_extra[ls]) << 24;
+            t->mtab[l] = (lcode[s] | (l - first) << bits) | (bits + rfc1951_len_extra[ls]) << 24;
     }
     for (unsigned i = 0; i < ndused; i++) {
         unsigned s = dused[i];
-        t->dtab[s] = dcode[s] | (uint32_t)dlen[s] << 16 | (uint32_t)(dlen[s] + dist_extra[s]) << 24;
+        t->dtab[s] = dcode[s] | (uint32_t)dlen[s] << 16 |
+                     (uint32_t)(dlen[s] + rfc1951_dist_extra[s]) << 24;
     }
 }
 
@@ -723,7 +703,7 @@ ws_deflate *ws_deflate_init(void *mem, size_t size, unsigned window_bits, int le
     d->syms = level >= 1 ? (uint32_t *)(void *)((uint8_t *)mem + g.off_syms) : NULL;
 
     for (unsigned s = 0; s < 28; s++)
-        for (unsigned l = len_base[s] - 3u; l < len_base[s + 1] - 3u; l++)
+        for (unsigned l = rfc1951_len_base[s] - 3u; l < rfc1951_len_base[s + 1] - 3u; l++)
             d->len_sym[l] = (uint8_t)s;
     d->len_sym[255] = 28; /* 258 has a code of its own (285), not 284 + 31 */
     uint8_t fl[FIXED_LITLEN_SYMS], fd[DIST_SYMS];
@@ -799,7 +779,7 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
             fixed += (uint64_t)lf[s] * (s < 144 ? 8 : 9);
             dyn += (uint64_t)lf[s] * llen[s];
         } else {
-            unsigned x = s > END_BLOCK ? len_extra[s - 257] : 0;
+            unsigned x = s > END_BLOCK ? rfc1951_len_extra[s - 257] : 0;
             fixed += (uint64_t)lf[s] * ((s < 280 ? 7 : 8) + x);
             dyn += (uint64_t)lf[s] * (llen[s] + x);
         }
@@ -807,8 +787,8 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
     }
     for (unsigned i = 0; i < d->ndused; i++) {
         unsigned s = d->dused[i];
-        fixed += (uint64_t)df[s] * (5 + dist_extra[s]);
-        dyn += (uint64_t)df[s] * (dlen[s] + dist_extra[s]);
+        fixed += (uint64_t)df[s] * (5 + rfc1951_dist_extra[s]);
+        dyn += (uint64_t)df[s] * (dlen[s] + rfc1951_dist_extra[s]);
     }
 
     /* §3.2.7: the header of the dynamic form. (A lone or missing distance
@@ -820,7 +800,7 @@ static void end_block(ws_deflate *d, uint32_t end_pos) {
         if (clfreq[d->items[i] & 31]++ == 0) clused[nclused++] = d->items[i] & 31;
     memset(d->cl_len, 0, sizeof(d->cl_len));
     huff_lengths(clfreq, clused, &nclused, MAX_CL_BITS, d->cl_len);
-    while (hclen > 4 && d->cl_len[cl_order[hclen - 1]] == 0) hclen--;
+    while (hclen > 4 && d->cl_len[rfc1951_cl_order[hclen - 1]] == 0) hclen--;
     dyn += 3 * hclen;
     for (unsigned i = 0; i < nclused; i++) {
         unsigned sym = clused[i];
@@ -894,7 +874,7 @@ static int drain(ws_deflate *d, uint8_t **o, uint8_t *oend) {
             (bc) += e_ >> 24;                                                       \
             e_ = (t)->dtab[ds_];                                                    \
             uint64_t v_ = (e_ & 0xffff) |                                           \
-                          (uint64_t)(((s) >> 16) - dist_base[ds_]) << ((e_ >> 16) & 0xff); \
+                          (uint64_t)(((s) >> 16) - rfc1951_dist_base[ds_]) << ((e_ >> 16) & 0xff); \
             (bb) |= v_ << (bc);                                                     \
             (bc) += e_ >> 24;                                                       \
         }                                                                           \
@@ -1009,7 +989,7 @@ static int emit(ws_deflate *d, uint8_t **po, uint8_t *oend) {
                 put_bits(d, BT_DYNAMIC << 1 | (d->hlit - 257) << 3 | (d->hdist - 1) << 8 |
                                 (d->hclen - 4) << 13, 17);
             } else if (d->em_idx <= d->hclen) {
-                put_bits(d, d->cl_len[cl_order[d->em_idx - 1]], 3);
+                put_bits(d, d->cl_len[rfc1951_cl_order[d->em_idx - 1]], 3);
             } else if (d->em_idx <= d->hclen + d->nitems) {
                 unsigned it = d->items[d->em_idx - 1 - d->hclen], sym = it & 31;
                 put_bits(d, d->cl_code[sym], d->cl_len[sym]);

@@ -138,10 +138,11 @@
  *   Huffman codes are decoded with tables: a root table indexed by the next
  *   LIT_ROOT (10) or DIST_ROOT (8) bits of input (fewer when no code is as
  *   long) gives the symbol for every code no longer than that, and for a
- *   longer code points to a subtable indexed by the bits after the root's. Each entry is one 32-bit word
- *   (see E_* below) holding what the symbol means -- a literal byte, the
- *   base and extra-bit count of a length or distance, the end of the block
- *   -- so decoding a symbol is one or two loads.
+ *   longer code points to a subtable indexed by the bits after the root's.
+ *   Each entry is one 32-bit word (see E_* below) holding what the symbol
+ *   means -- a literal byte, the base and extra-bit count of a length or
+ *   distance, the end of the block -- so decoding a symbol is one or two
+ *   loads.
  *
  *   fast() decodes while FAST_OUT bytes of output room remain and the
  *   input can fill the bit buffer with the 48 bits one step may take: it
@@ -156,6 +157,7 @@
  *   needs it, so it can stop and resume anywhere.
  */
 #include "inflate.h"
+#include "rfc1951.h"
 #include "error.h"
 
 #include <assert.h>
@@ -289,32 +291,6 @@ struct ws_inflate {
     uint8_t window[];
 };
 
-/* ---- Constant tables (RFC 1951) ------------------------------------------ */
-
-/* §3.2.5: base and extra bits of length symbols 257..285 and distance
- * symbols 0..29. */
-static const uint16_t len_base[29] = {
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-    35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
-};
-static const uint8_t len_extra[29] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-    3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0
-};
-static const uint16_t dist_base[30] = {
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
-    257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577
-};
-static const uint8_t dist_extra[30] = {
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
-    7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13
-};
-
-/* §3.2.7: the order in which code length code lengths are sent. */
-static const uint8_t cl_order[NUM_CL] = {
-    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15
-};
-
 /* ---- Building decoding tables ------------------------------------------ */
 
 enum { CODE_CL, CODE_LIT, CODE_DIST };
@@ -326,9 +302,10 @@ static uint32_t symbol_entry(int kind, unsigned sym, unsigned bits) {
     if (kind == CODE_LIT) {
         if (sym < 256) return ENTRY(E_LIT, sym, 0, bits);
         if (sym == 256) return ENTRY(E_END, 0, 0, bits);
-        if (sym < 286) return ENTRY(E_BASE, len_base[sym - 257], len_extra[sym - 257], bits);
+        if (sym < 286)
+            return ENTRY(E_BASE, rfc1951_len_base[sym - 257], rfc1951_len_extra[sym - 257], bits);
     } else if (sym < 30) {
-        return ENTRY(E_BASE, dist_base[sym], dist_extra[sym], bits);
+        return ENTRY(E_BASE, rfc1951_dist_base[sym], rfc1951_dist_extra[sym], bits);
     }
     /* §3.2.6: 286, 287 and distances 30, 31 never occur in valid data. */
     return ENTRY(0, -WS_E_INFLATE_SYMBOL, 0, bits);
@@ -962,7 +939,7 @@ static int run(ws_inflate *z, struct io *io) {
             while (z->have < z->ncl) {
                 if (!need(io, 3)) return WS_INFLATE_NEED_INPUT;
                 unsigned l = take(io, 3);
-                z->cl_lens[cl_order[z->have++]] = (uint8_t)l;
+                z->cl_lens[rfc1951_cl_order[z->have++]] = (uint8_t)l;
                 if (l != 0) {
                     z->kraft_lit += 1u << (MAX_BITS - l);
                     if (z->kraft_lit > KRAFT_FULL) return fail(z, WS_E_INFLATE_CODES);

@@ -22,6 +22,8 @@
 #define WS_HTTP_MAX_TARGET 1024    /* request-target bytes kept; longer: 414 */
 #define WS_HTTP_MAX_KEY 64         /* Sec-WebSocket-Key value bytes kept; longer is invalid */
 #define WS_HTTP_MAX_FORWARDED 64   /* X-Forwarded-For bytes kept (first address) */
+#define WS_HTTP_MAX_ORIGIN 256     /* Origin bytes kept; a longer one matches nothing */
+#define WS_HTTP_MAX_PROTOCOL 64    /* a subprotocol name kept; longer ones are never chosen */
 #define WS_HTTP_DEFAULT_MAX_HEAD 8192
 #define WS_HTTP_ACCEPT_LEN 28      /* base64 of a 20-byte SHA-1 */
 
@@ -59,6 +61,15 @@ typedef struct ws_http_request {
      * offer (RFC 7692 §5), if pmd_offered. */
     uint8_t pmd_offered;
     ws_pmd_offer pmd;
+    /* Origin (RFC 6454), whitespace removed: the first such header's
+     * value; origin_len is its full length even when it did not fit. */
+    uint8_t origin_count;
+    char origin[WS_HTTP_MAX_ORIGIN + 1];
+    size_t origin_len;
+    /* Sec-WebSocket-Protocol: whether the client offered any, and the one
+     * chosen from the server's list (ws_http_parser_protocols), "" if none. */
+    uint8_t protocol_offered;
+    char protocol[WS_HTTP_MAX_PROTOCOL + 1];
 } ws_http_request;
 
 /* Parser state. Treat as opaque; it lives in the connection only during the
@@ -72,6 +83,7 @@ typedef struct ws_http_parser {
     char name[32];            /* current header name, lower-cased, if short */
     size_t name_len;          /* its full length (may exceed the buffer) */
     char token[32];           /* current element of a token list, lower-cased */
+    char ptoken[WS_HTTP_MAX_PROTOCOL]; /* the same as sent (subprotocols keep case) */
     size_t token_len;         /* its full length (may exceed the buffer) */
     size_t value_len;         /* value bytes after leading OWS (digits, for numbers) */
     size_t value_trim;        /* value_len without the trailing whitespace */
@@ -83,12 +95,20 @@ typedef struct ws_http_parser {
     uint8_t method_len;
     char method[8];
     ws_pmd_parser pmd;        /* Sec-WebSocket-Extensions offers */
+    const char *const *protocols; /* the server's subprotocols ("*": any) */
+    size_t nprotocols;
     ws_http_request req;      /* filled in as the head is parsed */
 } ws_http_parser;
 
 /* Prepare p for a new request; max_head is the 431 limit in bytes (request
  * line and headers, including the final empty line). */
 void ws_http_parser_init(ws_http_parser *p, size_t max_head);
+
+/* The subprotocols the server speaks, for choosing one while the request
+ * is read (req.protocol): the first of the client's, in its order, that
+ * is in names[0..n); a name "*" matches any. The array must outlive the
+ * parser. Without this call none is chosen. */
+void ws_http_parser_protocols(ws_http_parser *p, const char *const *names, size_t n);
 
 enum {
     WS_HTTP_AGAIN = 0,   /* all len bytes consumed, head not complete yet */
@@ -146,5 +166,21 @@ int ws_http_write_error(char *out, size_t cap, int status);
  * or -1. */
 int ws_http_write_head(char *out, size_t cap, int status, const char *content_type,
                        size_t body_len);
+
+/* --subprotocol: split the comma-separated list into names[] (at most
+ * max), pointing into buf, a copy of the list (cap bytes). Each name must
+ * be a token of at most WS_HTTP_MAX_PROTOCOL characters, or "*" (any).
+ * Returns the count (0 for NULL or ""), or -1 with a sentence in err. */
+int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char **names,
+                            size_t max, char *err, size_t errcap);
+
+/* --allow-origin: the comma-separated list is origins as browsers send
+ * them (RFC 6454: scheme://host[:port], compared case-insensitively),
+ * "null", or a wildcard: scheme "://" "*." domain [":" port], for every
+ * subdomain of domain (not domain itself). ws_http_origin_list_check() returns 0, or -1 with a
+ * sentence in err; ws_http_origin_allowed() returns 1 if origin (len
+ * bytes) is admitted, always for an empty or NULL list. */
+int ws_http_origin_list_check(const char *list, char *err, size_t errcap);
+int ws_http_origin_allowed(const char *list, const char *origin, size_t origin_len);
 
 #endif /* WS_HTTP_H */

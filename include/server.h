@@ -17,6 +17,7 @@
 typedef struct ws_conn ws_conn;
 typedef struct ws_server ws_server;
 typedef struct ws_shared ws_shared;
+typedef struct ws_request ws_request;
 
 /* Callbacks of an application. Any may be NULL. They run on the event
  * loop's thread and must not block. A ws_conn pointer is valid from
@@ -46,6 +47,18 @@ typedef struct ws_handler {
      * of such a message, however large it is. */
     void (*on_part)(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
                     int is_text, void *ud);
+    /* Optional: a valid opening handshake arrived (its Origin, if
+     * --allow-origin is set, is allowed), before it is answered. Return 0
+     * to accept it (the 101 goes out, then on_open), or an HTTP status
+     * from 400 to 599 to refuse it: the client gets that status and the
+     * connection closes; on_open and on_close are not called. req, and
+     * every string it gives, is valid only during the call. This is where
+     * an embedding program authenticates (a cookie, a token in the
+     * target) and routes (by path or subprotocol), keeping what it needs
+     * with ws_conn_set_user(). Only when it is set does the server keep
+     * the request's header lines until the handshake is answered (counted
+     * in the memory budget, at most --max-header). */
+    int (*on_request)(ws_conn *c, const ws_request *req, void *ud);
     void *ud;   /* passed to every callback */
 } ws_handler;
 
@@ -93,6 +106,20 @@ typedef struct ws_server_config {
     unsigned deflate_window;     /* 8..15: the largest LZ77 window, in bits, we
                                     compress with and ask clients to use [15] */
     size_t deflate_threshold;    /* messages shorter than this go uncompressed [64] */
+    /* RFC 6455 §1.9, §4.2.2: the subprotocols the server speaks, comma-
+     * separated; of those a client offers, its first choice is answered
+     * in Sec-WebSocket-Protocol. "*" accepts whatever the client offers
+     * first (an echo speaks anything). When nothing matches, no
+     * subprotocol is selected and the 101 has no Sec-WebSocket-Protocol
+     * (§4.2.2: the null choice), which clients that asked for one treat
+     * as a failed handshake. NULL or "": none ["*"] */
+    const char *subprotocols;
+    /* RFC 6455 §10.2: browsers' Origin values that may open connections,
+     * comma-separated (scheme://host[:port], "null", or a wildcard
+     * scheme://"*.domain"[:port] for its subdomains); a request whose
+     * Origin is not listed gets 403. A request without Origin (not from a
+     * browser) is always allowed. NULL: every origin [NULL] */
+    const char *allow_origin;
 } ws_server_config;
 
 /* The memory modes of permessage-deflate. */
@@ -200,5 +227,23 @@ const char *ws_conn_peer(const ws_conn *c);
  * from on_open (set it there or later) to on_close. */
 void ws_conn_set_user(ws_conn *c, void *user);
 void *ws_conn_user(const ws_conn *c);
+
+/* The opening handshake's request, as on_request sees it. */
+/* The request-target as sent ("/room/7?token=abc"), NUL-terminated. */
+const char *ws_request_target(const ws_request *req);
+/* The Origin header's value, or NULL when the request has none (a client
+ * that is not a browser). */
+const char *ws_request_origin(const ws_request *req);
+/* The subprotocol the server chose from the client's offer (see
+ * subprotocols), or NULL if none. */
+const char *ws_request_subprotocol(const ws_request *req);
+/* The client's address as text: the socket peer's, or, when the peer is a
+ * --trust-proxy and its X-Forwarded-For is an address, that address. */
+const char *ws_request_client(const ws_request *req);
+/* The value of the first header field called name (compared without
+ * regard to case), surrounding whitespace removed, and its length in
+ * *len; NULL if there is none. The value is not NUL-terminated and may
+ * hold any byte a header value may (RFC 9110 §5.5): treat it as data. */
+const char *ws_request_header(const ws_request *req, const char *name, size_t *len);
 
 #endif /* WS_SERVER_H */

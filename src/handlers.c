@@ -400,10 +400,10 @@ static void chat_close(ws_conn *c, unsigned code, void *ud) {
 /* ---- the table ---------------------------------------------------------- */
 
 static const ws_handler handlers[] = {
-    /* name    on_open    on_message    on_close    on_part    ud */
-    { "echo", NULL,      echo_message, NULL,       echo_part, NULL },
-    { "said", NULL,      said_message, NULL,       said_part, NULL },
-    { "chat", chat_open, chat_message, chat_close, chat_part, NULL },
+    /* name    on_open    on_message    on_close    on_part    on_request ud */
+    { "echo", NULL,      echo_message, NULL,       echo_part, NULL,      NULL },
+    { "said", NULL,      said_message, NULL,       said_part, NULL,      NULL },
+    { "chat", chat_open, chat_message, chat_close, chat_part, NULL,      NULL },
 };
 
 const ws_handler *ws_handler_by_name(const char *name) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Answer an HTTP error and close. */
@@ -27,35 +28,90 @@ void http_error(ws_conn *c, int status, const char *why) {
  * request has been answered. */
 void handshake_free(ws_conn *c) {
     if (!(c->flags & F_HS)) return;
+    buf_free(&c->hs->head);
     ws_mem_free(WS_MEM_HEAD, c->hs, sizeof(handshake));
     c->hs = NULL;
     c->flags &= (uint16_t)~F_HS;
 }
 
-/* A valid upgrade request: switch protocols (RFC 6455 §4.2.2). */
-static void upgrade(ws_conn *c) {
+/* The client's address: X-Forwarded-For is whatever the request says,
+ * believed only from a --trust-proxy peer and only when it is an address
+ * (anything else is a spoofing attempt or a broken proxy). Returns 1 if
+ * the client is behind such a proxy (then peer holds the proxy's). */
+static int client_address(const handshake *hs, char client[WS_ADDR_TEXT], char peer[WS_ADDR_TEXT]) {
+    const ws_http_request *req = &hs->parser.req;
+    ws_addr_format((const struct sockaddr *)&hs->peer, peer, WS_ADDR_TEXT);
+    if (req->forwarded_for[0] &&
+        ws_cidr_match(srv->proxies, srv->nproxies, (const struct sockaddr *)&hs->peer) &&
+        ws_ip_valid(req->forwarded_for)) {
+        /* An address (ws_ip_valid) is at most 45 characters. */
+        snprintf(client, WS_ADDR_TEXT, "%.*s", WS_ADDR_TEXT - 1, req->forwarded_for);
+        return 1;
+    }
+    snprintf(client, WS_ADDR_TEXT, "%s", peer);
+    return 0;
+}
+
+/* A valid upgrade request: check it against the server's policy and the
+ * handler's, then switch protocols (RFC 6455 §4.2.2). Returns 0 if the
+ * connection is open, -1 if it was refused. */
+static int upgrade(ws_conn *c) {
     const ws_http_request *req = &c->hs->parser.req;
-    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[512], peer[WS_ADDR_TEXT], ext[160], agreed[96];
-    int n;
+    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[768], peer[WS_ADDR_TEXT], client[WS_ADDR_TEXT];
+    char lines[256], agreed[96], proto[WS_HTTP_MAX_PROTOCOL + 40];
+    int n, proxied = client_address(c->hs, client, peer);
+
+    /* RFC 6455 §10.2: a server that is not meant for every web page
+     * checks Origin, which a browser always sends and a script cannot
+     * forge; a request without one does not come from a browser's page.
+     * RFC 6455 §4.2.2 item 4 names 403 for a refused origin. */
+    if (srv->cfg->allow_origin && req->origin_count &&
+        (req->origin_count > 1 || req->origin_len > WS_HTTP_MAX_ORIGIN ||
+         !ws_http_origin_allowed(srv->cfg->allow_origin, req->origin, req->origin_len))) {
+        char why[64 + WS_HTTP_MAX_ORIGIN * 4];
+        char esc[WS_HTTP_MAX_ORIGIN * 4 + 1];
+        ws_log_escape(esc, sizeof(esc), req->origin,
+                      req->origin_len < WS_HTTP_MAX_ORIGIN ? req->origin_len : WS_HTTP_MAX_ORIGIN);
+        snprintf(why, sizeof(why), "origin %s not allowed", esc);
+        http_error(c, 403, why);
+        return -1;
+    }
+    if (handler()->on_request) {
+        ws_request r;
+        r.req = req;
+        r.head = c->hs->head ? c->hs->head->data : NULL;
+        r.head_len = c->hs->head ? c->hs->head->len : 0;
+        memcpy(r.client, client, sizeof(r.client));
+        int status = handler()->on_request(c, &r, handler()->ud);
+        if (status != 0) {
+            if (status < 400 || status > 599) status = 500;
+            http_error(c, status, "refused by the handler");
+            return -1;
+        }
+    }
 
     ws_http_accept_key(req->key, req->key_len, accept);
-    /* RFC 6455 §4.2.2 item 5.5, RFC 7692 §5: the extension agreed on. */
-    n = pmd_handshake(c, req, ext, sizeof(ext));
-    n = ws_http_write_101(resp, sizeof(resp), accept, n > 0 ? ext : NULL);
+    /* RFC 6455 §4.2.2 item 5.4: the subprotocol chosen, if any; item 5.5,
+     * RFC 7692 §5: the extension agreed on. */
+    n = 0;
+    if (req->protocol[0]) n = snprintf(lines, sizeof(lines), "Sec-WebSocket-Protocol: %s\r\n",
+                                       req->protocol);
+    int e = pmd_handshake(c, req, lines + n, sizeof(lines) - (size_t)n);
+    if (e <= 0) lines[n] = '\0';  /* no extension line (pmd_handshake writes one only when > 0) */
+    n = ws_http_write_101(resp, sizeof(resp), accept, lines);
     conn_write(c, resp, (size_t)n, NULL, 0);
     pmd_describe(c, agreed, sizeof(agreed));
-
-    ws_addr_format((struct sockaddr *)&c->hs->peer, peer, sizeof(peer));
-    /* X-Forwarded-For is whatever the request says: believed only from a
-     * --trust-proxy peer, and only when it is an address (anything else
-     * is a spoofing attempt or a broken proxy; logged as the socket peer). */
-    if (req->forwarded_for[0] &&
-        ws_cidr_match(srv->proxies, srv->nproxies, (struct sockaddr *)&c->hs->peer) &&
-        ws_ip_valid(req->forwarded_for))
-        ws_log(WS_LOG_INFO, "client #%u connected from %s (via proxy %s), %s", c->id,
-               req->forwarded_for, peer, agreed);
+    if (req->protocol[0])
+        snprintf(proto, sizeof(proto), "subprotocol %s, ", req->protocol);
+    else if (req->protocol_offered)
+        snprintf(proto, sizeof(proto), "no subprotocol of those offered, ");
     else
-        ws_log(WS_LOG_INFO, "client #%u connected from %s, %s", c->id, peer, agreed);
+        proto[0] = '\0';
+    if (proxied)
+        ws_log(WS_LOG_INFO, "client #%u connected from %s (via proxy %s), %s%s", c->id, client,
+               peer, proto, agreed);
+    else
+        ws_log(WS_LOG_INFO, "client #%u connected from %s, %s%s", c->id, client, proto, agreed);
 
     handshake_free(c);
     c->state = C_OPEN;
@@ -63,11 +119,22 @@ static void upgrade(ws_conn *c) {
     ws_proto_init(&c->proto);
     if (c->pmd & PMD_ON) ws_proto_enable_deflate(&c->proto, (c->pmd & PMD_CLIENT_NCT) != 0);
     if (handler()->on_open) handler()->on_open(c, handler()->ud);
+    return 0;
 }
 
 void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
     size_t used = 0;
     int rc = ws_http_feed(&c->hs->parser, p, len, &used);
+
+    /* A handler that looks at header fields gets the head as sent: kept
+     * as it arrives (never more than --max-header: the parser stops
+     * there), counted as head memory. */
+    if (handler()->on_request && (rc == WS_HTTP_AGAIN || rc == WS_HTTP_DONE) &&
+        buf_append(&c->hs->head, WS_MEM_HEAD, p, used) < 0) {
+        http_error(c, 503, "no memory for the request head");
+        handshake_free(c);
+        return;
+    }
 
     switch (rc) {
     case WS_HTTP_AGAIN:
@@ -96,7 +163,10 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
         c->flags |= F_HTTP;
         serve_file(c, &c->hs->parser.req);
     } else if (rc == WS_HTTP_UPGRADE) {
-        upgrade(c);
+        if (upgrade(c) < 0) {
+            handshake_free(c);
+            return;
+        }
         /* Bytes after the head are the first frames (RFC 6455 §4.2.2
          * lets a client send them right behind the request). */
         if (used < len && c->state == C_OPEN) frames_feed(c, p + used, len - used);
@@ -141,4 +211,46 @@ void reject(int fd, const char *why) {
     }
     conn_write(c, resp, (size_t)n, NULL, 0);
     conn_finish(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The request, for on_request.                                            */
+
+const char *ws_request_target(const ws_request *r) { return r->req->target; }
+
+const char *ws_request_origin(const ws_request *r) {
+    return r->req->origin_count ? r->req->origin : NULL;
+}
+
+const char *ws_request_subprotocol(const ws_request *r) {
+    return r->req->protocol[0] ? r->req->protocol : NULL;
+}
+
+const char *ws_request_client(const ws_request *r) { return r->client; }
+
+/* The head was accepted by ws_http_feed(), so its lines are well formed
+ * (RFC 9112 §5: name ":" OWS value OWS, no folding), each ending in CRLF
+ * or a bare LF; the first is the request line. */
+const char *ws_request_header(const ws_request *r, const char *name, size_t *len) {
+    const char *p = (const char *)r->head, *end = p + r->head_len;
+    size_t nlen = strlen(name);
+
+    if (!p) return NULL;
+    /* Skip the request line (and any empty lines before it, §2.2). */
+    while (p < end && (*p == '\r' || *p == '\n')) p++;
+    p = memchr(p, '\n', (size_t)(end - p));
+    while (p && ++p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) break;
+        if (eol - p >= (ptrdiff_t)nlen + 1 && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+            const char *v = p + nlen + 1, *e = eol;
+            if (e > v && e[-1] == '\r') e--;
+            while (v < e && (*v == ' ' || *v == '\t')) v++;
+            while (e > v && (e[-1] == ' ' || e[-1] == '\t')) e--;
+            if (len) *len = (size_t)(e - v);
+            return v;
+        }
+        p = eol;
+    }
+    return NULL;
 }

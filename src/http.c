@@ -16,8 +16,12 @@
  *   5. A Sec-WebSocket-Key header field whose value is base64 that decodes
  *      to 16 bytes.
  *   6. A Sec-WebSocket-Version header field with the value 13.
- *   7. Optionally Origin, Sec-WebSocket-Protocol, Sec-WebSocket-Extensions
- *      and any other fields: this server reads none of them.
+ *   7. Optionally Origin (§10.2: a server not meant for every web page
+ *      checks it; kept here, judged by the server against --allow-origin),
+ *      Sec-WebSocket-Protocol (the client's subprotocols in order of
+ *      preference, §4.1; one is chosen here, as the bytes arrive, from the
+ *      server's list), Sec-WebSocket-Extensions (pmd.h) and any other
+ *      fields, which are only syntax-checked.
  *
  * Reference card 2: the request head this parser accepts (RFC 9112 §2.1,
  * §3, §5; RFC 9110 §5.5, §5.6), in ABNF:
@@ -99,7 +103,9 @@ enum {
     h_content_length,
     h_transfer_encoding,
     h_forwarded_for,
-    h_extensions
+    h_extensions,
+    h_origin,
+    h_protocol
 };
 
 #define KNOWN(lower_name, id) { lower_name, sizeof(lower_name) - 1, id }
@@ -117,6 +123,8 @@ static const struct {
     KNOWN("transfer-encoding", h_transfer_encoding),
     KNOWN("x-forwarded-for", h_forwarded_for),
     KNOWN("sec-websocket-extensions", h_extensions),
+    KNOWN("origin", h_origin),
+    KNOWN("sec-websocket-protocol", h_protocol),
 };
 #undef KNOWN
 
@@ -225,8 +233,37 @@ static void field_begin(ws_http_parser *ps) {
         /* RFC 7692 §5: offers may come in several headers, one list. */
         ws_pmd_header_begin(&ps->pmd);
         break;
+    case h_origin:
+        /* RFC 6454 §7.3: one Origin; a request with two is judged by the
+         * server (refused where origins are checked), the second unread. */
+        count_up(&req->origin_count);
+        if (req->origin_count > 1) ps->header = h_other;
+        break;
+    case h_protocol:
+        /* RFC 6455 §4.1: several headers are one list. */
+        req->protocol_offered = 1;
+        break;
     default:
         break;
+    }
+}
+
+/* A complete element of Sec-WebSocket-Protocol, ps->ptoken[0..token_len):
+ * the first one the server speaks is the one chosen (§4.2.2 item 5.4: the
+ * server selects one of the client's values; the client listed them by
+ * preference, §4.1). Names are compared exactly: the RFC gives them no
+ * case-insensitivity. */
+static void protocol_element(ws_http_parser *ps) {
+    ws_http_request *req = &ps->req;
+    if (req->protocol[0] || ps->token_len > WS_HTTP_MAX_PROTOCOL) return;
+    for (size_t i = 0; i < ps->nprotocols; i++) {
+        const char *name = ps->protocols[i];
+        int any = name[0] == '*' && name[1] == '\0';
+        if (any || (strlen(name) == ps->token_len && memcmp(name, ps->ptoken, ps->token_len) == 0)) {
+            memcpy(req->protocol, ps->ptoken, ps->token_len);
+            req->protocol[ps->token_len] = '\0';
+            return;
+        }
     }
 }
 
@@ -274,6 +311,7 @@ static void list_element_end(ws_http_parser *ps) {
         if (ps->header == h_connection && ps->token_len == 7 &&
             memcmp(ps->token, "upgrade", 7) == 0)
             req->connection_upgrade = 1;
+        if (ps->header == h_protocol && ps->token_len > 0) protocol_element(ps);
     }
     ps->token_len = 0;
     ps->elem_flags = 0;
@@ -307,6 +345,7 @@ static void list_byte(ws_http_parser *ps, uint8_t c) {
         return;
     }
     if (ps->token_len < sizeof(ps->token)) ps->token[ps->token_len] = lower(c);
+    if (ps->token_len < sizeof(ps->ptoken)) ps->ptoken[ps->token_len] = (char)c;
     ps->token_len++;
 }
 
@@ -317,7 +356,11 @@ static int value_byte(ws_http_parser *ps, uint8_t c) {
     switch (ps->header) {
     case h_upgrade:
     case h_connection:
+    case h_protocol:
         list_byte(ps, c);
+        return 0;
+    case h_origin:
+        copy_byte(ps, c, req->origin, WS_HTTP_MAX_ORIGIN);
         return 0;
     case h_key:
         copy_byte(ps, c, req->key, WS_HTTP_MAX_KEY);
@@ -356,7 +399,14 @@ static int field_end(ws_http_parser *ps) {
     switch (ps->header) {
     case h_upgrade:
     case h_connection:
+    case h_protocol:
         list_element_end(ps);
+        break;
+    case h_origin:
+        /* origin_len is the full trimmed length: an Origin too long to
+         * keep cannot pass for its first 256 bytes. */
+        req->origin_len = ps->value_trim;
+        req->origin[ps->value_trim < WS_HTTP_MAX_ORIGIN ? ps->value_trim : WS_HTTP_MAX_ORIGIN] = '\0';
         break;
     case h_key:
         /* key_len is the trimmed length even when it did not fit, so an
@@ -395,6 +445,11 @@ void ws_http_parser_init(ws_http_parser *p, size_t max_head) {
     p->state = s_start;
     p->max_head = max_head;
     p->req.ws_version = -1; /* absent until a Sec-WebSocket-Version is read */
+}
+
+void ws_http_parser_protocols(ws_http_parser *p, const char *const *names, size_t n) {
+    p->protocols = names;
+    p->nprotocols = n;
 }
 
 int ws_http_feed(ws_http_parser *ps, const uint8_t *buf, size_t len, size_t *consumed) {
@@ -666,22 +721,44 @@ void ws_http_accept_key(const char *key, size_t key_len, char out[WS_HTTP_ACCEPT
 }
 
 const char *ws_http_reason(int status) {
-    /* RFC 9110 §15 (426: §15.5.22; 431: RFC 6585 §5). */
+    /* RFC 9110 §15, every 4xx and 5xx it defines (a handler's on_request
+     * may refuse with any of them), and 426 (§15.5.22), 428 and 429 (RFC
+     * 6585), 431 (RFC 6585 §5). */
     switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
     case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
     case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    default: return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Unknown";
     }
 }
 
@@ -764,4 +841,113 @@ int ws_http_write_head(char *out, size_t cap, int status, const char *content_ty
                      "\r\n",
                      status, ws_http_reason(status), body_len);
     return fitted(n, cap);
+}
+
+/* ---- The server's lists: --subprotocol and --allow-origin --------------- */
+
+int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char **names,
+                            size_t max, char *err, size_t errcap) {
+    size_t n = 0, len = list ? strlen(list) : 0;
+    if (len == 0) return 0;
+    if (len >= cap) {
+        snprintf(err, errcap, "the list is longer than %zu bytes", cap - 1);
+        return -1;
+    }
+    memcpy(buf, list, len + 1);
+    for (char *p = buf, *next; p; p = next) {
+        next = strchr(p, ',');
+        if (next) *next++ = '\0';
+        size_t l = strlen(p);
+        /* RFC 6455 §4.1: each is a non-empty token (§11.3.4's registry
+         * names are the same); "*" stands for any. */
+        int ok = l > 0 && l <= WS_HTTP_MAX_PROTOCOL;
+        for (size_t i = 0; ok && i < l; i++) ok = is_tchar((uint8_t)p[i]);
+        if (!ok && !(l == 1 && p[0] == '*')) {
+            snprintf(err, errcap, "'%.80s' is not a subprotocol name (a token of 1 to %d "
+                     "characters, or *)", p, WS_HTTP_MAX_PROTOCOL);
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, errcap, "more than %zu subprotocols", max);
+            return -1;
+        }
+        names[n++] = p;
+    }
+    return (int)n;
+}
+
+/* ASCII case-insensitive equality of a[0..n) and b[0..n). */
+static int eq_nocase(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (lower((uint8_t)a[i]) != lower((uint8_t)b[i])) return 0;
+    return 1;
+}
+
+/* Does one --allow-origin entry e[0..elen) admit origin o[0..olen)? An
+ * entry is an origin as browsers serialise it (RFC 6454 §6.1: scheme
+ * "://" host [":" port]), compared case-insensitively, or "null"; or a
+ * wildcard, scheme "://" "*." domain [":" port], which admits every
+ * subdomain of domain at any depth, but not domain itself. */
+static int origin_entry_match(const char *e, size_t elen, const char *o, size_t olen) {
+    size_t scheme = 0;   /* the length of scheme "://" in a wildcard entry */
+    for (size_t i = 0; i + 5 <= elen; i++)
+        if (memcmp(e + i, "://*.", 5) == 0) {
+            scheme = i + 3;
+            break;
+        }
+    if (!scheme) return elen == olen && eq_nocase(e, o, olen);
+    size_t suffix = elen - scheme - 1;           /* ".example.com[:port]" */
+    if (olen < scheme + suffix + 1) return 0;   /* at least one label before it */
+    if (!eq_nocase(e, o, scheme) || !eq_nocase(e + scheme + 1, o + olen - suffix, suffix))
+        return 0;
+    /* The part the star stands for: labels only, no port, path or user. */
+    for (size_t i = scheme; i < olen - suffix; i++)
+        if (o[i] == ':' || o[i] == '/' || o[i] == '@') return 0;
+    return 1;
+}
+
+int ws_http_origin_allowed(const char *list, const char *origin, size_t origin_len) {
+    if (!list || !*list) return 1;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        if (origin_entry_match(p, l, origin, origin_len)) return 1;
+        p += l + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+int ws_http_origin_list_check(const char *list, char *err, size_t errcap) {
+    if (!list) return 0;
+    for (const char *p = list;;) {
+        const char *end = strchr(p, ',');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        const char *sep = NULL;
+        int ok = l > 0;
+        for (size_t i = 0; ok && i + 3 <= l; i++)
+            if (memcmp(p + i, "://", 3) == 0) {
+                sep = p + i;
+                break;
+            }
+        if (l == 4 && memcmp(p, "null", 4) == 0) {
+            ok = 1;  /* RFC 6454 §7.3: sandboxed documents, file: pages */
+        } else if (!sep || sep == p || sep + 3 == p + l) {
+            ok = 0;  /* scheme "://" host, both non-empty */
+        } else {
+            for (const char *q = p; ok && q < sep; q++)
+                ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                     (q > p && ((*q >= '0' && *q <= '9') || *q == '+' || *q == '-' || *q == '.'));
+            const char *host = sep + 3;
+            if (ok && host + 2 <= p + l && host[0] == '*') ok = host[1] == '.' && host + 2 < p + l;
+            for (const char *q = host + (host[0] == '*' ? 2 : 0); ok && q < p + l; q++)
+                ok = *q > ' ' && *q < 0x7f && *q != '/' && *q != '*' && *q != '?' && *q != '#';
+        }
+        if (!ok) {
+            snprintf(err, errcap, "'%.*s' is not an origin (scheme://host[:port], "
+                     "scheme://" "*.domain[:port] or null)", (int)(l < 80 ? l : 80), p);
+            return -1;
+        }
+        if (!end) return 0;
+        p = end + 1;
+    }
 }

@@ -64,6 +64,14 @@ static void usage(FILE *out, const ws_server_config *d) {
 "  --deflate-level N        1 fast .. 9 small (default %u)\n"
 "  --deflate-window BITS    largest LZ77 window, 8..15 (default %u)\n"
 "  --deflate-threshold BYTES  shorter messages go uncompressed (default %zu)\n"
+"  --subprotocol LIST       subprotocols spoken, comma-separated; a client\n"
+"                           offering some gets its first choice of these, *\n"
+"                           accepts any; no match: no subprotocol, which\n"
+"                           clients that asked treat as failure (default %s)\n"
+"  --allow-origin LIST      browser Origins allowed to connect, comma-separated\n"
+"                           (https://example.com, https://*.example.com, null);\n"
+"                           others get 403; requests without Origin are allowed\n"
+"                           (default: any origin)\n"
 "  --stats-interval SEC     log a stats line (connections, memory by kind)\n"
 "                           this often; 0 = only on SIGUSR1 (default %g)\n"
 "  --log-level LEVEL        error, warn, info or debug (default info)\n"
@@ -83,7 +91,7 @@ static void usage(FILE *out, const ws_server_config *d) {
             d->ping_timeout / 1000.0, d->close_timeout / 1000.0, d->message_timeout / 1000.0,
             d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0, d->busy_poll,
             deflate_modes[d->deflate], d->deflate_level, d->deflate_window, d->deflate_threshold,
-            d->stats_interval / 1000.0);
+            d->subprotocols, d->stats_interval / 1000.0);
 }
 
 static int bad(const char *opt, const char *arg) {
@@ -136,7 +144,8 @@ enum {
     O_MAX_HEADER, O_MAX_QUEUE, O_MAX_CONNECTIONS, O_HANDSHAKE_TIMEOUT, O_PING_INTERVAL,
     O_PING_TIMEOUT, O_CLOSE_TIMEOUT, O_SEND_TIMEOUT, O_SHUTDOWN_TIMEOUT, O_TRUST_PROXY,
     O_BUSY_POLL, O_LOG_LEVEL, O_MAX_MEMORY, O_MESSAGE_TIMEOUT, O_STATS_INTERVAL, O_DEFLATE,
-    O_DEFLATE_LEVEL, O_DEFLATE_WINDOW, O_DEFLATE_THRESHOLD, O_HELP, O_VERSION
+    O_DEFLATE_LEVEL, O_DEFLATE_WINDOW, O_DEFLATE_THRESHOLD, O_SUBPROTOCOL, O_ALLOW_ORIGIN,
+    O_HELP, O_VERSION
 };
 
 static const struct option options[] = {
@@ -166,6 +175,8 @@ static const struct option options[] = {
     { "deflate-level", required_argument, NULL, O_DEFLATE_LEVEL },
     { "deflate-window", required_argument, NULL, O_DEFLATE_WINDOW },
     { "deflate-threshold", required_argument, NULL, O_DEFLATE_THRESHOLD },
+    { "subprotocol", required_argument, NULL, O_SUBPROTOCOL },
+    { "allow-origin", required_argument, NULL, O_ALLOW_ORIGIN },
     { "help", no_argument, NULL, O_HELP },
     { "version", no_argument, NULL, O_VERSION },
     { NULL, 0, NULL, 0 }
@@ -224,6 +235,8 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
         case O_DEFLATE_THRESHOLD:
             rc = parse_size(name, optarg, 1ull << 30, &cfg->deflate_threshold);
             break;
+        case O_SUBPROTOCOL: cfg->subprotocols = optarg; break;
+        case O_ALLOW_ORIGIN: cfg->allow_origin = optarg; break;
         case O_LOG_LEVEL:
             if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
             break;

@@ -124,7 +124,7 @@ static size_t conn_held(const ws_conn *c) {
         n += sizeof(conn_x) + WS_MEM_OVERHEAD + c->x->out_held;
         n += buf_cost(c->x->msg) + buf_cost(c->x->ctl) + buf_cost(c->x->park) + pmd_held(c);
     }
-    if (c->flags & F_HS) n += sizeof(handshake) + WS_MEM_OVERHEAD;
+    if (c->flags & F_HS) n += sizeof(handshake) + WS_MEM_OVERHEAD + buf_cost(c->hs->head);
     return n;
 }
 
@@ -425,7 +425,9 @@ static void on_accept(ws_reactor *r, ws_io *io, unsigned events) {
         c->flags = F_HS;
         c->hs = hs;
         ws_http_parser_init(&hs->parser, srv->cfg->max_header);
+        ws_http_parser_protocols(&hs->parser, srv->protocols, srv->nprotocols);
         memcpy(&hs->peer, &ss, sizeof(ss));
+        hs->head = NULL;
         c->last_rx = c->last_tx = c->progress = c->opened_at = now_ms();
         c->deadline = c->last_rx + srv->cfg->handshake_timeout;
         srv->nconns++;
@@ -622,6 +624,8 @@ void ws_server_config_defaults(ws_server_config *cfg) {
     cfg->deflate_level = 1;
     cfg->deflate_window = 15;
     cfg->deflate_threshold = 64;
+    cfg->subprotocols = "*";  /* an echo speaks whatever the client asks for */
+    cfg->allow_origin = NULL;
 }
 
 /* The per-worker buffers the budget must hold before the first peer. */
@@ -675,6 +679,19 @@ int ws_server_config_check(const ws_server_config *cfg, char *err, size_t errcap
         snprintf(err, errcap, "--deflate-window must be 8 to 15 (bits)");
         return -1;
     }
+    {
+        char names_buf[sizeof(srv->protocol_buf)], why[200];
+        const char *names[MAX_PROTOCOLS];
+        if (ws_http_split_protocols(cfg->subprotocols, names_buf, sizeof(names_buf), names, MAX_PROTOCOLS,
+                                    why, sizeof(why)) < 0) {
+            snprintf(err, errcap, "bad --subprotocol: %s", why);
+            return -1;
+        }
+        if (ws_http_origin_list_check(cfg->allow_origin, why, sizeof(why)) < 0) {
+            snprintf(err, errcap, "bad --allow-origin: %s", why);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -708,6 +725,14 @@ int run_worker(const ws_server_config *cfg, int listen_fd) {
         goto out;
     }
     s.nproxies = (size_t)rc;
+    rc = ws_http_split_protocols(cfg->subprotocols, s.protocol_buf, sizeof(s.protocol_buf),
+                                 s.protocols, MAX_PROTOCOLS, err, sizeof(err));
+    if (rc < 0) {
+        ws_log(WS_LOG_ERROR, "bad --subprotocol: %s", err);
+        rc = -1;
+        goto out;
+    }
+    s.nprotocols = (size_t)rc;
     rc = -1;
     s.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     s.r = ws_reactor_create(1024);

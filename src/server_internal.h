@@ -155,7 +155,20 @@ enum {
 typedef struct handshake {
     ws_http_parser parser;
     struct sockaddr_storage peer;
+    buf *head;                 /* the request head as sent, kept only for a
+                                  handler with on_request (its header lookup) */
 } handshake;
+
+/* What on_request sees (server.h): the parsed request, the head's bytes
+ * for header lookups, the client's address. */
+struct ws_request {
+    const ws_http_request *req;
+    const uint8_t *head;
+    size_t head_len;
+    char client[WS_ADDR_TEXT];
+};
+
+#define MAX_PROTOCOLS 32       /* names in --subprotocol */
 
 /* A connection's working state, allocated when it first needs a buffer
  * and given back by the sweep once everything in it is empty and the
@@ -249,6 +262,9 @@ struct ws_server {
     unsigned rejects_unlogged; /* 503s since then */
     size_t nproxies;
     ws_cidr proxies[MAX_PROXIES];
+    size_t nprotocols;         /* --subprotocol, split (pointers into protocol_buf) */
+    const char *protocols[MAX_PROTOCOLS];
+    char protocol_buf[1024];
 };
 
 extern ws_server *srv;        /* the server of this process */

@@ -62,9 +62,15 @@ struct outcome {
 /* Feed the pieces in order until the parser finishes or fails. Checks the
  * per-call contract: AGAIN consumes everything, and after DONE or an error
  * a further feed consumes nothing and repeats the result. */
+/* The server's subprotocols for the parsers these helpers make (a test
+ * sets them, and sets them back to none). */
+static const char *const *server_protocols;
+static size_t server_nprotocols;
+
 static void feed_pieces(struct outcome *out, size_t max_head, const uint8_t *const *pieces,
                         const size_t *lens, size_t n) {
     ws_http_parser_init(&out->parser, max_head);
+    ws_http_parser_protocols(&out->parser, server_protocols, server_nprotocols);
     out->rc = WS_HTTP_AGAIN;
     out->offset = 0;
     for (size_t i = 0; i < n; i++) {
@@ -105,6 +111,11 @@ static void assert_same_request(const ws_http_request *a, const ws_http_request 
     assert_int_equal(a->has_body, b->has_body);
     assert_int_equal(a->pmd_offered, b->pmd_offered);
     assert_memory_equal(&a->pmd, &b->pmd, sizeof(a->pmd));
+    assert_int_equal(a->origin_count, b->origin_count);
+    assert_int_equal(a->origin_len, b->origin_len);
+    assert_string_equal(a->origin, b->origin);
+    assert_int_equal(a->protocol_offered, b->protocol_offered);
+    assert_string_equal(a->protocol, b->protocol);
 }
 
 struct split_ctx {
@@ -147,6 +158,7 @@ static int parse_one(const char *text, size_t max_head, ws_http_parser *ps, size
     size_t len = strlen(text);
     uint8_t *buf = tu_guarded_copy(text, len);
     ws_http_parser_init(ps, max_head);
+    ws_http_parser_protocols(ps, server_protocols, server_nprotocols);
     int rc = ws_http_feed(ps, buf, len, consumed);
     tu_guarded_free(buf, len);
     return rc;
@@ -651,6 +663,178 @@ static void test_extension_offers(void **state) {
     assert_int_equal(ps.req.pmd_offered, 0);
 }
 
+/* Origin: the first header's value, trimmed; its full length, and how
+ * many there were. */
+static void test_origin(void **state) {
+    (void)state;
+    static const struct {
+        const char *headers;
+        const char *want;
+        size_t len;
+        int count;
+    } cases[] = {
+        { "", "", 0, 0 },
+        { "Origin: https://example.com\r\n", "https://example.com", 19, 1 },
+        { "origin:\t https://Example.COM:8443 \t\r\n", "https://Example.COM:8443", 24, 1 },
+        { "Origin: null\r\n", "null", 4, 1 },
+        { "Origin: https://a.example\r\nOrigin: https://b.example\r\n", "https://a.example", 17, 2 },
+        { "Origin:\r\n", "", 0, 1 },
+        { "X-Origin: https://x\r\nOrigins: https://y\r\n", "", 0, 0 },
+    };
+    char buf[1024];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct outcome out;
+        with_headers(buf, sizeof(buf), cases[i].headers);
+        parse_everywhere(buf, strlen(buf), MAX_HEAD, &out);
+        assert_int_equal(out.rc, WS_HTTP_DONE);
+        assert_string_equal(out.parser.req.origin, cases[i].want);
+        assert_int_equal(out.parser.req.origin_len, cases[i].len);
+        assert_int_equal(out.parser.req.origin_count, cases[i].count);
+    }
+    /* 256 bytes are kept; a longer one keeps its first 256 and says how
+     * long it was, so it cannot pass for them. */
+    char origin[400], line[500];
+    memset(origin, 'a', sizeof(origin) - 1);
+    origin[sizeof(origin) - 1] = '\0';
+    memcpy(origin, "https://", 8);
+    snprintf(line, sizeof(line), "Origin: %s\r\n", origin);
+    ws_http_parser ps;
+    size_t used;
+    assert_int_equal(parse_one(with_headers(buf, sizeof(buf), line), MAX_HEAD, &ps, &used),
+                     WS_HTTP_DONE);
+    assert_int_equal(ps.req.origin_len, sizeof(origin) - 1);
+    assert_int_equal(strlen(ps.req.origin), WS_HTTP_MAX_ORIGIN);
+    assert_memory_equal(ps.req.origin, origin, WS_HTTP_MAX_ORIGIN);
+}
+
+/* Sec-WebSocket-Protocol: the client's first choice that the server
+ * speaks, compared exactly, across several headers; "*" takes the
+ * client's first valid name; elements that are not tokens are skipped.
+ * Every split gives the same choice. */
+static void test_subprotocol_choice(void **state) {
+    (void)state;
+    static const char *const mine[] = { "chat", "superchat", "v2.json" };
+    static const char *const any[] = { "*" };
+    static const struct {
+        const char *const *server;
+        size_t n;
+        const char *headers;
+        const char *want;
+        int offered;
+    } cases[] = {
+        { mine, 3, "", "", 0 },
+        { mine, 3, "Sec-WebSocket-Protocol: chat\r\n", "chat", 1 },
+        /* the client's order, not the server's */
+        { mine, 3, "Sec-WebSocket-Protocol: superchat, chat\r\n", "superchat", 1 },
+        { mine, 3, "Sec-WebSocket-Protocol: x, y\r\nSec-WebSocket-Protocol: v2.json\r\n",
+          "v2.json", 1 },
+        /* exact: no case folding, no prefixes */
+        { mine, 3, "Sec-WebSocket-Protocol: Chat, chatter, cha\r\n", "", 1 },
+        /* not tokens: skipped */
+        { mine, 3, "Sec-WebSocket-Protocol: \"chat\", ch at, chat/1, superchat\r\n",
+          "superchat", 1 },
+        { mine, 3, "Sec-WebSocket-Protocol:  ,, chat ,\r\n", "chat", 1 },
+        { any, 1, "Sec-WebSocket-Protocol: Whatever.v1, chat\r\n", "Whatever.v1", 1 },
+        { any, 1, "Sec-WebSocket-Protocol: \r\n", "", 1 },
+        { NULL, 0, "Sec-WebSocket-Protocol: chat\r\n", "", 1 },
+    };
+    char buf[1024];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct outcome out;
+        server_protocols = cases[i].server;
+        server_nprotocols = cases[i].n;
+        with_headers(buf, sizeof(buf), cases[i].headers);
+        parse_everywhere(buf, strlen(buf), MAX_HEAD, &out);
+        assert_int_equal(out.rc, WS_HTTP_DONE);
+        if (strcmp(out.parser.req.protocol, cases[i].want) != 0)
+            fail_msg("case %zu: chose \"%s\", want \"%s\"", i, out.parser.req.protocol,
+                     cases[i].want);
+        assert_int_equal(out.parser.req.protocol_offered, cases[i].offered);
+    }
+    /* A name of 64 characters can be chosen; 65 never. */
+    static const char *const long_names[] = {
+        "a234567890123456789012345678901234567890123456789012345678901234",
+        "b2345678901234567890123456789012345678901234567890123456789012345",
+    };
+    server_protocols = long_names;
+    server_nprotocols = 2;
+    struct outcome out;
+    with_headers(buf, sizeof(buf),
+                 "Sec-WebSocket-Protocol: b2345678901234567890123456789012345678901234567890"
+                 "123456789012345, a234567890123456789012345678901234567890123456789012345678901234\r\n");
+    parse_everywhere(buf, strlen(buf), MAX_HEAD, &out);
+    assert_string_equal(out.parser.req.protocol, long_names[0]);
+    server_protocols = NULL;
+    server_nprotocols = 0;
+}
+
+/* The server's lists, as the command line gives them. */
+static void test_protocol_and_origin_lists(void **state) {
+    (void)state;
+    char buf[256], err[160];
+    const char *names[4];
+    assert_int_equal(ws_http_split_protocols(NULL, buf, sizeof(buf), names, 4, err, sizeof(err)), 0);
+    assert_int_equal(ws_http_split_protocols("", buf, sizeof(buf), names, 4, err, sizeof(err)), 0);
+    assert_int_equal(ws_http_split_protocols("chat,v2.json,*", buf, sizeof(buf), names, 4, err,
+                                             sizeof(err)),
+                     3);
+    assert_string_equal(names[0], "chat");
+    assert_string_equal(names[1], "v2.json");
+    assert_string_equal(names[2], "*");
+    static const char *const bad[] = { "a b", "chat,", ",chat", "chat,,x", "a/b", "\"q\"", "a;b",
+                                       "a,b,c,d,e" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ws_http_split_protocols(bad[i], buf, sizeof(buf), names, 4, err, sizeof(err)) >= 0)
+            fail_msg("accepted --subprotocol '%s'", bad[i]);
+
+    static const char *const good_lists[] = {
+        "https://example.com", "http://localhost:8080,https://*.example.com", "null",
+        "chrome-extension://abcdef",
+    };
+    for (size_t i = 0; i < sizeof(good_lists) / sizeof(good_lists[0]); i++)
+        if (ws_http_origin_list_check(good_lists[i], err, sizeof(err)) < 0)
+            fail_msg("refused --allow-origin '%s': %s", good_lists[i], err);
+    static const char *const bad_lists[] = {
+        "", "example.com", "https://", "://x", "https://example.com/", "https://a.com,",
+        "https://*example.com", "https://*.", "https://a.*.com", "1http://x", "*",
+    };
+    for (size_t i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++)
+        if (ws_http_origin_list_check(bad_lists[i], err, sizeof(err)) == 0)
+            fail_msg("accepted --allow-origin '%s'", bad_lists[i]);
+
+    static const struct {
+        const char *list, *origin;
+        int want;
+    } m[] = {
+        { NULL, "https://anything", 1 },
+        { "https://example.com", "https://example.com", 1 },
+        { "https://example.com", "HTTPS://EXAMPLE.com", 1 },
+        { "https://example.com", "http://example.com", 0 },
+        { "https://example.com", "https://example.com:443", 0 },
+        { "https://example.com", "https://example.com.evil.net", 0 },
+        { "https://example.com", "https://evilexample.com", 0 },
+        { "http://localhost:8080", "http://localhost:8080", 1 },
+        { "http://localhost:8080", "http://localhost:8081", 0 },
+        { "https://*.example.com", "https://a.example.com", 1 },
+        { "https://*.example.com", "https://a.b.example.com", 1 },
+        { "https://*.example.com", "https://example.com", 0 },
+        { "https://*.example.com", "https://.example.com", 0 },
+        { "https://*.example.com", "https://aexample.com", 0 },
+        { "https://*.example.com", "http://a.example.com", 0 },
+        { "https://*.example.com", "https://a.example.com:8443", 0 },
+        { "https://*.example.com", "https://evil.com/.example.com", 0 },
+        { "https://*.example.com", "https://x:y@a.example.com", 0 },
+        { "https://*.example.com:8443", "https://a.example.com:8443", 1 },
+        { "null", "null", 1 },
+        { "https://a.com,https://b.com", "https://b.com", 1 },
+        { "https://a.com,https://b.com", "https://c.com", 0 },
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+        if (ws_http_origin_allowed(m[i].list, m[i].origin, strlen(m[i].origin)) != m[i].want)
+            fail_msg("--allow-origin '%s', Origin '%s': want %d", m[i].list ? m[i].list : "(none)",
+                     m[i].origin, m[i].want);
+}
+
 /* Header counts saturate instead of wrapping: 257 Host fields are not 1. */
 static void test_counts_saturate(void **state) {
     (void)state;
@@ -959,10 +1143,15 @@ static void test_reason_phrases(void **state) {
         { 405, "Method Not Allowed" },  { 414, "URI Too Long" },
         { 426, "Upgrade Required" },    { 431, "Request Header Fields Too Large" },
         { 500, "Internal Server Error" }, { 503, "Service Unavailable" },
-        { 505, "HTTP Version Not Supported" },
+        { 505, "HTTP Version Not Supported" }, { 401, "Unauthorized" },
+        { 408, "Request Timeout" },     { 429, "Too Many Requests" },
+        { 502, "Bad Gateway" },
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         assert_string_equal(ws_http_reason(reasons[i].status), reasons[i].reason);
+    /* Codes RFC 9110 does not name still get their class. */
+    assert_string_equal(ws_http_reason(499), "Client Error");
+    assert_string_equal(ws_http_reason(599), "Server Error");
     assert_non_null(ws_http_reason(299));
     assert_non_null(ws_http_reason(-1));
 }
@@ -1085,6 +1274,9 @@ int main(void) {
         cmocka_unit_test(test_key_and_version_values),
         cmocka_unit_test(test_forwarded_for),
         cmocka_unit_test(test_extension_offers),
+        cmocka_unit_test(test_origin),
+        cmocka_unit_test(test_subprotocol_choice),
+        cmocka_unit_test(test_protocol_and_origin_lists),
         cmocka_unit_test(test_counts_saturate),
         cmocka_unit_test(test_header_names),
         cmocka_unit_test(test_one_mib_head),

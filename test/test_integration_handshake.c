@@ -69,7 +69,18 @@ static const char rfc_request[] =
     "Sec-WebSocket-Version: 13\r\n"
     "\r\n";
 
+/* The RFC's own response, to the byte: by default (--subprotocol "*") the
+ * server takes the client's first choice, "chat", as §1.3 shows it. */
 static const char rfc_response[] =
+    "HTTP/1.1 101 Switching Protocols\r\n"
+    "Upgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+    "Sec-WebSocket-Protocol: chat\r\n"
+    "\r\n";
+
+/* The same, to a request that offers no subprotocol. */
+static const char response_without_protocol[] =
     "HTTP/1.1 101 Switching Protocols\r\n"
     "Upgrade: websocket\r\n"
     "Connection: Upgrade\r\n"
@@ -83,7 +94,6 @@ static void test_rfc_example_request_gets_exact_101(void **state) {
 
     start(NULL);
     assert_int_equal(request(&c, rfc_request, strlen(rfc_request), head, sizeof(head)), 101);
-    /* No subprotocol was chosen, so no Sec-WebSocket-Protocol (§4.2.2). */
     assert_string_equal(head, rfc_response);
     WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "after 101", 9));
     WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, "after 101", 9));
@@ -152,7 +162,7 @@ static void test_header_names_any_case_and_connection_token_list(void **state) {
 
     start(NULL);
     assert_int_equal(request(&c, req, strlen(req), head, sizeof(head)), 101);
-    assert_string_equal(head, rfc_response);
+    assert_string_equal(head, response_without_protocol);
     WSC_OK(&c, wsc_send_message(&c, WS_OP_BINARY, "\x00\x01", 2));
     WSC_OK(&c, wsc_expect_message(&c, WS_OP_BINARY, "\x00\x01", 2));
     wsc_close(&c);
@@ -250,6 +260,108 @@ static void test_bad_handshakes_get_their_status_then_close(void **state) {
         wsc_close(&c);
     }
     stop_clean();
+}
+
+/* Open a connection offering extra header lines; returns the status and
+ * the response's Sec-WebSocket-Protocol (or "") in proto. */
+static int offer(const char *extra, char *proto, size_t cap) {
+    wsc c;
+    char req[2048], head[2048];
+    int n = snprintf(req, sizeof(req),
+                     "GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     extra);
+    assert_true(n > 0 && (size_t)n < sizeof(req));
+    int status = request(&c, req, (size_t)n, head, sizeof(head));
+    if (wsc_http_header(head, "Sec-WebSocket-Protocol", proto, cap) < 0) proto[0] = '\0';
+    if (status == 101) {
+        /* Still a working connection. */
+        WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "ok", 2));
+        WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, "ok", 2));
+    } else {
+        expect_error_then_close(&c, extra, status, head, status, NULL, NULL);
+    }
+    wsc_close(&c);
+    return status;
+}
+
+/* RFC 6455 §1.9, §4.2.2 item 5.4: the client's first choice of the
+ * server's subprotocols, exactly one value; none when nothing matches
+ * (the handshake still succeeds: the client decides). */
+static void test_subprotocols(void **state) {
+    (void)state;
+    char proto[128];
+
+    start(NULL);  /* the default, "*": the client's first choice */
+    assert_int_equal(offer("Sec-WebSocket-Protocol: chat, superchat\r\n", proto, sizeof(proto)),
+                     101);
+    assert_string_equal(proto, "chat");
+    assert_int_equal(offer("", proto, sizeof(proto)), 101);
+    assert_string_equal(proto, "");
+    stop_clean();
+
+    start(TS_ARGS("--subprotocol", "superchat,v2.json"));
+    assert_int_equal(offer("Sec-WebSocket-Protocol: chat, superchat\r\n", proto, sizeof(proto)),
+                     101);
+    assert_string_equal(proto, "superchat");
+    /* Two header lines are one list, in order. */
+    assert_int_equal(offer("Sec-WebSocket-Protocol: x\r\nSec-WebSocket-Protocol: v2.json, "
+                           "superchat\r\n", proto, sizeof(proto)),
+                     101);
+    assert_string_equal(proto, "v2.json");
+    /* Names are compared exactly. */
+    assert_int_equal(offer("Sec-WebSocket-Protocol: SuperChat, chat\r\n", proto, sizeof(proto)),
+                     101);
+    assert_string_equal(proto, "");
+    stop_clean();
+
+    /* A wsclient handshake checks the answer as a client must (§4.1). */
+    start(TS_ARGS("--subprotocol", "v2.json"));
+    wsc c;
+    char head[2048];
+    WSC_OK(&c, wsc_connect(&c, srv.host, srv.port));
+    WSC_OK(&c, wsc_handshake_ext(&c, "/", "Sec-WebSocket-Protocol: v1.json, v2.json\r\n", head,
+                                 sizeof(head)));
+    wsc_close(&c);
+    stop_clean();
+}
+
+/* RFC 6455 §10.2: with --allow-origin, a browser's request from another
+ * origin gets 403; one without Origin is not from a browser's page and
+ * is let in. Plain GETs (the page itself) are not WebSocket and are
+ * served whatever their Origin. */
+static void test_allow_origin(void **state) {
+    (void)state;
+    char proto[128], head[2048];
+    wsc c;
+
+    start(TS_ARGS("--allow-origin", "https://app.example,https://*.example.org,null", "--log-level",
+                  "info"));
+    assert_int_equal(offer("Origin: https://app.example\r\n", proto, sizeof(proto)), 101);
+    assert_int_equal(offer("Origin: HTTPS://APP.EXAMPLE\r\n", proto, sizeof(proto)), 101);
+    assert_int_equal(offer("Origin: https://a.b.example.org\r\n", proto, sizeof(proto)), 101);
+    assert_int_equal(offer("Origin: null\r\n", proto, sizeof(proto)), 101);
+    assert_int_equal(offer("", proto, sizeof(proto)), 101);
+    assert_int_equal(offer("Origin: https://evil.example\r\n", proto, sizeof(proto)), 403);
+    assert_int_equal(offer("Origin: https://example.org\r\n", proto, sizeof(proto)), 403);
+    assert_int_equal(offer("Origin: https://app.example:8443\r\n", proto, sizeof(proto)), 403);
+    assert_int_equal(offer("Origin: http://app.example\r\n", proto, sizeof(proto)), 403);
+    /* Two Origin headers: not what a browser sends. */
+    assert_int_equal(offer("Origin: https://app.example\r\nOrigin: https://evil.example\r\n",
+                           proto, sizeof(proto)),
+                     403);
+    /* Longer than the 256 bytes kept: cannot pass for its beginning. */
+    char extra[600];
+    snprintf(extra, sizeof(extra), "Origin: https://app.example%0300d\r\n", 0);
+    assert_int_equal(offer(extra, proto, sizeof(proto)), 403);
+    /* The page is served to anyone. */
+    static const char get[] = "GET / HTTP/1.1\r\nHost: h\r\nOrigin: https://evil.example\r\n\r\n";
+    assert_int_equal(request(&c, get, sizeof(get) - 1, head, sizeof(head)), 200);
+    wsc_close(&c);
+    /* The refusal is logged with the origin, escaped. */
+    stop_clean();
+    assert_true(ts_server_log_contains(&srv, "HTTP 403 (origin https://evil.example not allowed)"));
 }
 
 static void test_head_over_max_header_gets_431(void **state) {
@@ -387,6 +499,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_first_frame_in_same_write_as_request_is_echoed, teardown),
         cmocka_unit_test_teardown(test_header_names_any_case_and_connection_token_list, teardown),
         cmocka_unit_test_teardown(test_bad_handshakes_get_their_status_then_close, teardown),
+        cmocka_unit_test_teardown(test_subprotocols, teardown),
+        cmocka_unit_test_teardown(test_allow_origin, teardown),
         cmocka_unit_test_teardown(test_head_over_max_header_gets_431, teardown),
         cmocka_unit_test_teardown(test_target_over_1024_bytes_gets_414, teardown),
         cmocka_unit_test_teardown(test_get_root_serves_index_html_byte_for_byte, teardown),

@@ -374,6 +374,23 @@ static int pmd_setup(wsc *c, const char *value) {
     return 0;
 }
 
+/* Is name one of the values of the Sec-WebSocket-Protocol lines in extra? */
+static int offered_protocol(const char *extra, const char *name) {
+    size_t nlen = strlen(name);
+    for (const char *p = extra; p && (p = strcasestr(p, "Sec-WebSocket-Protocol:")); p++) {
+        const char *v = p + 23, *eol = strstr(v, "\r\n");
+        if (!eol) eol = v + strlen(v);
+        while (v < eol) {
+            while (v < eol && (*v == ' ' || *v == '\t' || *v == ',')) v++;
+            const char *e = v;
+            while (e < eol && *e != ',' && *e != ' ' && *e != '\t') e++;
+            if ((size_t)(e - v) == nlen && memcmp(v, name, nlen) == 0) return 1;
+            v = e;
+        }
+    }
+    return 0;
+}
+
 int wsc_handshake_ext(wsc *c, const char *target, const char *extra, char *head, size_t cap) {
     uint8_t nonce[16];
     char key[WS_BASE64_ENCODED_LEN(16) + 1], expect[WS_HTTP_ACCEPT_LEN + 1];
@@ -410,6 +427,11 @@ int wsc_handshake_ext(wsc *c, const char *target, const char *extra, char *head,
         return fail(c, "101 without Sec-WebSocket-Accept");
     if (strcmp(value, expect) != 0)
         return fail(c, "Sec-WebSocket-Accept is %s, expected %s", value, expect);
+    /* RFC 6455 §4.1: a subprotocol in the response must be one of those
+     * offered (exactly one value, no list). */
+    if (wsc_http_header(head, "Sec-WebSocket-Protocol", value, sizeof(value)) == 0 &&
+        !offered_protocol(extra, value))
+        return fail(c, "subprotocol \"%s\" in the response, not offered", value);
     /* RFC 6455 §4.1: extensions in the response must have been offered. */
     if (wsc_http_header(head, "Sec-WebSocket-Extensions", value, sizeof(value)) == 0) {
         if (!extra || !strstr(extra, "permessage-deflate"))

@@ -2,6 +2,15 @@
  * log.h -- leveled log lines on stderr.
  *
  * "2026-11-24T13:05:47.123Z INFO  [w1] client #7 connected from 127.0.0.1:5012"
+ *
+ * or, with ws_log_json set (--log-format json), one JSON object per line
+ * for journald and log shippers, the same text in "msg" and, for the
+ * events an operator counts (a request answered, a connection opened or
+ * closed, a message, load shed), its facts as fields of their own:
+ *
+ * {"time":"2026-11-24T13:05:47.123Z","level":"info","worker":1,
+ *  "event":"connect","msg":"client #7 connected from ...","id":7,...}
+ *
  * Only server, main and handlers log; the protocol modules are pure.
  */
 #ifndef WS_LOG_H
@@ -21,6 +30,30 @@ int ws_log_parse_level(const char *s);
 __attribute__((format(printf, 2, 3)))
 #endif
 void ws_log(int level, const char *fmt, ...);
+
+extern int ws_log_json;       /* 1: JSON lines (--log-format json) [0] */
+
+/* A field of an event. A string field may hold a peer's bytes (give len;
+ * (size_t)-1 for a NUL-terminated string): it is escaped as ws_log_escape
+ * does, then as JSON requires. */
+typedef struct ws_log_field {
+    const char *key;
+    const char *str;   /* NULL: a number */
+    size_t len;
+    double num;
+} ws_log_field;
+#define WS_LOG_STR(k, v) { (k), (v), (size_t)-1, 0 }
+#define WS_LOG_BYTES(k, v, n) { (k), (v), (n), 0 }
+#define WS_LOG_NUM(k, v) { (k), NULL, 0, (double)(v) }
+
+/* An event: in text, the line fmt makes (as ws_log); in JSON, that text
+ * as "msg" plus "event" and the n fields. Fields whose str is NULL and
+ * len is (size_t)-1 are left out (an absent value). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+void ws_log_event(int level, const char *event, const ws_log_field *fields, size_t n,
+                  const char *fmt, ...);
 
 #define ws_log_enabled(level) ((level) <= ws_log_level)
 

@@ -108,7 +108,9 @@ typedef struct ws_proto_event {
     uint8_t opcode;      /* DATA: WS_OP_TEXT or WS_OP_BINARY */
     uint8_t first;       /* DATA/PING: chunk starts the message / ping */
     uint8_t last;        /* DATA/PING: chunk ends the message / ping */
-    uint8_t *data;       /* DATA/PING: unmasked bytes inside the fed buffer */
+    uint8_t *data;       /* DATA/PING: unmasked bytes inside the fed buffer;
+                            CLOSE: the reason (valid UTF-8), when the close
+                            frame's payload came in one call, else NULL */
     size_t len;
     /* DATA: the message is known to be at least this long (bytes so far
      * plus what the current frame header declares): a size to reserve. */

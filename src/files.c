@@ -119,12 +119,11 @@ static int open_beneath(int dirfd, char *path) {
 /* A plain GET or HEAD: the HTML client's files (DESIGN: the server itself
  * serves the page that talks to it). */
 void serve_file(ws_conn *c, const ws_http_request *req) {
-    char path[WS_HTTP_MAX_TARGET + 16], head[512], target[160];
+    char path[WS_HTTP_MAX_TARGET + 16], head[512];
     struct stat st;
     int fd = -1, n;
     buf *seg;
 
-    ws_log_escape(target, sizeof(target), req->target, strlen(req->target));
     if (srv->client_dir < 0 || target_to_path(req->target, path, sizeof(path)) < 0) {
         http_error(c, 404, "no such file");
         return;
@@ -137,8 +136,7 @@ void serve_file(ws_conn *c, const ws_http_request *req) {
         return;
     }
     n = ws_http_write_head(head, sizeof(head), 200, content_type(path), (size_t)st.st_size);
-    ws_log(WS_LOG_INFO, "client #%u: %s %s -> 200 (%lld bytes)", c->id,
-           req->method == WS_HTTP_METHOD_HEAD ? "HEAD" : "GET", target, (long long)st.st_size);
+    endnote_http(c, 200, NULL);
     conn_write(c, head, (size_t)n, NULL, 0);
     if (req->method != WS_HTTP_METHOD_GET || st.st_size == 0 || c->state == C_DEAD) {
         close(fd);

@@ -15,11 +15,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* Answer an HTTP error and close. */
+/* Answer an HTTP error and close; the access line (connlog.c) says why. */
 void http_error(ws_conn *c, int status, const char *why) {
     char resp[512];
     int n = ws_http_write_error(resp, sizeof(resp), status);
-    ws_log(WS_LOG_INFO, "client #%u: HTTP %d (%s)", c->id, status, why);
+    endnote_http(c, status, why);
     if (n > 0) conn_write(c, resp, (size_t)n, NULL, 0);
     conn_finish(c);
 }
@@ -27,19 +27,26 @@ void http_error(ws_conn *c, int status, const char *why) {
 /* Free the handshake state (its memory is counted as HEAD), once the
  * request has been answered. */
 void handshake_free(ws_conn *c) {
+    endnote *note;
     if (!(c->flags & F_HS)) return;
+    note = c->hs->note;
     buf_free(&c->hs->head);
     ws_mem_free(WS_MEM_HEAD, c->hs, sizeof(handshake));
     c->hs = NULL;
     c->flags &= (uint16_t)~F_HS;
+    /* The access line's note takes the handshake's place in the union. */
+    endnote_attach(c, note);
 }
 
 /* The client's address: X-Forwarded-For is whatever the request says,
  * believed only from a --trust-proxy peer and only when it is an address
  * (anything else is a spoofing attempt or a broken proxy). Returns 1 if
- * the client is behind such a proxy (then peer holds the proxy's). */
-static int client_address(const handshake *hs, char client[WS_ADDR_TEXT], char peer[WS_ADDR_TEXT]) {
+ * the client is behind such a proxy (then peer, if given, holds the
+ * proxy's address). */
+int handshake_client(const handshake *hs, char client[WS_ADDR_TEXT], char *peer) {
     const ws_http_request *req = &hs->parser.req;
+    char own[WS_ADDR_TEXT];
+    if (!peer) peer = own;
     ws_addr_format((const struct sockaddr *)&hs->peer, peer, WS_ADDR_TEXT);
     if (req->forwarded_for[0] &&
         ws_cidr_match(srv->proxies, srv->nproxies, (const struct sockaddr *)&hs->peer) &&
@@ -59,7 +66,7 @@ static int upgrade(ws_conn *c) {
     const ws_http_request *req = &c->hs->parser.req;
     char accept[WS_HTTP_ACCEPT_LEN + 1], resp[768], peer[WS_ADDR_TEXT], client[WS_ADDR_TEXT];
     char lines[256], agreed[96], proto[WS_HTTP_MAX_PROTOCOL + 40];
-    int n, proxied = client_address(c->hs, client, peer);
+    int n, proxied = handshake_client(c->hs, client, peer);
 
     /* RFC 6455 §10.2: a server that is not meant for every web page
      * checks Origin, which a browser always sends and a script cannot
@@ -107,11 +114,29 @@ static int upgrade(ws_conn *c) {
         snprintf(proto, sizeof(proto), "no subprotocol of those offered, ");
     else
         proto[0] = '\0';
-    if (proxied)
-        ws_log(WS_LOG_INFO, "client #%u connected from %s (via proxy %s), %s%s", c->id, client,
-               peer, proto, agreed);
-    else
-        ws_log(WS_LOG_INFO, "client #%u connected from %s, %s%s", c->id, client, proto, agreed);
+    if (ws_log_enabled(WS_LOG_INFO)) {
+        char target[160], via[WS_ADDR_TEXT + 16];
+        size_t used = ws_log_escape(target, sizeof(target) - 3, req->target, req->target_len);
+        if (used < req->target_len) strcat(target, "...");
+        if (proxied)
+            snprintf(via, sizeof(via), " (via proxy %s)", peer);
+        else
+            via[0] = '\0';
+        ws_log_field f[] = {
+            WS_LOG_NUM("id", c->id),
+            WS_LOG_STR("client", client),
+            WS_LOG_STR("proxy", proxied ? peer : NULL),
+            WS_LOG_BYTES("target", req->target, req->target_len),
+            WS_LOG_BYTES("origin", req->origin_count ? req->origin : NULL,
+                         req->origin_count ? strnlen(req->origin, WS_HTTP_MAX_ORIGIN)
+                                           : (size_t)-1),
+            WS_LOG_STR("subprotocol", req->protocol[0] ? req->protocol : NULL),
+            WS_LOG_STR("extensions", agreed),
+        };
+        ws_log_event(WS_LOG_INFO, "connect", f, sizeof(f) / sizeof(f[0]),
+                     "client #%u connected from %s%s to %s, %s%s", c->id, client, via, target,
+                     proto, agreed);
+    }
 
     handshake_free(c);
     c->state = C_OPEN;

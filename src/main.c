@@ -14,11 +14,26 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define WS6455_VERSION "1.0.0"
+#define WS6455_VERSION "1.1.0"
+
+/* Where `make install` puts the page (Makefile: PREFIX/share/ws6455). */
+#ifndef WS6455_DATADIR
+#define WS6455_DATADIR "/usr/local/share/ws6455"
+#endif
+
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "an unknown C11 compiler"
+#endif
 
 static const char *const deflate_modes[] = { "off", "shared", "dedicated" };
 
@@ -29,7 +44,9 @@ static void usage(FILE *out, const ws_server_config *d) {
 "\n"
 "  --host ADDR              listen address, IPv4 or IPv6 (default %s)\n"
 "  --port N                 TCP port (default %u; 0 picks a free one)\n"
-"  --client-dir DIR         files for plain GETs, / is index.html (default %s)\n"
+"  --client-dir DIR         files for plain GETs, / is index.html (default: the\n"
+"                           page installed with the binary, or the source\n"
+"                           tree's client/ for build/ws6455: here %s)\n"
 "  --handler NAME           %s (default %s)\n"
 "  --workers N              worker processes on one port (default %u = CPUs)\n"
 "  --max-message BYTES      largest message, else close 1009 (default %zu)\n"
@@ -55,7 +72,13 @@ static void usage(FILE *out, const ws_server_config *d) {
 "                           (127.0.0.0/8,::1) whose X-Forwarded-For, when it is\n"
 "                           an address, is logged as the client (default none)\n"
 "  --busy-poll USEC         after traffic, poll without sleeping for up to USEC\n"
-"                           microseconds: lower latency, more CPU (default %u = off)\n"
+"                           microseconds: lower latency, more CPU (default %u = off)\n",
+            d->host, d->port, d->client_dir, ws_handler_names(), d->handler->name, d->workers,
+            d->max_message, d->max_fragments, d->max_header, d->max_queue, d->max_connections,
+            d->max_memory, d->handshake_timeout / 1000.0, d->ping_interval / 1000.0,
+            d->ping_timeout / 1000.0, d->close_timeout / 1000.0, d->message_timeout / 1000.0,
+            d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0, d->busy_poll);
+    fprintf(out,
 "  --deflate MODE           permessage-deflate (RFC 7692): off; shared (no\n"
 "                           context kept between messages, so one compressor\n"
 "                           per worker serves all: an idle connection costs\n"
@@ -75,21 +98,20 @@ static void usage(FILE *out, const ws_server_config *d) {
 "  --stats-interval SEC     log a stats line (connections, memory by kind)\n"
 "                           this often; 0 = only on SIGUSR1 (default %g)\n"
 "  --log-level LEVEL        error, warn, info or debug (default info)\n"
-"  --help                   this text\n"
-"  --version                the version\n"
+"  --log-format FORMAT      text (one sentence a line) or json (one object a\n"
+"                           line, with fields, for journald and log shippers)\n"
+"                           (default text)\n"
+"  -h, --help               this text\n"
+"  -V, --version            the version, and how this binary was built\n"
 "\n"
 "BYTES accept a K, M or G suffix (powers of 1024); SEC may have decimals.\n"
 "Logs go to stderr. SIGTERM or SIGINT closes every connection with 1001 and\n"
 "exits; a second SIGINT exits at once. SIGUSR1 logs a stats line; SIGHUP is\n"
 "logged and ignored.\n"
 "\n"
-"Exit status: 0 after a clean shutdown, 1 if the server could not start\n"
-"(port in use, ...), 2 for a usage error.\n",
-            d->host, d->port, d->client_dir, ws_handler_names(), d->handler->name, d->workers,
-            d->max_message, d->max_fragments, d->max_header, d->max_queue, d->max_connections,
-            d->max_memory, d->handshake_timeout / 1000.0, d->ping_interval / 1000.0,
-            d->ping_timeout / 1000.0, d->close_timeout / 1000.0, d->message_timeout / 1000.0,
-            d->send_timeout / 1000.0, d->shutdown_timeout / 1000.0, d->busy_poll,
+"Exit status: 0 after a clean shutdown (or --help, --version), 1 if the\n"
+"server could not start (port in use, ...), 2 for a usage error (found\n"
+"before anything starts).\n",
             deflate_modes[d->deflate], d->deflate_level, d->deflate_window, d->deflate_threshold,
             d->subprotocols, d->stats_interval / 1000.0);
 }
@@ -145,7 +167,7 @@ enum {
     O_PING_TIMEOUT, O_CLOSE_TIMEOUT, O_SEND_TIMEOUT, O_SHUTDOWN_TIMEOUT, O_TRUST_PROXY,
     O_BUSY_POLL, O_LOG_LEVEL, O_MAX_MEMORY, O_MESSAGE_TIMEOUT, O_STATS_INTERVAL, O_DEFLATE,
     O_DEFLATE_LEVEL, O_DEFLATE_WINDOW, O_DEFLATE_THRESHOLD, O_SUBPROTOCOL, O_ALLOW_ORIGIN,
-    O_HELP, O_VERSION
+    O_LOG_FORMAT, O_HELP, O_VERSION
 };
 
 static const struct option options[] = {
@@ -177,17 +199,30 @@ static const struct option options[] = {
     { "deflate-threshold", required_argument, NULL, O_DEFLATE_THRESHOLD },
     { "subprotocol", required_argument, NULL, O_SUBPROTOCOL },
     { "allow-origin", required_argument, NULL, O_ALLOW_ORIGIN },
+    { "log-format", required_argument, NULL, O_LOG_FORMAT },
     { "help", no_argument, NULL, O_HELP },
     { "version", no_argument, NULL, O_VERSION },
     { NULL, 0, NULL, 0 }
 };
+
+/* __DATE__ ("Nov 28 2026") as ISO 8601 ("2026-11-28"). */
+static const char *iso_date(const char *d) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static char out[16];
+    const char *m = strstr(months, (char[4]){ d[0], d[1], d[2], '\0' });
+    unsigned month = m ? (unsigned)(m - months) / 3 + 1 : 0, day = (unsigned)atoi(d + 4) % 100;
+    snprintf(out, sizeof(out), "%.4s-%02u-%02u", d + 7, month % 100, day);
+    return out;
+}
 
 static int parse_args(int argc, char **argv, ws_server_config *cfg) {
     ws_server_config defaults = *cfg;
     int opt, rc = 0;
     unsigned u;
 
-    while (rc == 0 && (opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while (rc == 0 && (opt = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+        if (opt == 'h') opt = O_HELP;
+        if (opt == 'V') opt = O_VERSION;
         const char *name = opt > 0 && opt <= O_VERSION ? options[opt - 1].name : "?";
         switch (opt) {
         case O_HOST: cfg->host = optarg; break;
@@ -237,6 +272,14 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
             break;
         case O_SUBPROTOCOL: cfg->subprotocols = optarg; break;
         case O_ALLOW_ORIGIN: cfg->allow_origin = optarg; break;
+        case O_LOG_FORMAT:
+            if (strcmp(optarg, "text") == 0)
+                ws_log_json = 0;
+            else if (strcmp(optarg, "json") == 0)
+                ws_log_json = 1;
+            else
+                rc = bad(name, optarg);
+            break;
         case O_LOG_LEVEL:
             if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
             break;
@@ -244,7 +287,18 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
             usage(stdout, &defaults);
             exit(0);
         case O_VERSION:
-            printf("ws6455 %s\n", WS6455_VERSION);
+            printf("ws6455 %s\n"
+                   "built %s %s with %s, for %s; links libc only\n"
+                   "the page: %s\n",
+                   WS6455_VERSION, iso_date(__DATE__), __TIME__, COMPILER,
+#if defined(__x86_64__)
+                   "x86-64 (SSE2 unmasking)",
+#elif defined(__aarch64__)
+                   "aarch64",
+#else
+                   "this CPU (portable unmasking)",
+#endif
+                   defaults.client_dir);
             exit(0);
         default:
             fprintf(stderr, "Try 'ws6455 --help'.\n");
@@ -258,12 +312,45 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
     return rc;
 }
 
+/* Is dir/index.html there? */
+static int has_page(const char *dir) {
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s/index.html", dir) >= sizeof(path)) return 0;
+    return access(path, R_OK) == 0;
+}
+
+/* The page to serve when --client-dir is not given, found from where this
+ * binary is, so it works from any working directory: the copy `make
+ * install` put beside it (PREFIX/bin/ws6455 -> PREFIX/share/ws6455/client,
+ * wherever PREFIX was moved), else the source tree's (build/ws6455 ->
+ * client/), else where it was to be installed, else ./client. */
+static const char *default_client_dir(char *buf, size_t cap) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';  /* the binary's directory */
+        static const char *const beside[] = { "/../share/ws6455/client", "/../client" };
+        for (size_t i = 0; i < 2; i++) {
+            if ((size_t)snprintf(buf, cap, "%s%s", exe, beside[i]) < cap && has_page(buf)) {
+                char real[PATH_MAX];
+                if (realpath(buf, real) && strlen(real) < cap) strcpy(buf, real);
+                return buf;
+            }
+        }
+    }
+    if (has_page(WS6455_DATADIR "/client")) return WS6455_DATADIR "/client";
+    return "client";
+}
+
 int main(int argc, char **argv) {
     ws_server_config cfg;
-    char err[256];
+    char err[256], client_dir[PATH_MAX];
 
     ws_server_config_defaults(&cfg);
     cfg.handler = ws_handler_by_name("echo");
+    cfg.client_dir = default_client_dir(client_dir, sizeof(client_dir));
     if (parse_args(argc, argv, &cfg) < 0) return 2;
     if (cfg.handler == ws_handler_by_name("chat") && cfg.workers > 1) {
         /* A chat room must see every member; members in another worker

@@ -101,6 +101,10 @@ static int control_done(ws_proto *p, ws_proto_event *ev) {
         if (p->ctl_seen >= 2 && !ws_utf8_complete(&p->reason_utf8)) return WS_E_CLOSE_REASON;
         ev->type = WS_PROTO_EV_CLOSE;
         ev->close_code = p->ctl_seen ? p->close_code : 0;
+        if (p->ctl_seen <= 2) {  /* no reason (on_payload set it otherwise) */
+            ev->data = NULL;
+            ev->len = 0;
+        }
         /* §5.5.1: after a close "the endpoint MUST NOT send any more data
          * frames" -- and whatever the peer sends after it is ignored. */
         p->state = WS_PROTO_CLOSED;
@@ -269,6 +273,11 @@ static int on_payload(ws_proto *p, const ws_proto_limits *lim, const ws_frame_ev
             return WS_E_CLOSE_CODE;
         if (ws_utf8_feed(&p->reason_utf8, d, (size_t)(end - d), NULL) == WS_UTF8_INVALID)
             return WS_E_CLOSE_REASON;
+        /* The reason, for the CLOSE event, when the whole payload is in
+         * this chunk (nearly always: it is at most 123 bytes); the engine
+         * keeps no copy, so one split across reads is reported empty. */
+        ev->data = p->ctl_seen == 0 && fe->last ? (uint8_t *)d : NULL;
+        ev->len = ev->data ? (size_t)(end - d) : 0;
     }
     p->ctl_seen = (uint8_t)(p->ctl_seen + fe->len);
     return fe->last ? control_done(p, ev) : WS_OK;

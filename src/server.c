@@ -149,10 +149,14 @@ static void conn_reap(ws_reactor *r, void *data) {
         srv->dead = c->next_dead;
         /* 1006: "closed abnormally, without sending or receiving a Close
          * control frame" (RFC 6455 §7.4.1), unless a code was exchanged. */
-        notify_close(c, c->close_code ? c->close_code : WS_CLOSE_ABNORMAL);
+        notify_close(c, c->close_code ? c->close_code : WS_CLOSE_ABNORMAL, NULL, 0, 0);
+        /* The connection's last log line, with its final counts. */
+        handshake_free(c);
+        endnote_log(c);
         ws_reactor_del(srv->r, &c->io);
         close(c->io.fd);
         conn_free_buffers(c);
+        endnote_free(c);
         if (c->flags & F_REJECT)
             srv->rejecting--;
         else
@@ -209,7 +213,13 @@ static void shed(ws_conn *v, size_t held) {
     char h[32];
 
     ws_mem_format(h, sizeof(h), held);
-    ws_log(WS_LOG_WARN, "client #%u: shed to free memory: held %s in %s state, no progress "
+    ws_log_field f[] = {
+        WS_LOG_NUM("id", v->id),
+        WS_LOG_NUM("held", held),
+        WS_LOG_STR("state", state_names[v->state]),
+    };
+    ws_log_event(WS_LOG_WARN, "shed", f, sizeof(f) / sizeof(f[0]),
+           "client #%u: shed to free memory: held %s in %s state, no progress "
            "for %.1f s: %s", v->id, h, state_names[v->state],
            (now_ms() - (v->progress > v->last_tx ? v->progress : v->last_tx)) / 1000.0,
            clean && v->state == C_OPEN ? "closing with 1013" : "dropping");
@@ -284,7 +294,27 @@ void log_stats(const char *why) {
         ws_mem_format(limit, sizeof(limit), st->limit);
     else
         snprintf(limit, sizeof(limit), "no limit");
-    ws_log(WS_LOG_INFO, "stats (%s): %u connections (%u handshake, %u open, %u closing, "
+    ws_log_field f[] = {
+        WS_LOG_STR("why", why),
+        WS_LOG_NUM("connections", srv->nconns + srv->rejecting),
+        WS_LOG_NUM("handshake", count[C_HANDSHAKE]),
+        WS_LOG_NUM("open", count[C_OPEN]),
+        WS_LOG_NUM("closing", count[C_CLOSING] + count[C_FLUSHING] + count[C_DRAIN]),
+        WS_LOG_NUM("memory", st->total),
+        WS_LOG_NUM("memory_limit", st->limit),
+        WS_LOG_NUM("memory_peak", st->peak),
+        WS_LOG_NUM("mem_fixed", st->used[WS_MEM_FIXED]),
+        WS_LOG_NUM("mem_conn", st->used[WS_MEM_CONN]),
+        WS_LOG_NUM("mem_head", st->used[WS_MEM_HEAD]),
+        WS_LOG_NUM("mem_msg", st->used[WS_MEM_MSG]),
+        WS_LOG_NUM("mem_out", st->used[WS_MEM_OUT]),
+        WS_LOG_NUM("mem_shared", st->used[WS_MEM_SHARED]),
+        WS_LOG_NUM("mem_zip", st->used[WS_MEM_ZIP]),
+        WS_LOG_NUM("refused", st->refused),
+        WS_LOG_NUM("shed", srv->shed),
+    };
+    ws_log_event(WS_LOG_INFO, "stats", f, sizeof(f) / sizeof(f[0]),
+           "stats (%s): %u connections (%u handshake, %u open, %u closing, "
            "%u flushing, %u draining); memory %s of %s (fixed %s, conn %s, head %s, msg %s, "
            "out %s, shared %s, zip %s), peak %s; %llu requests refused, %llu connections shed "
            "[bytes: total %zu peak %zu limit %zu zip %zu]",
@@ -428,6 +458,7 @@ static void on_accept(ws_reactor *r, ws_io *io, unsigned events) {
         ws_http_parser_protocols(&hs->parser, srv->protocols, srv->nprotocols);
         memcpy(&hs->peer, &ss, sizeof(ss));
         hs->head = NULL;
+        hs->note = NULL;
         c->last_rx = c->last_tx = c->progress = c->opened_at = now_ms();
         c->deadline = c->last_rx + srv->cfg->handshake_timeout;
         srv->nconns++;

@@ -8,6 +8,7 @@
  *   output.c      the write batch, the output queue, backpressure
  *   websocket.c   frames in, messages to the handler, the handler API
  *   handshake.c   the opening handshake, HTTP errors, 503
+ *   connlog.c     the line each connection ends with (access, disconnect)
  *   files.c       static files for plain GETs
  *   net.c         addresses, proxies, listening sockets
  *   buf.c         the growable buffer
@@ -142,6 +143,7 @@ enum {
     F_HS          = 1 << 7, /* hs is allocated (the union holds it, not user) */
     F_ZPARTS      = 1 << 8, /* the message going out in parts is compressed */
     F_ZSENT       = 1 << 9, /* ... and its first frame has gone out */
+    F_NOTE        = 1 << 10, /* note is set (the union holds it) */
 };
 
 /* ws_conn.pmd: permessage-deflate as agreed at the handshake (RFC 7692). */
@@ -152,11 +154,14 @@ enum {
 };
 
 /* What only a connection in the handshake needs; freed after it. */
+typedef struct endnote endnote;
+
 typedef struct handshake {
     ws_http_parser parser;
     struct sockaddr_storage peer;
     buf *head;                 /* the request head as sent, kept only for a
                                   handler with on_request (its header lookup) */
+    endnote *note;             /* the access line's facts, once answered */
 } handshake;
 
 /* What on_request sees (server.h): the parsed request, the head's bytes
@@ -217,6 +222,9 @@ struct ws_conn {
     union {
         handshake *hs;    /* C_HANDSHAKE: the request being parsed */
         void *user;       /* after on_open: the handler's pointer */
+        endnote *note;    /* F_NOTE: what the connection's last log line
+                             needs (connlog.c): after an HTTP answer, or
+                             after on_close */
     };
 };
 
@@ -312,12 +320,22 @@ int queue_segment(ws_conn *c, buf *seg);
 void queue_drop(ws_conn *c);
 
 /* websocket.c */
-void notify_close(ws_conn *c, unsigned code);
+void notify_close(ws_conn *c, unsigned code, const void *reason, size_t len, int by_peer);
 void frames_feed(ws_conn *c, uint8_t *p, size_t len);
 void conn_fail(ws_conn *c, unsigned code, const char *why);
 void feed_parked(ws_conn *c);
 
 /* handshake.c */
+/* connlog.c */
+void endnote_http(ws_conn *c, int status, const char *why);
+void endnote_ws(ws_conn *c, unsigned code, const void *reason, size_t len, int by_peer);
+void endnote_attach(ws_conn *c, endnote *n);
+void endnote_discard(endnote *n);
+void endnote_log(ws_conn *c);
+void endnote_free(ws_conn *c);
+/* handshake.c: the client's address (X-Forwarded-For when believed) and,
+ * if peer is not NULL, the socket peer's; returns 1 when behind a proxy. */
+int handshake_client(const handshake *hs, char client[WS_ADDR_TEXT], char *peer);
 void http_error(ws_conn *c, int status, const char *why);
 void handshake_feed(ws_conn *c, uint8_t *p, size_t len);
 void handshake_free(ws_conn *c);

@@ -32,6 +32,9 @@
  */
 #include "server_internal.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,15 +114,45 @@ static uint64_t mono_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The start line, and the address to open in a browser: a wildcard
+ * address is not one a browser can open, so the URL names localhost (the
+ * page connects back to whatever host served it). */
 static void log_listening(const ws_server_config *cfg, int fd, unsigned workers) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char where[WS_ADDR_TEXT];
+    char where[WS_ADDR_TEXT], host[WS_ADDR_TEXT], url[WS_ADDR_TEXT + 32];
+    unsigned port;
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return;
     ws_addr_format((struct sockaddr *)&ss, where, sizeof(where));
-    ws_log(WS_LOG_INFO, "listening on %s (handler %s, %u worker%s, memory budget %zu MiB "
-           "per worker)", where, cfg->handler->name, workers, workers == 1 ? "" : "s",
-           cfg->max_memory >> 20);
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        port = ntohs(a->sin6_port);
+        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+            snprintf(host, sizeof(host), "localhost");
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, host + 1, sizeof(host) - 2), host[0] = '[',
+                strcat(host, "]");
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        port = ntohs(a->sin_port);
+        if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+            snprintf(host, sizeof(host), "localhost");
+        else
+            inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    }
+    snprintf(url, sizeof(url), "http://%s:%u/", host, port);
+    ws_log_field f[] = {
+        WS_LOG_STR("address", where),
+        WS_LOG_NUM("port", port),
+        WS_LOG_STR("url", url),
+        WS_LOG_STR("handler", cfg->handler->name),
+        WS_LOG_NUM("workers", workers),
+        WS_LOG_NUM("max_memory", cfg->max_memory),
+    };
+    ws_log_event(WS_LOG_INFO, "listen", f, sizeof(f) / sizeof(f[0]),
+                 "listening on %s (handler %s, %u worker%s, memory budget %zu MiB per worker); "
+                 "open %s%s", where, cfg->handler->name, workers, workers == 1 ? "" : "s",
+                 cfg->max_memory >> 20, url, cfg->client_dir ? " in a browser" : "");
 }
 
 /* ---------------------------------------------------------------------- */

@@ -29,19 +29,14 @@
 #include <string.h>
 
 /* Tell the handler the WebSocket connection is over, exactly once, and
- * log what the connection did. */
-void notify_close(ws_conn *c, unsigned code) {
+ * note what the disconnect line will say when the socket closes
+ * (connlog.c): the code, the reason, and whether the peer's close came
+ * first. */
+void notify_close(ws_conn *c, unsigned code, const void *reason, size_t len, int by_peer) {
     if (!(c->flags & F_OPENED)) return;
     c->flags &= (uint16_t)~F_OPENED;
-    if (ws_log_enabled(WS_LOG_INFO)) {
-        char in[32], out[32];
-        ws_mem_format(in, sizeof(in), (size_t)c->bytes_in);
-        ws_mem_format(out, sizeof(out), (size_t)c->bytes_out);
-        ws_log(WS_LOG_INFO, "client #%u disconnected (code %u): %u message%s, %s in, %s out, "
-               "%.1f s", c->id, code, c->msgs_in, c->msgs_in == 1 ? "" : "s", in, out,
-               (now_ms() - c->opened_at) / 1000.0);
-    }
     if (handler()->on_close) handler()->on_close(c, code, handler()->ud);
+    endnote_ws(c, code, reason, len, by_peer);
 }
 
 /* RFC 6455 §7.1.7 "Fail the WebSocket Connection": send the close frame
@@ -50,7 +45,7 @@ void conn_fail(ws_conn *c, unsigned code, const char *why) {
     ws_log(WS_LOG_INFO, "client #%u: %s: closing with %u", c->id, why, code);
     c->close_code = (uint16_t)code;
     send_close(c, code, why);
-    notify_close(c, code);
+    notify_close(c, code, why, strlen(why), 0);
     conn_finish(c);
 }
 
@@ -228,10 +223,18 @@ static void log_message(const ws_conn *c, const uint8_t *data, size_t len, size_
                            ? " (from here on only the 10th, 100th, ... message is logged)" : "";
 
     if (!ws_log_enabled(level)) return;
+    ws_log_field f[] = {
+        WS_LOG_NUM("id", c->id),
+        WS_LOG_NUM("n", c->msgs_in),
+        WS_LOG_STR("type", is_text ? "text" : "binary"),
+        WS_LOG_NUM("bytes", total),
+        WS_LOG_NUM("parts", data ? 0 : 1),
+    };
     if (!data) {
-        /* Received in parts: only the total is known at the end. */
-        ws_log(level, "client #%u: received %s message #%u, %zu bytes in parts%s", c->id,
-               is_text ? "text" : "binary", c->msgs_in, total, more);
+        /* Received in parts: logged at its end, when the total is known. */
+        ws_log_event(level, "message", f, sizeof(f) / sizeof(f[0]),
+                     "client #%u: received %s message #%u, %zu bytes in parts%s", c->id,
+                     is_text ? "text" : "binary", c->msgs_in, total, more);
         return;
     }
     if (is_text) {
@@ -244,9 +247,11 @@ static void log_message(const ws_conn *c, const uint8_t *data, size_t len, size_
         }
         preview[2 * shown] = '\0';
     }
-    ws_log(level, "client #%u: received %s message #%u, %zu byte%s: %s%s%s%s%s", c->id,
-           is_text ? "text" : "binary", c->msgs_in, total, total == 1 ? "" : "s",
-           is_text ? "\"" : "", preview, is_text ? "\"" : "", shown < len ? "..." : "", more);
+    ws_log_event(level, "message", f, sizeof(f) / sizeof(f[0]),
+                 "client #%u: received %s message #%u, %zu byte%s: %s%s%s%s%s", c->id,
+                 is_text ? "text" : "binary", c->msgs_in, total, total == 1 ? "" : "s",
+                 is_text ? "\"" : "", preview, is_text ? "\"" : "", shown < len ? "..." : "",
+                 more);
 }
 
 static void deliver(ws_conn *c, const uint8_t *data, size_t len, int is_text) {
@@ -362,7 +367,8 @@ static void on_ping(ws_conn *c, const ws_proto_event *ev) {
     }
 }
 
-static void on_peer_close(ws_conn *c, unsigned code) {
+static void on_peer_close(ws_conn *c, unsigned code, const uint8_t *reason, size_t len) {
+    int by_peer = c->state == C_OPEN;
     if (c->state == C_OPEN) {
         /* RFC 6455 §5.5.1: reply with a close, echoing the status code;
          * an empty close is answered with 1000 (normal closure). */
@@ -371,7 +377,7 @@ static void on_peer_close(ws_conn *c, unsigned code) {
         c->close_code = (uint16_t)(code ? code : WS_CLOSE_NO_STATUS);
     }
     /* In C_CLOSING this was the answer to our close: handshake complete. */
-    notify_close(c, c->close_code);
+    notify_close(c, c->close_code, reason, len, by_peer);
     conn_finish(c);
 }
 
@@ -435,7 +441,7 @@ void frames_feed(ws_conn *c, uint8_t *p, size_t len) {
         case WS_PROTO_EV_PONG:
             break;  /* liveness was noted when the bytes arrived */
         case WS_PROTO_EV_CLOSE:
-            on_peer_close(c, ev.close_code);
+            on_peer_close(c, ev.close_code, ev.data, ev.len);
             break;
         case WS_PROTO_EV_ERROR:
             if (c->state == C_OPEN)

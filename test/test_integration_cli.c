@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "itest.h"
+#include "jsonline.h"
 #include "spawn.h"
 #include "wsclient.h"
 
@@ -49,8 +50,9 @@ static void test_help_lists_every_option(void **state) {
         "--host", "--port", "--client-dir", "--handler", "--workers", "--max-message",
         "--max-fragments", "--max-header", "--max-queue", "--max-connections",
         "--handshake-timeout", "--ping-interval", "--ping-timeout", "--close-timeout",
-        "--send-timeout", "--shutdown-timeout", "--trust-proxy", "--busy-poll", "--log-level", "--help",
-        "--version", "echo|said|chat",
+        "--send-timeout", "--shutdown-timeout", "--trust-proxy", "--busy-poll", "--log-level",
+        "--log-format", "--subprotocol", "--allow-origin", "--deflate", "--stats-interval",
+        "-h, --help", "-V, --version", "echo|said|chat", "Exit status",
     };
     char out[8192];
     (void)state;
@@ -58,6 +60,9 @@ static void test_help_lists_every_option(void **state) {
     assert_int_equal(run_cli("--help", out, sizeof(out)), 0);
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (!strstr(out, opts[i])) fail_msg("--help does not mention %s", opts[i]);
+    char out2[8192];
+    assert_int_equal(run_cli("-h", out2, sizeof(out2)), 0);
+    assert_string_equal(out, out2);
     /* Defaults are shown as the code has them. */
     assert_non_null(strstr(out, "(default 8080"));
     assert_non_null(strstr(out, "(default 16777216)"));
@@ -68,6 +73,16 @@ static void test_version(void **state) {
     (void)state;
     assert_int_equal(run_cli("--version", out, sizeof(out)), 0);
     assert_true(strncmp(out, "ws6455 ", 7) == 0);
+    /* How it was built: the date (ISO 8601), the compiler, libc only. */
+    const char *built = strstr(out, "\nbuilt 20");
+    assert_non_null(built);
+    assert_true(built[11] == '-' && built[14] == '-');
+    assert_true(strstr(out, " with gcc ") || strstr(out, " with clang "));
+    assert_non_null(strstr(out, "links libc only"));
+    assert_non_null(strstr(out, "the page: "));
+    char out2[512];
+    assert_int_equal(run_cli("-V", out2, sizeof(out2)), 0);
+    assert_string_equal(out, out2);
 }
 
 /* Each bad invocation exits 2 with a message naming the problem, before
@@ -87,6 +102,11 @@ static void test_bad_options_exit_2(void **state) {
         { "--busy-poll -1", "--busy-poll" },
         { "--busy-poll 1000001", "--busy-poll" },
         { "stray-argument", "stray-argument" },
+        { "--subprotocol 'a b'", "--subprotocol" },
+        { "--subprotocol chat,", "--subprotocol" },
+        { "--allow-origin example.com", "--allow-origin" },
+        { "--log-format yaml", "--log-format" },
+        { "-x", "--help" },
     };
     char out[1024];
     (void)state;
@@ -98,32 +118,154 @@ static void test_bad_options_exit_2(void **state) {
     }
 }
 
-/* The tutorial's server prints "Client connected", "Received: ..." and
- * "Client disconnected"; ours logs the same moments at info level, with
- * the peer's address, the size and a preview, and the close code. */
-static void test_info_log_lines(void **state) {
-    ts_server_opts o = { .log_level = "info" };
+/* A WebSocket session and three plain requests that the log must tell
+ * of, line by line. Returns what the client sent and received. */
+static void session(const ts_server *s, uint64_t *sent, uint64_t *received) {
     wsc c;
-    (void)state;
+    char head[2048];
+    static uint8_t big[70000];
 
-    assert_int_equal(ts_server_start_opts(&srv, &o, NULL), 0);
-    WSC_OK(&c, wsc_open(&c, &srv));
+    WSC_OK(&c, wsc_connect(&c, s->host, s->port));
+    WSC_OK(&c, wsc_handshake_ext(&c, "/room?x=1",
+                                 "Origin: http://o.example\r\nSec-WebSocket-Protocol: chat\r\n",
+                                 head, sizeof(head)));
     WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "hello", 5));
     WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, "hello", 5));
     WSC_OK(&c, wsc_send_message(&c, WS_OP_BINARY, "\x01\x02", 2));
     WSC_OK(&c, wsc_expect_message(&c, WS_OP_BINARY, "\x01\x02", 2));
-    WSC_OK(&c, wsc_send_close(&c, 1000, ""));
+    /* A message the server takes in parts: a first frame announcing
+     * 70000 bytes, and the message's end only later (a second read). */
+    memset(big, 'a', sizeof(big));
+    c.duplex = 1;
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_TEXT, big, sizeof(big)));
+    ts_sleep_ms(100);
+    WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_OP_CONT, "", 0));
+    WSC_OK(&c, wsc_expect_message(&c, WS_OP_TEXT, big, sizeof(big)));
+    WSC_OK(&c, wsc_send_close(&c, 1000, "done \"here\""));
     WSC_OK(&c, wsc_expect_close(&c, 1000));
     WSC_OK(&c, wsc_expect_eof(&c, 5000));
+    *sent = c.bytes_sent;
+    *received = c.bytes_received;
     wsc_close(&c);
+
+    static const char *const reqs[] = {
+        "GET /client.js HTTP/1.1\r\nHost: h\r\n\r\n",
+        "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t *body;
+        size_t len;
+        WSC_OK(&c, wsc_connect(&c, s->host, s->port));
+        WSC_OK(&c, wsc_send_raw(&c, reqs[i], strlen(reqs[i])));
+        assert_true(wsc_read_http_head(&c, head, sizeof(head)) > 0);
+        if (i != 1) {
+            WSC_OK(&c, wsc_read_http_body(&c, head, &body, &len));
+            free(body);
+        }
+        WSC_OK(&c, wsc_expect_eof(&c, 5000));
+        wsc_close(&c);
+    }
+}
+
+/* The tutorial's server prints "Client connected", "Received: ..." and
+ * "Client disconnected"; ours logs the same moments at info level, and an
+ * access line for every plain request: each with what an operator asks
+ * of it. The byte counts are the final ones: the disconnect line is
+ * written when the socket closes, not when the close frame is queued. */
+static void test_info_log_lines(void **state) {
+    ts_server_opts o = { .log_level = "info" };
+    uint64_t sent, received;
+    char want[256];
+    (void)state;
+
+    assert_int_equal(ts_server_start_opts(&srv, &o, NULL), 0);
+    session(&srv, &sent, &received);
     stop_clean();
 
-    assert_true(ts_server_log_contains(&srv, "INFO  listening on 127.0.0.1:"));
+    snprintf(want, sizeof(want), "listening on 127.0.0.1:%u (", srv.port);
+    assert_true(ts_server_log_contains(&srv, want));
+    snprintf(want, sizeof(want), "open http://127.0.0.1:%u/ in a browser", srv.port);
+    assert_true(ts_server_log_contains(&srv, want));
     assert_true(ts_server_log_contains(&srv, "connected from 127.0.0.1:"));
+    assert_true(ts_server_log_contains(&srv, " to /room?x=1, subprotocol chat, no extensions"));
     assert_true(ts_server_log_contains(&srv, "received text message #1, 5 bytes: \"hello\""));
     assert_true(ts_server_log_contains(&srv, "received binary message #2, 2 bytes: 0102"));
-    assert_true(ts_server_log_contains(&srv, "disconnected (code 1000): 2 messages, "));
-    assert_true(ts_server_log_contains(&srv, "disconnected (code 1000)"));
+    /* A message taken in parts is logged at its end, with its total. */
+    assert_true(ts_server_log_contains(&srv, "received text message #3, 70000 bytes in parts"));
+    /* Code, reason (escaped), who closed, messages, the exact bytes. */
+    snprintf(want, sizeof(want), "disconnected: 1000 \"done \\\"here\\\"\" from the client; "
+             "3 messages, ");
+    assert_true(ts_server_log_contains(&srv, want));
+    snprintf(want, sizeof(want), "3 messages, %.1f KiB in, %.1f KiB out, ", sent / 1024.0,
+             received / 1024.0);
+    if (!ts_server_log_contains(&srv, want)) fail_msg("no line with \"%s\"", want);
+    assert_true(ts_server_log_contains(&srv, "127.0.0.1:"));
+    assert_true(ts_server_log_contains(&srv, ": GET /client.js -> 200, "));
+    assert_true(ts_server_log_contains(&srv, ": HEAD / -> 200, "));
+    assert_true(ts_server_log_contains(&srv, ": GET /nope -> 404 (no such file), "));
+}
+
+/* --log-format json: every line one JSON object (checked by a strict
+ * reader), the same sentence in "msg", and the facts as fields. */
+static void test_json_log_lines(void **state) {
+    ts_server_opts o = { .log_level = "info" };
+    uint64_t sent, received;
+    char line[16384], v[512];
+    int events[6] = { 0 };
+    static const char *const names[] = { "listen", "connect", "message", "disconnect", "access",
+                                         NULL };
+    (void)state;
+
+    assert_int_equal(ts_server_start_opts(&srv, &o, TS_ARGS("--log-format", "json")), 0);
+    session(&srv, &sent, &received);
+    stop_clean();
+
+    FILE *f = fopen(srv.log_path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        size_t len = strlen(line);
+        if (json_object_check(line, len) < 0) fail_msg("not a JSON object: %s", line);
+        assert_int_equal(json_member(line, len, "level", v, sizeof(v)), 0);
+        assert_int_equal(json_member(line, len, "time", v, sizeof(v)), 0);
+        assert_int_equal(json_member(line, len, "msg", v, sizeof(v)), 0);
+        if (json_member(line, len, "event", v, sizeof(v)) < 0) continue;
+        for (int i = 0; names[i]; i++)
+            if (strcmp(v, names[i]) == 0) events[i]++;
+        if (strcmp(v, "disconnect") == 0) {
+            assert_int_equal(json_member(line, len, "code", v, sizeof(v)), 0);
+            assert_string_equal(v, "1000");
+            assert_int_equal(json_member(line, len, "reason", v, sizeof(v)), 0);
+            assert_string_equal(v, "done \"here\"");  /* the reason as sent */
+            assert_int_equal(json_member(line, len, "closed_by", v, sizeof(v)), 0);
+            assert_string_equal(v, "client");
+            assert_int_equal(json_member(line, len, "bytes_out", v, sizeof(v)), 0);
+            assert_int_equal(strtoull(v, NULL, 10), received);
+            assert_int_equal(json_member(line, len, "bytes_in", v, sizeof(v)), 0);
+            assert_int_equal(strtoull(v, NULL, 10), sent);
+        }
+        if (strcmp(v, "connect") == 0) {
+            assert_int_equal(json_member(line, len, "subprotocol", v, sizeof(v)), 0);
+            assert_string_equal(v, "chat");
+            assert_int_equal(json_member(line, len, "origin", v, sizeof(v)), 0);
+            assert_string_equal(v, "http://o.example");
+            assert_int_equal(json_member(line, len, "target", v, sizeof(v)), 0);
+            assert_string_equal(v, "/room?x=1");
+        }
+        if (strcmp(v, "access") == 0) {
+            assert_int_equal(json_member(line, len, "method", v, sizeof(v)), 0);
+            assert_true(strcmp(v, "GET") == 0 || strcmp(v, "HEAD") == 0);
+            assert_int_equal(json_member(line, len, "status", v, sizeof(v)), 0);
+            assert_int_equal(json_member(line, len, "bytes", v, sizeof(v)), 0);
+            assert_int_equal(json_member(line, len, "ms", v, sizeof(v)), 0);
+        }
+    }
+    fclose(f);
+    assert_int_equal(events[0], 1);  /* listen */
+    assert_int_equal(events[1], 1);  /* connect */
+    assert_int_equal(events[2], 3);  /* messages */
+    assert_int_equal(events[3], 1);  /* disconnect */
+    assert_int_equal(events[4], 3);  /* access */
 }
 
 /* At warn level none of those lines are written. */
@@ -197,6 +339,7 @@ int main(void) {
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_bad_options_exit_2),
         cmocka_unit_test_teardown(test_info_log_lines, teardown),
+        cmocka_unit_test_teardown(test_json_log_lines, teardown),
         cmocka_unit_test_teardown(test_warn_level_is_quiet, teardown),
         cmocka_unit_test_teardown(test_two_workers, teardown),
         cmocka_unit_test_teardown(test_busy_poll_spins_only_after_traffic, teardown),

@@ -361,7 +361,8 @@ static void test_allow_origin(void **state) {
     wsc_close(&c);
     /* The refusal is logged with the origin, escaped. */
     stop_clean();
-    assert_true(ts_server_log_contains(&srv, "HTTP 403 (origin https://evil.example not allowed)"));
+    assert_true(ts_server_log_contains(&srv,
+                                       ": GET /chat -> 403 (origin https://evil.example not allowed), "));
 }
 
 static void test_head_over_max_header_gets_431(void **state) {

@@ -1,7 +1,8 @@
 /*
  * test_log.c -- escaping peer-supplied bytes for the log (log.h):
  * controls, C1, bidi and format characters, invalid UTF-8; a full buffer
- * never cuts an escape or a character.
+ * never cuts an escape or a character; and the lines themselves, as text
+ * and as JSON (--log-format json).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +11,13 @@
 
 #include <cmocka.h>
 
+#include "jsonline.h"
 #include "log.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void check(const char *in, size_t len, const char *want) {
     char out[256];
@@ -64,10 +69,103 @@ static void test_full_buffer_cuts_between_escapes(void **state) {
     assert_string_equal(out, "");
 }
 
+/* Run fn with stderr sent to a temporary file; the file's contents, a
+ * NUL-terminated malloc'd string. */
+static char *capture(void (*fn)(void)) {
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+    fn();
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    long n = ftell(tmp);
+    if (n <= 0) n = (long)lseek(fileno(tmp), 0, SEEK_END);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(fileno(tmp), text, (size_t)n, 0), n);
+    fclose(tmp);
+    return text;
+}
+
+/* A peer's worst: quotes, backslashes, a newline (a forged line), ESC, a
+ * C1 CSI, a bidi override, invalid UTF-8, and ordinary non-ASCII text. */
+static const char hostile[] = "say \"hi\" \\ \n{\"level\":\"error\"} \x1b[2J \xc2\x9b \xe2\x80\xae"
+                              "evil \xff\xfe caf\xc3\xa9 \xf0\x9f\x98\x80";
+
+static void log_events(void) {
+    ws_log_field f[] = {
+        WS_LOG_NUM("id", 7),
+        WS_LOG_BYTES("reason", hostile, sizeof(hostile) - 1),
+        WS_LOG_STR("absent", NULL),
+        WS_LOG_NUM("bytes", 12345678901.0),
+    };
+    ws_log_event(WS_LOG_INFO, "disconnect", f, sizeof(f) / sizeof(f[0]), "client #%d: %s", 7,
+                 "said \"x\"");
+    ws_log(WS_LOG_WARN, "plain %s", "line");
+    ws_log(WS_LOG_DEBUG, "not at info");
+}
+
+/* Text: the sentence; JSON: one object a line, a strict reader accepts
+ * it, and gives back the peer's text exactly (but for the bytes JSON
+ * cannot carry), while the raw line has no control or bidi character. */
+static void test_json_lines(void **state) {
+    (void)state;
+    char v[1024];
+
+    ws_log_level = WS_LOG_INFO;
+    ws_log_json = 0;
+    char *text = capture(log_events);
+    assert_non_null(strstr(text, "INFO  client #7: said \"x\"\n"));
+    assert_non_null(strstr(text, "WARN  plain line\n"));
+    assert_null(strstr(text, "not at info"));
+    free(text);
+
+    ws_log_json = 1;
+    text = capture(log_events);
+    ws_log_json = 0;
+    char *nl = strchr(text, '\n');
+    assert_non_null(nl);
+    size_t len = (size_t)(nl - text);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        assert_true(c >= 0x20 && c != 0x7f);
+        /* no C1 (U+009B is c2 9b) and no U+202E (e2 80 ae) raw */
+        if (c == 0xc2) assert_false((unsigned char)text[i + 1] >= 0x80 &&
+                                    (unsigned char)text[i + 1] <= 0x9f);
+        if (c == 0xe2) assert_false((unsigned char)text[i + 1] == 0x80 &&
+                                    (unsigned char)text[i + 2] == 0xae);
+    }
+    assert_int_equal(json_object_check(text, len), 0);
+    assert_int_equal(json_member(text, len, "event", v, sizeof(v)), 0);
+    assert_string_equal(v, "disconnect");
+    assert_int_equal(json_member(text, len, "level", v, sizeof(v)), 0);
+    assert_string_equal(v, "info");
+    assert_int_equal(json_member(text, len, "msg", v, sizeof(v)), 0);
+    assert_string_equal(v, "client #7: said \"x\"");
+    assert_int_equal(json_member(text, len, "id", v, sizeof(v)), 0);
+    assert_string_equal(v, "7");
+    assert_int_equal(json_member(text, len, "bytes", v, sizeof(v)), 0);
+    assert_string_equal(v, "12345678901");
+    assert_int_equal(json_member(text, len, "absent", v, sizeof(v)), -1);
+    assert_int_equal(json_member(text, len, "reason", v, sizeof(v)), 0);
+    assert_string_equal(v, "say \"hi\" \\ \n{\"level\":\"error\"} \x1b[2J \xc2\x9b \xe2\x80\xae"
+                           "evil \\xff\\xfe caf\xc3\xa9 \xf0\x9f\x98\x80");
+    /* The second line: an ordinary one, no event. */
+    char *second = nl + 1, *nl2 = strchr(second, '\n');
+    assert_non_null(nl2);
+    assert_int_equal(json_object_check(second, (size_t)(nl2 - second)), 0);
+    assert_int_equal(json_member(second, (size_t)(nl2 - second), "event", v, sizeof(v)), -1);
+    assert_null(strchr(nl2 + 1, '\n'));
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_full_buffer_cuts_between_escapes),
+        cmocka_unit_test(test_json_lines),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -34,7 +34,11 @@ static void run(const uint8_t *in, size_t len, size_t max_head, fuzz_cutter *cut
                 struct outcome *o) {
     size_t off = 0;
 
+    /* A server's subprotocol list: names the corpus uses, so choices
+     * happen, and "*" last (any). */
+    static const char *const protocols[] = { "chat", "superchat", "v2.json", "*" };
     ws_http_parser_init(&o->p, max_head);
+    ws_http_parser_protocols(&o->p, protocols, len && (in[0] & 1) ? 4 : 3);
     o->rc = WS_HTTP_AGAIN;
     o->total = 0;
     while (off < len) {
@@ -77,6 +81,11 @@ static void same_request(const ws_http_request *a, const ws_http_request *b) {
     FUZZ_CHECK(a->upgrade_websocket == b->upgrade_websocket);
     FUZZ_CHECK(a->connection_upgrade == b->connection_upgrade);
     FUZZ_CHECK(a->has_body == b->has_body);
+    FUZZ_CHECK(a->origin_count == b->origin_count);
+    FUZZ_CHECK(a->origin_len == b->origin_len);
+    FUZZ_CHECK(strcmp(a->origin, b->origin) == 0);
+    FUZZ_CHECK(a->protocol_offered == b->protocol_offered);
+    FUZZ_CHECK(strcmp(a->protocol, b->protocol) == 0);
 }
 
 /* What the server does with a complete head: classify and answer. */
@@ -88,7 +97,18 @@ static void answer(const ws_http_request *req) {
     FUZZ_CHECK(memchr(req->target, 0, sizeof(req->target)) != NULL);
     FUZZ_CHECK(memchr(req->key, 0, sizeof(req->key)) != NULL);
     FUZZ_CHECK(memchr(req->forwarded_for, 0, sizeof(req->forwarded_for)) != NULL);
+    FUZZ_CHECK(memchr(req->origin, 0, sizeof(req->origin)) != NULL);
     FUZZ_CHECK(req->target_len <= WS_HTTP_MAX_TARGET);
+    /* A chosen subprotocol is a token the client offered, and one of the
+     * server's unless the server takes any. */
+    if (req->protocol[0]) {
+        FUZZ_CHECK(req->protocol_offered);
+        FUZZ_CHECK(strlen(req->protocol) <= WS_HTTP_MAX_PROTOCOL);
+    }
+    /* The origin check never reads past what was kept. */
+    (void)ws_http_origin_allowed("https://*.example.com,null", req->origin,
+                                 req->origin_len < WS_HTTP_MAX_ORIGIN ? req->origin_len
+                                                                      : WS_HTTP_MAX_ORIGIN);
 
     if (c == WS_HTTP_UPGRADE) {
         char accept[WS_HTTP_ACCEPT_LEN + 1];

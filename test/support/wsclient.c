@@ -165,7 +165,7 @@ static int take_input(wsc *c) {
         c->in_cap *= 2;
     }
     ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
-    if (r > 0) c->in_len += (size_t)r;
+    if (r > 0) c->in_len += (size_t)r, c->bytes_received += (uint64_t)r;
     return 0;
 }
 
@@ -193,6 +193,7 @@ int wsc_send_raw(wsc *c, const void *data, size_t len) {
         }
         p += w;
         len -= (size_t)w;
+        c->bytes_sent += (uint64_t)w;
     }
     return 0;
 }
@@ -208,7 +209,10 @@ long wsc_recv_some(wsc *c, void *buf, size_t cap, unsigned timeout_ms) {
     }
     for (;;) {
         ssize_t r = recv(c->fd, buf, cap, 0);
-        if (r >= 0) return (long)r;
+        if (r >= 0) {
+            c->bytes_received += (uint64_t)r;
+            return (long)r;
+        }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             int e = errno;

@@ -52,6 +52,8 @@ typedef struct wsc {
                                 never read while sending (a peer that does
                                 not read). wsc_connect sets 0. */
     char err[256];           /* why the last call failed */
+    uint64_t bytes_sent;     /* to the socket, since wsc_connect */
+    uint64_t bytes_received; /* from the socket */
     int last_compressed;     /* the last message read had RSV1 */
     size_t last_wire_len;    /* ... and this many payload bytes on the wire */
 } wsc;

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rfc6455.h"  /* WS_OP_TEXT, WS_CLOSE_*: what ws_send() and ws_close() take */
+
 typedef struct ws_conn ws_conn;
 typedef struct ws_server ws_server;
 typedef struct ws_shared ws_shared;

@@ -138,7 +138,9 @@ static int upgrade(ws_conn *c) {
                      proto, agreed);
     }
 
+    void *user = c->hs->user;  /* what on_request set, if anything */
     handshake_free(c);
+    c->user = user;
     c->state = C_OPEN;
     c->flags |= F_OPENED;
     ws_proto_init(&c->proto);

@@ -459,6 +459,7 @@ static void on_accept(ws_reactor *r, ws_io *io, unsigned events) {
         memcpy(&hs->peer, &ss, sizeof(ss));
         hs->head = NULL;
         hs->note = NULL;
+        hs->user = NULL;
         c->last_rx = c->last_tx = c->progress = c->opened_at = now_ms();
         c->deadline = c->last_rx + srv->cfg->handshake_timeout;
         srv->nconns++;

@@ -162,6 +162,8 @@ typedef struct handshake {
     buf *head;                 /* the request head as sent, kept only for a
                                   handler with on_request (its header lookup) */
     endnote *note;             /* the access line's facts, once answered */
+    void *user;                /* set by on_request (ws_conn_set_user): the
+                                  handler's pointer once the connection opens */
 } handshake;
 
 /* What on_request sees (server.h): the parsed request, the head's bytes

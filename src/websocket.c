@@ -192,11 +192,20 @@ const char *ws_conn_peer(const ws_conn *c) {
     return text;
 }
 
+/* During on_request the handshake still holds the union slot: the pointer
+ * waits in it until the connection opens (upgrade()). After on_close the
+ * slot may hold the disconnect line's note: nothing to set or get then. */
 void ws_conn_set_user(ws_conn *c, void *user) {
-    if (!(c->flags & F_HS)) c->user = user;
+    if (c->flags & F_HS)
+        c->hs->user = user;
+    else if (!(c->flags & F_NOTE))
+        c->user = user;
 }
 
-void *ws_conn_user(const ws_conn *c) { return (c->flags & F_HS) ? NULL : c->user; }
+void *ws_conn_user(const ws_conn *c) {
+    if (c->flags & F_HS) return c->hs->user;
+    return (c->flags & F_NOTE) ? NULL : c->user;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Messages in.                                                            */

@@ -212,7 +212,7 @@ static void exec_server(const ts_server *s, const ts_server_opts *o, const char 
         argv[n++] = "--track-fds=no";
     }
     snprintf(port, sizeof(port), "%u", s->port);
-    argv[n++] = server_bin();
+    argv[n++] = o->bin ? o->bin : server_bin();
     argv[n++] = "--workers";
     argv[n++] = "1";
     argv[n++] = "--host";

@@ -36,6 +36,9 @@ typedef struct ts_server_opts {
     const char *host;      /* --host; NULL: 127.0.0.1 */
     const char *log_level; /* --log-level; NULL: warn */
     unsigned nofile;       /* > 0: RLIMIT_NOFILE (soft and hard) of the child */
+    const char *bin;       /* another program built on the server library (an
+                              example) that takes the same options; NULL:
+                              WS6455_BIN */
 } ts_server_opts;
 
 /* Start the server with `--workers 1 --host H --port P --log-level L

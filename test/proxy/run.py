@@ -3,7 +3,8 @@
 
 Starts, as the invoking user and on 127.0.0.1 only:
   * four ws6455 processes (--workers 1): "trusted" (--trust-proxy
-    127.0.0.1, pings every second), "plain" (no --trust-proxy, no pings),
+    127.0.0.1, pings every second), "plain" (no --trust-proxy, no pings,
+    --allow-origin http://app.example),
     and "pool1"/"pool2" behind one nginx upstream;
   * one nginx in the foreground (daemon off) whose configuration is
     generated from test/proxy/*.conf.in into build/proxy/, with its own
@@ -440,6 +441,22 @@ async def without_trust(front, plain):
           first_line(log, "connected from"))
 
 
+async def origin(front, plain):
+    """nginx passes the browser's Origin on, so --allow-origin works behind it."""
+    async with ws_connect(front, headers={"Origin": "http://app.example"}) as ws:
+        await echo(ws, "from the allowed page")
+    check("an allowed Origin through nginx gets its connection", True)
+    status = None
+    try:
+        async with ws_connect(front, headers={"Origin": "http://evil.example"}) as ws:
+            pass
+    except websockets.exceptions.InvalidStatusCode as e:
+        status = e.status_code
+    check("another Origin through nginx gets ws6455's 403", status == 403, f"status {status}")
+    ok = plain.wait_log(r"-> 403 \(origin http://evil\.example not allowed\)")
+    check("... and the access line says why", ok, first_line(plain.text(), "403"))
+
+
 async def idle(front_ping, front_noping):
     """proxy_read_timeout (READ_TIMEOUT) versus --ping-interval."""
     async def survives():
@@ -546,7 +563,8 @@ def main():
     servers = {
         "trusted": Server("trusted", ws_trusted, "--trust-proxy", PROXY_ADDR,
                           "--ping-interval", str(PING_INTERVAL), "--ping-timeout", "2"),
-        "plain": Server("plain", ws_plain, "--ping-interval", "0"),
+        "plain": Server("plain", ws_plain, "--ping-interval", "0",
+                        "--allow-origin", "http://app.example"),
         "pool1": Server("pool1", ws_pool1, "--trust-proxy", PROXY_ADDR),
         "pool2": Server("pool2", ws_pool2, "--trust-proxy", PROXY_ADDR),
     }
@@ -575,6 +593,7 @@ def main():
                 ("direct, no proxy", direct, (ws_plain,)),
                 ("one instance", through_proxy, (f_trusted, servers["trusted"], f_tls, ctx)),
                 ("without --trust-proxy", without_trust, (f_plain, servers["plain"])),
+                ("Origin through nginx", origin, (f_plain, servers["plain"])),
                 ("idle timeouts", idle, (f_trusted, f_plain)),
                 ("upstream pool", pool, (f_pool, servers["pool1"], servers["pool2"]))):
             try:

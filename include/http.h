@@ -142,6 +142,10 @@ enum {
  * (Sec-WebSocket-Version missing or not 13, RFC 6455 §4.4). */
 int ws_http_classify(const ws_http_request *req);
 
+/* The same, and in *why a short phrase saying which check decided it
+ * ("handshake: Upgrade does not name websocket"), for the log. */
+int ws_http_classify_why(const ws_http_request *req, const char **why);
+
 /* RFC 6455 §4.2.2: out = base64(SHA-1(key + GUID)), 28 characters plus NUL. */
 void ws_http_accept_key(const char *key, size_t key_len, char out[WS_HTTP_ACCEPT_LEN + 1]);
 

@@ -185,7 +185,8 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
         handshake_free(c);
         return;
     }
-    rc = ws_http_classify(&c->hs->parser.req);
+    const char *why;
+    rc = ws_http_classify_why(&c->hs->parser.req, &why);
     if (rc == WS_HTTP_PLAIN) {
         c->flags |= F_HTTP;
         serve_file(c, &c->hs->parser.req);
@@ -199,7 +200,7 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
         if (used < len && c->state == C_OPEN) frames_feed(c, p + used, len - used);
         return;
     } else {
-        http_error(c, rc, "bad handshake");
+        http_error(c, rc, why);
     }
     handshake_free(c);
 }

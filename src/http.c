@@ -670,9 +670,10 @@ static int key_is_valid(const char *key, size_t key_len) {
     return ws_base64_decode(key, key_len, raw, sizeof(raw)) == 16;
 }
 
-int ws_http_classify(const ws_http_request *req) {
-    assert(req != NULL);
+/* The verdict on a complete request, and why (for the log). */
+static int classify(const ws_http_request *req, const char **why) {
     int http11 = req->version_major > 1 || (req->version_major == 1 && req->version_minor >= 1);
+#define VERDICT(status, text) return (*why = (text), (status))
 
     /* A request is a handshake attempt if it carries any of the headers
      * only a WebSocket client sends; one that has the key or version but
@@ -680,29 +681,45 @@ int ws_http_classify(const ws_http_request *req) {
     if (!req->has_upgrade && req->key_count == 0 && req->version_count == 0) {
         /* A plain request: the server serves files, nothing else. */
         if (req->method != WS_HTTP_METHOD_GET && req->method != WS_HTTP_METHOD_HEAD)
-            return 405;
+            VERDICT(405, "only GET and HEAD are served");
         /* RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for
          * any request with more than one. */
-        if (req->host_count > 1 || (http11 && req->host_count == 0)) return 400;
+        if (req->host_count > 1) VERDICT(400, "more than one Host header");
+        if (http11 && req->host_count == 0) VERDICT(400, "no Host header");
         /* The server never reads a request body, so it cannot tell where
          * one would end; it refuses rather than guess. */
-        if (req->has_body) return 400;
-        return WS_HTTP_PLAIN;
+        if (req->has_body) VERDICT(400, "a request body");
+        VERDICT(WS_HTTP_PLAIN, "a file");
     }
 
     /* RFC 6455 §4.2.1, items 1 to 6, in order. */
-    if (req->method != WS_HTTP_METHOD_GET || !http11) return 400;
-    if (req->host_count != 1) return 400;
-    if (!req->upgrade_websocket) return 400; /* e.g. "Upgrade: h2c" */
-    if (!req->connection_upgrade) return 400;
-    if (req->key_count != 1 || !key_is_valid(req->key, req->key_len)) return 400;
+    if (req->method != WS_HTTP_METHOD_GET) VERDICT(400, "handshake: not a GET");
+    if (!http11) VERDICT(400, "handshake: not HTTP/1.1 or later");
+    if (req->host_count != 1) VERDICT(400, "handshake: Host missing or repeated");
+    if (!req->upgrade_websocket) VERDICT(400, "handshake: Upgrade does not name websocket");
+    if (!req->connection_upgrade) VERDICT(400, "handshake: Connection does not name upgrade");
+    if (req->key_count != 1 || !key_is_valid(req->key, req->key_len))
+        VERDICT(400, "handshake: Sec-WebSocket-Key missing, repeated, or not 16 bytes in base64");
     /* RFC 6455 §4.1: the handshake is a GET without a body; bytes after the
      * head are the first frames, and a body would be read as one. */
-    if (req->has_body) return 400;
+    if (req->has_body) VERDICT(400, "handshake: a request body");
     /* RFC 6455 §4.4: any other version gets 426 with the versions we speak
      * (ws_http_write_error adds Sec-WebSocket-Version: 13). */
-    if (req->version_count != 1 || req->ws_version != WS_VERSION) return 426;
-    return WS_HTTP_UPGRADE;
+    if (req->version_count != 1 || req->ws_version != WS_VERSION)
+        VERDICT(426, "handshake: Sec-WebSocket-Version is not 13");
+    VERDICT(WS_HTTP_UPGRADE, "a valid handshake");
+#undef VERDICT
+}
+
+int ws_http_classify(const ws_http_request *req) {
+    const char *why;
+    assert(req != NULL);
+    return classify(req, &why);
+}
+
+int ws_http_classify_why(const ws_http_request *req, const char **why) {
+    assert(req != NULL && why != NULL);
+    return classify(req, why);
 }
 
 void ws_http_accept_key(const char *key, size_t key_len, char out[WS_HTTP_ACCEPT_LEN + 1]) {

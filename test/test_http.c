@@ -663,6 +663,44 @@ static void test_extension_offers(void **state) {
     assert_int_equal(ps.req.pmd_offered, 0);
 }
 
+/* The log says which check decided: ws_http_classify_why() names it, and
+ * agrees with ws_http_classify(). */
+static void test_classify_reasons(void **state) {
+    (void)state;
+    static const struct {
+        const char *request;
+        int status;
+        const char *why;
+    } cases[] = {
+        { "POST / HTTP/1.1\r\nHost: h\r\n\r\n", 405, "only GET and HEAD are served" },
+        { "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header" },
+        { "GET / HTTP/1.1\r\n\r\n", 400, "no Host header" },
+        { "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n", 400, "a request body" },
+        { "GET / HTTP/1.1\r\nHost: h\r\n\r\n", WS_HTTP_PLAIN, "a file" },
+        { "GET / HTTP/1.1\r\nHost: h\r\n" L_UPG L_CONN L_KEY L_VER "\r\n", WS_HTTP_UPGRADE,
+          "a valid handshake" },
+        { "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\n" L_CONN L_KEY L_VER "\r\n", 400,
+          "handshake: Upgrade does not name websocket" },
+        { "GET / HTTP/1.1\r\nHost: h\r\n" L_UPG "Connection: close\r\n" L_KEY L_VER "\r\n", 400,
+          "handshake: Connection does not name upgrade" },
+        { "GET / HTTP/1.1\r\nHost: h\r\n" L_UPG L_CONN L_VER "\r\n", 400,
+          "handshake: Sec-WebSocket-Key missing, repeated, or not 16 bytes in base64" },
+        { "GET / HTTP/1.1\r\nHost: h\r\n" L_UPG L_CONN L_KEY "Sec-WebSocket-Version: 8\r\n\r\n",
+          426, "handshake: Sec-WebSocket-Version is not 13" },
+        { "POST / HTTP/1.1\r\nHost: h\r\n" L_UPG L_CONN L_KEY L_VER "\r\n", 400,
+          "handshake: not a GET" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ws_http_parser ps;
+        size_t used;
+        const char *why = NULL;
+        assert_int_equal(parse_one(cases[i].request, MAX_HEAD, &ps, &used), WS_HTTP_DONE);
+        assert_int_equal(ws_http_classify_why(&ps.req, &why), cases[i].status);
+        assert_int_equal(ws_http_classify(&ps.req), cases[i].status);
+        assert_string_equal(why, cases[i].why);
+    }
+}
+
 /* Origin: the first header's value, trimmed; its full length, and how
  * many there were. */
 static void test_origin(void **state) {
@@ -1274,6 +1312,7 @@ int main(void) {
         cmocka_unit_test(test_key_and_version_values),
         cmocka_unit_test(test_forwarded_for),
         cmocka_unit_test(test_extension_offers),
+        cmocka_unit_test(test_classify_reasons),
         cmocka_unit_test(test_origin),
         cmocka_unit_test(test_subprotocol_choice),
         cmocka_unit_test(test_protocol_and_origin_lists),

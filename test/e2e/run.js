@@ -336,7 +336,7 @@ async function echoTests(context) {
     let line = '';
     const t0 = Date.now();
     while (!line && Date.now() - t0 < 3000) {
-      line = server.logText.split('\n').filter((l) => /disconnected \(code 1000\): 10 messages/.test(l)).pop() || '';
+      line = server.logText.split("\n").filter((l) => /disconnected: 1000\b.*; 10 messages/.test(l)).pop() || "";
       if (!line) await sleep(50);
     }
     const m = /([0-9.]+) (B|KiB|MiB) in, ([0-9.]+) (B|KiB|MiB) out/.exec(line);

@@ -69,7 +69,7 @@
   const el = {
     state: $('state'), connForm: $('conn-form'), url: $('url'),
     connect: $('connect'), disconnect: $('disconnect'),
-    reconnect: $('reconnect'), closeInfo: $('close-info'),
+    reconnect: $('reconnect'), closeInfo: $('close-info'), retryInfo: $('retry-info'),
     tabEcho: $('tab-echo'), tabChat: $('tab-chat'),
     panelEcho: $('panel-echo'), panelChat: $('panel-chat'),
     sendForm: $('send-form'), message: $('message'), send: $('send'),
@@ -92,7 +92,14 @@
 
   let ws = null;            /* the current socket, or null */
   let userClosed = false;   /* true after Disconnect: do not reconnect */
-  let attempt = 0;          /* reconnects since the last successful open */
+  let attempt = 0;          /* reconnects since the last successful open or Connect */
+  /*
+   * What Connect (or the page load) asked for: { url }. Automatic retries
+   * reuse it, so a retry reaches the server whose connection was lost even
+   * when the URL field has been edited since; an edit takes effect only
+   * when the user presses Connect.
+   */
+  let target = null;
   let reconnectTimer = 0;
   let countdownTimer = 0;
   let reconnectAt = 0;
@@ -273,7 +280,17 @@
     return 'ws://localhost:8080';
   }
 
+  /* Connect (or the page load): the fields say where; retries start afresh. */
   function connect() {
+    target = { url: el.url.value.trim() };
+    attempt = 0;
+    el.retryInfo.hidden = true;
+    el.retryInfo.textContent = '';
+    openSocket(target, 0);
+  }
+
+  /* Opens a socket to t; retry is the retry's number, 0 for Connect. */
+  function openSocket(t, retry) {
     cancelReconnect();
     if (ws !== null) {
       /* Replace the old socket; its late events are ignored (see below). */
@@ -281,13 +298,12 @@
       ws = null;
       old.close(1000, 'reconnecting');
     }
-    const url = el.url.value.trim();
     let sock;
     try {
-      sock = new WebSocket(url);
+      sock = new WebSocket(t.url);
     } catch (e) {
       /* SyntaxError: not a ws:// or wss:// URL, or it has a #fragment. */
-      log('Cannot connect to "' + url + '": ' + e.message, 'error');
+      log('Cannot connect to "' + t.url + '": ' + e.message, 'error');
       setState('closed');
       return;
     }
@@ -297,7 +313,8 @@
     pending = [];
     resetChat();
     setState('connecting');
-    log('Connecting to ' + sock.url);
+    log((retry ? 'Retry ' + retry + ': connecting to ' : 'Connecting to ') + sock.url);
+    let opened = false;
 
     /*
      * Each handler first checks that its socket is still the current one:
@@ -306,8 +323,10 @@
      */
     sock.onopen = () => {
       if (sock !== ws) return;
+      opened = true;
       attempt = 0;
       el.closeInfo.hidden = true;
+      el.retryInfo.hidden = true;
       setState('open');
       showNegotiated(sock);
       log('Open: connected to ' + sock.url + (sock.extensions ? ' (' + sock.extensions + ')' : ''),
@@ -327,7 +346,10 @@
       if (sock !== ws) return;
       ws = null;
       pending = [];
-      showClose(ev);
+      /* A retry that never opened leaves the lost connection's details
+       * where they are and reports itself on its own line. */
+      if (retry && !opened) showRetryFailed(ev, retry, sock.url);
+      else showClose(ev);
       if (!userClosed) scheduleReconnect();
       setState('closed');
     };
@@ -364,25 +386,47 @@
     log(text, ev.code === 1000 ? 'info' : 'error');
   }
 
+  function showRetryFailed(ev, retry, url) {
+    const [name] = describeClose(ev.code);
+    const why = userClosed ? 'stopped by Disconnect before it opened'
+              : ev.code === 1006 ? 'no connection was made; the browser does not say why'
+              : 'closed before it opened';
+    const text = 'Retry ' + retry + ' to ' + url + ' failed at ' + clock().slice(0, 8) +
+                 ': code ' + ev.code + ' ' + name + ' (' + why + ').';
+    el.retryInfo.textContent = text;
+    el.retryInfo.dataset.code = String(ev.code);
+    el.retryInfo.dataset.retry = String(retry);
+    el.retryInfo.hidden = false;
+    log(text, 'error');
+  }
+
   /* ---- reconnect with exponential back-off ------------------------------ */
 
   function scheduleReconnect() {
     const delay = Math.min(RECONNECT_MIN_MS * 2 ** attempt, RECONNECT_MAX_MS);
     attempt += 1;
+    const retry = attempt;
     reconnectAt = performance.now() + delay;
     reconnectTimer = setTimeout(() => {
       reconnectTimer = 0;
-      connect();
+      openSocket(target, retry);
     }, delay);
     countdownTimer = setInterval(showCountdown, 100);
     showCountdown();
-    log('Not connected; retry ' + attempt + ' in ' + (delay / 1000).toFixed(1) + ' s');
+    log('Not connected; retry ' + attempt + ' to ' + target.url + ' in ' +
+        (delay / 1000).toFixed(1) + ' s');
   }
 
+  /* Says where the next retry goes, and that an edited field waits for Connect. */
   function showCountdown() {
     const left = Math.max(0, reconnectAt - performance.now());
-    el.reconnect.textContent = 'Reconnecting in ' + (left / 1000).toFixed(1) +
-                               ' s (attempt ' + attempt + '). Press Disconnect to stop.';
+    let text = 'Retry ' + attempt + ' to ' + target.url + ' in ' + (left / 1000).toFixed(1) +
+               ' s. Press Disconnect to stop.';
+    const edited = el.url.value.trim() !== target.url;
+    if (edited) text += ' The URL field was edited: the edit applies when you press Connect.';
+    el.reconnect.textContent = text;
+    el.reconnect.dataset.url = target.url;
+    el.reconnect.dataset.edited = String(edited);
     el.reconnect.hidden = false;
   }
 

@@ -412,30 +412,65 @@ async function echoTests(context) {
     return w[0] + ' px in ' + w[1] + ' px';
   });
 
-  await check('SIGTERM to the server: page shows closed, close code and a countdown', async () => {
+  const wsUrl = 'ws://127.0.0.1:' + port + '/';
+
+  await check('SIGTERM to the server: page shows closed, close code 1001 and a countdown', async () => {
     const how = await stopServer(server, 10000);
     await waitState(page, 'closed');
     const info = await page.textContent('#close-info');
-    assert(/code \d{4} /.test(info), '#close-info "' + info + '"');
-    await until(page, 'reconnect countdown', () => {
+    const code = await page.$eval('#close-info', (e) => e.dataset.code);
+    assert(code === '1001' && /code 1001 Going Away/.test(info), '#close-info "' + info + '"');
+    await until(page, 'retry countdown naming the lost URL', (u) => {
       const r = document.getElementById('reconnect');
-      return !r.hidden && /Reconnecting in \d/.test(r.textContent);
-    });
-    await shot(page, 'server-gone');
+      return !r.hidden && r.textContent.includes(' to ' + u + ' in ') && /in \d/.test(r.textContent);
+    }, wsUrl);
     return 'server ' + how + '; ' + info.split('.')[0];
   });
 
-  await check('server restarted on the same port: page reconnects by itself', async () => {
+  await check('a failed retry is reported apart; the lost connection\'s 1001 details stay', async () => {
+    await until(page, '#retry-info shows a failed retry', () => {
+      const r = document.getElementById('retry-info');
+      return !r.hidden && Number(r.dataset.retry) >= 1 && /^Retry \d+ to .* failed/.test(r.textContent);
+    });
+    const info = await page.textContent('#close-info');
+    const code = await page.$eval('#close-info', (e) => e.dataset.code);
+    assert(code === '1001' && /Going Away/.test(info) && /server shutting down/.test(info),
+           'after a failed retry #close-info is ' + code + ' "' + info + '"');
+    return (await page.textContent('#retry-info')).replace(/ at [0-9:]+/, '');
+  });
+
+  /* A retry goes where the lost connection went, not where the field now points:
+   * the edited path would be accepted by the echo server just the same. */
+  const edited = wsUrl + 'edited-during-retry';
+  await check('URL edited while retrying: the countdown says the edit waits for Connect', async () => {
+    await page.fill('#url', edited);
+    await until(page, 'countdown mentions the edit', () => {
+      const r = document.getElementById('reconnect');
+      return r.dataset.edited === 'true' && /edit applies when you press Connect/.test(r.textContent);
+    });
+    await shot(page, 'server-gone');
+    return await page.textContent('#reconnect');
+  });
+
+  await check('server restarted on the same port: page reconnects by itself to the lost URL', async () => {
     await sleep(1200);  /* let a back-off step or two fail first */
     server = await startServer('server-echo', port, []);
     await waitState(page, 'open', 20000);
+    const opened = await page.$$eval('#log li', (l) => l.map((li) => li.textContent)
+      .filter((t) => / Open: connected to /.test(t)).pop());
+    assert(opened && opened.endsWith('connected to ' + wsUrl + ' (' +
+                                     await page.textContent('#extensions') + ')'),
+           'last open: "' + opened + '"');
     const n = await page.$$eval('#responses li', (l) => l.length);
     await page.fill('#message', 'after restart');
     await page.press('#message', 'Enter');
     const r = await response(page, n + 1);
     assert(r.text === 'Received: after restart', 'text "' + r.text + '"');
     const hidden = await page.$eval('#reconnect', (e) => e.hidden);
-    assert(hidden, 'countdown still shown');
+    const retryHidden = await page.$eval('#retry-info', (e) => e.hidden);
+    assert(hidden && retryHidden, 'countdown or retry line still shown');
+    await page.fill('#url', wsUrl);
+    return opened.slice(13);
   });
 
   await check('Disconnect: closes with 1000 and does not reconnect', async () => {

@@ -67,7 +67,7 @@
 
   const $ = (id) => document.getElementById(id);
   const el = {
-    state: $('state'), connForm: $('conn-form'), url: $('url'),
+    state: $('state'), connForm: $('conn-form'), url: $('url'), protocols: $('protocols'),
     connect: $('connect'), disconnect: $('disconnect'),
     reconnect: $('reconnect'), closeInfo: $('close-info'), retryInfo: $('retry-info'),
     tabEcho: $('tab-echo'), tabChat: $('tab-chat'),
@@ -84,7 +84,8 @@
     chatOnline: $('chat-online'), chatId: $('chat-id'), chatIdWrap: $('chat-id-wrap'),
     chatNote: $('chat-note'), chatNick: $('chat-nick'), chatMessages: $('chat-messages'),
     chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
-    negotiated: $('negotiated'), extensions: $('extensions'), wireRow: $('wire-row'),
+    negotiated: $('negotiated'), protocol: $('protocol'), extensions: $('extensions'),
+    wireRow: $('wire-row'),
     wirePct: $('count-wire-pct'),
   };
 
@@ -94,10 +95,11 @@
   let userClosed = false;   /* true after Disconnect: do not reconnect */
   let attempt = 0;          /* reconnects since the last successful open or Connect */
   /*
-   * What Connect (or the page load) asked for: { url }. Automatic retries
-   * reuse it, so a retry reaches the server whose connection was lost even
-   * when the URL field has been edited since; an edit takes effect only
-   * when the user presses Connect.
+   * What Connect (or the page load) asked for: { url, protocols }.
+   * Automatic retries reuse it, so a retry reaches the server whose
+   * connection was lost, offering the same subprotocols, even when the
+   * fields have been edited since; an edit takes effect only when the user
+   * presses Connect.
    */
   let target = null;
   let reconnectTimer = 0;
@@ -214,11 +216,15 @@
 
   /* ---- compression (RFC 7692 permessage-deflate) ------------------------- */
 
-  /* What the server agreed to, as the browser reports it (ws.extensions),
-   * e.g. "permessage-deflate; server_no_context_takeover; ...". */
+  /* What the server agreed to, as the browser reports it: the subprotocol
+   * (ws.protocol, '' when none) and the extensions (ws.extensions, e.g.
+   * "permessage-deflate; server_no_context_takeover; ..."). */
   function showNegotiated(sock) {
     const ext = sock.extensions || '';
-    el.extensions.textContent = ext || 'no extensions';
+    const proto = sock.protocol || '';
+    el.protocol.textContent = proto || 'none';
+    el.protocol.dataset.protocol = proto;
+    el.extensions.textContent = ext || 'none';
     el.negotiated.hidden = false;
     el.negotiated.dataset.extensions = ext;
     compressing = /^permessage-deflate/.test(ext);
@@ -280,10 +286,16 @@
     return 'ws://localhost:8080';
   }
 
+  /* "chat, superchat" -> ['chat', 'superchat']; the browser checks the names. */
+  function protocolList(s) {
+    return s.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  }
+
   /* Connect (or the page load): the fields say where; retries start afresh. */
   function connect() {
-    target = { url: el.url.value.trim() };
+    target = { url: el.url.value.trim(), protocols: protocolList(el.protocols.value) };
     attempt = 0;
+    el.negotiated.hidden = true;
     el.retryInfo.hidden = true;
     el.retryInfo.textContent = '';
     openSocket(target, 0);
@@ -300,10 +312,13 @@
     }
     let sock;
     try {
-      sock = new WebSocket(t.url);
+      sock = new WebSocket(t.url, t.protocols);
     } catch (e) {
-      /* SyntaxError: not a ws:// or wss:// URL, or it has a #fragment. */
-      log('Cannot connect to "' + t.url + '": ' + e.message, 'error');
+      /* SyntaxError: not a ws:// or wss:// URL, it has a #fragment, or a
+       * subprotocol is not a token or is offered twice. */
+      log('Cannot connect to "' + t.url + '"' +
+          (t.protocols.length ? ' offering ' + t.protocols.join(', ') : '') + ': ' + e.message,
+          'error');
       setState('closed');
       return;
     }
@@ -313,7 +328,8 @@
     pending = [];
     resetChat();
     setState('connecting');
-    log((retry ? 'Retry ' + retry + ': connecting to ' : 'Connecting to ') + sock.url);
+    log((retry ? 'Retry ' + retry + ': connecting to ' : 'Connecting to ') + sock.url +
+        (t.protocols.length ? ', offering subprotocols ' + t.protocols.join(', ') : ''));
     let opened = false;
 
     /*
@@ -329,8 +345,9 @@
       el.retryInfo.hidden = true;
       setState('open');
       showNegotiated(sock);
-      log('Open: connected to ' + sock.url + (sock.extensions ? ' (' + sock.extensions + ')' : ''),
-          'ok');
+      log('Open: connected to ' + sock.url +
+          (sock.protocol ? ', subprotocol ' + sock.protocol : '') +
+          (sock.extensions ? ' (' + sock.extensions + ')' : ''), 'ok');
     };
     sock.onmessage = (ev) => {
       if (sock !== ws) return;
@@ -420,10 +437,17 @@
   /* Says where the next retry goes, and that an edited field waits for Connect. */
   function showCountdown() {
     const left = Math.max(0, reconnectAt - performance.now());
-    let text = 'Retry ' + attempt + ' to ' + target.url + ' in ' + (left / 1000).toFixed(1) +
-               ' s. Press Disconnect to stop.';
-    const edited = el.url.value.trim() !== target.url;
-    if (edited) text += ' The URL field was edited: the edit applies when you press Connect.';
+    const offer = target.protocols.length ? ', offering ' + target.protocols.join(', ') + ',' : '';
+    let text = 'Retry ' + attempt + ' to ' + target.url + offer + ' in ' +
+               (left / 1000).toFixed(1) + ' s. Press Disconnect to stop.';
+    const urlEdited = el.url.value.trim() !== target.url;
+    const protoEdited = protocolList(el.protocols.value).join() !== target.protocols.join();
+    const edited = urlEdited || protoEdited;
+    if (edited) {
+      text += ' The ' + (urlEdited && protoEdited ? 'URL and subprotocol fields were'
+                         : urlEdited ? 'URL field was' : 'subprotocol field was') +
+              ' edited: the edit applies when you press Connect.';
+    }
     el.reconnect.textContent = text;
     el.reconnect.dataset.url = target.url;
     el.reconnect.dataset.edited = String(edited);

@@ -237,6 +237,7 @@ async function main() {
              '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
     });
     await echoTests(browserContext);
+    await subprotocolTests(browserContext);
     await chatTests(browserContext);
   } finally {
     await closeBrowser();
@@ -558,6 +559,95 @@ async function echoTests(context) {
   await check('echo server stops on SIGTERM', async () => {
     assert(servers.has(server), 'it had already exited (crashed?)');
     return 'exited: ' + await stopServer(server, 10000);
+  });
+}
+
+/* Starts a server with `extra` options on a free port, runs fn(page, base, server,
+ * port) on a fresh page loaded from it, then closes the page and stops the server. */
+async function withServer(context, name, extra, fn) {
+  const port = await freePort();
+  let server = null;
+  const ok = await check(name + ' starts on 127.0.0.1:' + port + ' (' + extra.join(' ') + ')',
+                         async () => {
+    server = await startServer(name, port, extra);
+    return 'pid ' + server.pid;
+  });
+  if (!ok) return;
+  const page = await context.newPage();
+  try {
+    await fn(page, 'http://127.0.0.1:' + port + '/', server, port);
+  } finally {
+    await page.close();
+    if (servers.has(server)) await stopServer(server, 10000);
+  }
+}
+
+/* Connect with the subprotocol field set to list; resolves when the page is open or closed. */
+async function connectOffering(page, list) {
+  await page.fill('#protocols', list);
+  await page.click('#connect');
+  await until(page, 'open or closed', () => /^(open|closed)$/.test(document.getElementById('state').dataset.state));
+}
+
+async function subprotocolTests(context) {
+  await withServer(context, 'server-subprotocol-chat', ['--subprotocol', 'chat'],
+                   async (page, base, server, port) => {
+    await check('--subprotocol chat, nothing offered: open, subprotocol shown as none', async () => {
+      await page.goto(base);
+      await waitState(page, 'open');
+      const shown = await page.textContent('#protocol');
+      const offered = await page.inputValue('#protocols');
+      assert(offered === '' && shown === 'none', 'field "' + offered + '", #protocol "' + shown + '"');
+      return 'extensions: ' + await page.textContent('#extensions');
+    });
+
+    await check('subprotocol field "superchat, chat": the page shows the server\'s choice "chat"', async () => {
+      await connectOffering(page, 'superchat, chat');
+      await waitState(page, 'open');
+      const shown = await page.textContent('#protocol');
+      const data = await page.$eval('#protocol', (e) => e.dataset.protocol);
+      assert(shown === 'chat' && data === 'chat', '#protocol "' + shown + '" (data ' + data + ')');
+      assert(/subprotocol chat/.test(server.logText), 'server log does not mention subprotocol chat');
+      await shot(page, 'subprotocol-chat');
+      return 'ws.protocol "' + data + '"';
+    });
+
+    /* Like the URL, the offered list of the lost connection is what retries
+     * offer: "other" would be refused by this server. */
+    await check('subprotocols edited while retrying: the retry still offers the lost connection\'s', async () => {
+      await stopServer(server, 10000);
+      await waitState(page, 'closed');
+      await page.fill('#protocols', 'other');
+      await until(page, 'countdown mentions the edited subprotocol field', () => {
+        const r = document.getElementById('reconnect');
+        return r.dataset.edited === 'true' && /offering superchat, chat, in /.test(r.textContent) &&
+               /subprotocol field was edited/.test(r.textContent);
+      });
+      const again = await startServer('server-subprotocol-chat', port, ['--subprotocol', 'chat']);
+      try {
+        await waitState(page, 'open', 20000);
+        const shown = await page.textContent('#protocol');
+        assert(shown === 'chat', '#protocol "' + shown + '" after the retry');
+        return 'reconnected with subprotocol ' + shown;
+      } finally {
+        await stopServer(again, 10000);
+      }
+    });
+  });
+
+  await withServer(context, 'server-subprotocol-other', ['--subprotocol', 'other'], async (page, base) => {
+    await check('--subprotocol other, field "chat": the server selects none and the browser fails', async () => {
+      await page.goto(base);
+      await waitState(page, 'open');
+      await connectOffering(page, 'chat');
+      await waitState(page, 'closed');
+      const code = await page.$eval('#close-info', (e) => e.dataset.code);
+      const negotiatedHidden = await page.$eval('#negotiated', (e) => e.hidden);
+      assert(code === '1006' && negotiatedHidden, 'close code ' + code + ', #negotiated hidden ' +
+             negotiatedHidden);
+      await page.click('#disconnect');
+      return 'close code ' + code;
+    });
   });
 }
 

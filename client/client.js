@@ -33,27 +33,30 @@
   const MAX_NICK = 24;
 
   /*
-   * RFC 6455 §7.4.1 defined status codes. 1005, 1006 and 1015 are never sent
+   * Close codes, in words: RFC 6455 §7.4.1 defines 1000-1011 and 1015, the
+   * IANA registry (§11.7) adds 1012-1014. 1005, 1006 and 1015 are never sent
    * in a close frame: the browser reports them when there was no code, no
-   * close frame at all, or a failed TLS handshake. 1012-1014 come from the
-   * IANA registry (§11.7) rather than the RFC text.
+   * close frame at all, or a failed TLS handshake. 1006 gets its own words
+   * (explain1006) because what it means depends on whether the connection
+   * ever opened. Where ws6455 sends a code, the text says when.
    */
   const CLOSE_CODES = {
-    1000: ['Normal Closure', 'the purpose of the connection was fulfilled'],
-    1001: ['Going Away', 'the server is shutting down or the page is leaving'],
-    1002: ['Protocol Error', 'an endpoint received a frame that breaks the protocol'],
-    1003: ['Unsupported Data', 'an endpoint received a type of data it cannot accept'],
-    1005: ['No Status Received', 'the close frame carried no status code'],
-    1006: ['Abnormal Closure', 'the connection dropped without a close frame'],
-    1007: ['Invalid Frame Payload Data', 'a message was not what its type says, e.g. text that is not UTF-8'],
-    1008: ['Policy Violation', 'a message broke the endpoint\'s policy'],
-    1009: ['Message Too Big', 'a message was too big for the endpoint to process'],
-    1010: ['Mandatory Extension', 'the server did not agree to an extension the client requires'],
-    1011: ['Internal Error', 'the server met an unexpected condition'],
-    1012: ['Service Restart', 'the server is restarting (IANA registry)'],
-    1013: ['Try Again Later', 'the server is overloaded (IANA registry)'],
-    1014: ['Bad Gateway', 'a gateway got a bad response upstream (IANA registry)'],
-    1015: ['TLS Handshake', 'the TLS handshake failed'],
+    1000: ['Normal Closure', 'the connection did what it was opened for and was closed on purpose, e.g. by Disconnect'],
+    1001: ['Going Away', 'the endpoint is going away: a server shutting down (ws6455 sends this on SIGTERM, and when its pings go unanswered) or a browser leaving the page'],
+    1002: ['Protocol Error', 'an endpoint received a frame that breaks RFC 6455'],
+    1003: ['Unsupported Data', 'an endpoint received a kind of data it does not accept, e.g. binary where it expects only text'],
+    1004: ['Reserved', 'RFC 6455 reserves this code without a meaning; no endpoint should send it'],
+    1005: ['No Status Received', 'the close frame carried no status code; this code is never sent, the browser reports it'],
+    1006: ['Abnormal Closure', 'the connection ended without a close frame'],
+    1007: ['Invalid Frame Payload Data', 'a message\'s data did not fit its type, e.g. a text message that is not valid UTF-8'],
+    1008: ['Policy Violation', 'the endpoint\'s policy was broken; the generic code when no other fits (ws6455 sends it to a chat member too slow to keep up, and for a message that stops making progress)'],
+    1009: ['Message Too Big', 'a message was larger than the endpoint accepts (ws6455: --max-message)'],
+    1010: ['Mandatory Extension', 'the client required an extension that the server did not agree to; only a client sends this'],
+    1011: ['Internal Error', 'the server met an unexpected condition, e.g. it ran out of memory'],
+    1012: ['Service Restart', 'the server is restarting; connecting again shortly should work (IANA registry, not in RFC 6455)'],
+    1013: ['Try Again Later', 'the server is overloaded or out of resources for now (ws6455: its memory budget is full); try again later (IANA registry, not in RFC 6455)'],
+    1014: ['Bad Gateway', 'a gateway or proxy got an invalid response from the server behind it (IANA registry, not in RFC 6455)'],
+    1015: ['TLS Handshake', 'the TLS handshake failed, e.g. the server\'s certificate could not be verified; this code is never sent, the browser reports it'],
   };
 
   const STATE_TEXT = {
@@ -316,9 +319,7 @@
     } catch (e) {
       /* SyntaxError: not a ws:// or wss:// URL, it has a #fragment, or a
        * subprotocol is not a token or is offered twice. */
-      log('Cannot connect to "' + t.url + '"' +
-          (t.protocols.length ? ' offering ' + t.protocols.join(', ') : '') + ': ' + e.message,
-          'error');
+      showCannotConnect(t, e);
       setState('closed');
       return;
     }
@@ -366,7 +367,7 @@
       /* A retry that never opened leaves the lost connection's details
        * where they are and reports itself on its own line. */
       if (retry && !opened) showRetryFailed(ev, retry, sock.url);
-      else showClose(ev);
+      else showClose(ev, { url: sock.url, opened: opened, protocols: t.protocols, stopped: userClosed });
       if (!userClosed) scheduleReconnect();
       setState('closed');
     };
@@ -385,22 +386,100 @@
     }
   }
 
+  /* [name, meaning] for any code, by RFC 6455 §7.4.2's ranges where no code matches. */
   function describeClose(code) {
     if (CLOSE_CODES[code]) return CLOSE_CODES[code];
-    if (code >= 3000 && code <= 3999) return ['Registered', 'a code registered by a library or framework'];
-    if (code >= 4000 && code <= 4999) return ['Private Use', 'an application-defined code'];
-    return ['Unknown', 'not a code RFC 6455 defines'];
+    if (code < 1000) return ['Not Used', 'RFC 6455 uses no codes below 1000'];
+    if (code <= 2999) {
+      return ['Reserved', 'kept for RFC 6455, its revisions and its extensions; no meaning is assigned to it yet'];
+    }
+    if (code <= 3999) {
+      return ['Registered Range', 'a code that a library, framework or application registers with IANA; ' +
+              'RFC 6455 does not define it: see the IANA WebSocket close code registry or the server\'s documentation'];
+    }
+    if (code <= 4999) {
+      return ['Private Use', 'its meaning is whatever this server and its clients agreed on; ' +
+              'RFC 6455 does not define it and such codes are never registered'];
+    }
+    return ['Invalid', 'outside the range of close codes (0-4999)'];
   }
 
-  function showClose(ev) {
+  /*
+   * 1006: no close frame. A browser never tells a page why a WebSocket
+   * failed (so that pages cannot probe the network), so all the page can
+   * do is list what usually causes it, narrowed by what it does know:
+   * whether the connection ever opened and which subprotocols it offered.
+   * Returns { lead, causes, after }.
+   */
+  function explain1006(c) {
+    if (c.opened) {
+      return {
+        lead: 'The connection dropped without a close frame, and the browser does not tell the page why. Usual causes:',
+        causes: [
+          'the server process ended or was killed',
+          'the network or a proxy cut the connection',
+          'the browser failed the connection because the server broke the protocol (its developer console says so then)',
+        ],
+        after: '',
+      };
+    }
+    const causes = [
+      'the server is not reachable (not running, wrong host or port, or blocked)',
+      'the server refused the handshake, e.g. its Origin check answered HTTP 403 because this page\'s Origin (' +
+        window.location.origin + ') is not allowed (ws6455: --allow-origin)',
+    ];
+    if (c.protocols.length) {
+      causes.push('the server selected none of the subprotocols offered (' + c.protocols.join(', ') +
+                  '), and a browser fails such a connection (ws6455: --subprotocol)');
+    }
+    causes.push('TLS failed (wss: URLs)', 'the network dropped');
+    return {
+      lead: 'No WebSocket connection was made, and the browser does not tell the page why. Usual causes:',
+      causes: causes,
+      after: (c.protocols.length ? '' : 'No subprotocols were offered, so it is not a subprotocol mismatch. ') +
+             'The server\'s log or the browser\'s developer console tells which.',
+    };
+  }
+
+  /* How the lost connection (or Connect's attempt) ended; c says what the page knows. */
+  function showClose(ev, c) {
     const [name, meaning] = describeClose(ev.code);
-    const reason = ev.reason ? '"' + ev.reason + '"' : 'none given';
-    const text = 'Closed with code ' + ev.code + ' ' + name + ' (' + meaning + '). Reason: ' +
-                 reason + '. ' + (ev.wasClean ? 'Clean close.' : 'Not a clean close.');
-    el.closeInfo.textContent = text;
+    let head;
+    let more = null;
+    if (!c.opened && c.stopped) {
+      head = 'Connecting to ' + c.url + ' was stopped by Disconnect before it opened (code ' +
+             ev.code + ' ' + name + ').';
+    } else if (!c.opened && ev.code === 1006) {
+      head = 'Could not connect to ' + c.url + ': code 1006 ' + name + '.';
+      more = explain1006(c);
+    } else {
+      const reason = ev.reason ? '"' + ev.reason + '"' : 'none given';
+      head = 'Closed with code ' + ev.code + ' ' + name + ' (' + meaning + '). Reason: ' +
+             reason + '. ' + (ev.wasClean ? 'Clean close.' : 'Not a clean close.');
+      if (ev.code === 1006) more = explain1006(c);
+    }
+    el.closeInfo.replaceChildren(make('span', head));
+    let text = head;
+    if (more) {
+      const ul = make('ul');
+      for (const cause of more.causes) ul.append(make('li', cause));
+      el.closeInfo.append(' ', make('span', more.lead), ul);
+      if (more.after) el.closeInfo.append(make('span', more.after));
+      text += ' ' + more.lead + ' ' + more.causes.join('; ') + '.' + (more.after ? ' ' + more.after : '');
+    }
     el.closeInfo.dataset.code = String(ev.code);
     el.closeInfo.hidden = false;
     log(text, ev.code === 1000 ? 'info' : 'error');
+  }
+
+  /* Connect could not even start: the browser refused the URL or the subprotocols. */
+  function showCannotConnect(t, e) {
+    const text = 'Cannot connect to "' + t.url + '"' +
+                 (t.protocols.length ? ' offering ' + t.protocols.join(', ') : '') + ': ' + e.message;
+    el.closeInfo.textContent = text;
+    el.closeInfo.dataset.code = '';
+    el.closeInfo.hidden = false;
+    log(text, 'error');
   }
 
   function showRetryFailed(ev, retry, url) {

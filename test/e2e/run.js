@@ -237,7 +237,7 @@ async function main() {
              '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
     });
     await echoTests(browserContext);
-    await subprotocolTests(browserContext);
+    await handshakeTests(browserContext);
     await chatTests(browserContext);
   } finally {
     await closeBrowser();
@@ -589,7 +589,30 @@ async function connectOffering(page, list) {
   await until(page, 'open or closed', () => /^(open|closed)$/.test(document.getElementById('state').dataset.state));
 }
 
-async function subprotocolTests(context) {
+/* Lets the test reach the page's sockets: window.__sockets lists every one made. */
+function captureSockets() {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+}
+
+/* Closes the page's newest socket with code (echoed by ws6455) and resolves
+ * to the #close-info text that code produced. */
+async function closeWith(page, code) {
+  await waitState(page, 'open');
+  await page.evaluate((c) => window.__sockets[window.__sockets.length - 1].close(c, 'test'), code);
+  await until(page, '#close-info for ' + code, (c) => document.getElementById('close-info').dataset.code === c,
+              String(code));
+  return page.textContent('#close-info');
+}
+
+/* Subprotocols, the Origin check, and the words for close codes. */
+async function handshakeTests(context) {
   await withServer(context, 'server-subprotocol-chat', ['--subprotocol', 'chat'],
                    async (page, base, server, port) => {
     await check('--subprotocol chat, nothing offered: open, subprotocol shown as none', async () => {
@@ -635,18 +658,77 @@ async function subprotocolTests(context) {
     });
   });
 
-  await withServer(context, 'server-subprotocol-other', ['--subprotocol', 'other'], async (page, base) => {
-    await check('--subprotocol other, field "chat": the server selects none and the browser fails', async () => {
+  await withServer(context, 'server-subprotocol-other', ['--subprotocol', 'other'],
+                   async (page, base, server) => {
+    await page.addInitScript(captureSockets);
+    await check('--subprotocol other, field "chat": the connection fails and the page says why', async () => {
       await page.goto(base);
       await waitState(page, 'open');
       await connectOffering(page, 'chat');
       await waitState(page, 'closed');
       const code = await page.$eval('#close-info', (e) => e.dataset.code);
+      const info = await page.textContent('#close-info');
       const negotiatedHidden = await page.$eval('#negotiated', (e) => e.hidden);
       assert(code === '1006' && negotiatedHidden, 'close code ' + code + ', #negotiated hidden ' +
              negotiatedHidden);
+      assert(/^Could not connect to /.test(info) && /selected none of the subprotocols offered \(chat\)/.test(info),
+             '#close-info "' + info + '"');
+      await shot(page, 'subprotocol-refused');
       await page.click('#disconnect');
-      return 'close code ' + code;
+      await page.fill('#protocols', '');
+      return info.slice(0, info.indexOf('. ') + 1);
+    });
+
+    await check('close codes in words: 4000 private use, 3000 registered range (echoed by the server)', async () => {
+      await page.click('#connect');
+      const c4000 = await closeWith(page, 4000);
+      assert(/code 4000 Private Use \(its meaning is whatever this server and its clients agreed on/.test(c4000),
+             '4000: "' + c4000 + '"');
+      const c3000 = await closeWith(page, 3000);
+      assert(/code 3000 Registered Range \(a code that a library, framework or application registers with IANA/
+        .test(c3000), '3000: "' + c3000 + '"');
+      return c4000.split(' (')[0] + '; ' + c3000.split(' (')[0];
+    });
+
+    await check('server killed (SIGKILL): 1006 after an open connection says it dropped', async () => {
+      await waitState(page, 'open');
+      server.kill('SIGKILL');
+      await until(page, '#close-info 1006', () => document.getElementById('close-info').dataset.code === '1006');
+      const info = await page.textContent('#close-info');
+      assert(/^Closed with code 1006 Abnormal Closure/.test(info) && /dropped without a close frame/.test(info) &&
+             !/Origin/.test(info), '#close-info "' + info + '"');
+      await page.click('#disconnect');
+      return info.split('. ')[0];
+    });
+
+    await check('Connect with a URL the browser refuses: the panel says so, no retries', async () => {
+      await page.fill('#url', 'ftp://example.invalid/');
+      await page.click('#connect');
+      await until(page, 'Cannot connect', () => /^Cannot connect to "ftp:\/\/example.invalid\/": /.test(
+        document.getElementById('close-info').textContent));
+      await sleep(700);
+      const st = await stateOf(page);
+      const countdown = await page.$eval('#reconnect', (e) => !e.hidden);
+      assert(st.startsWith('closed') && !countdown, 'state ' + st + ', countdown shown ' + countdown);
+      return (await page.textContent('#close-info')).slice(0, 90);
+    });
+  });
+
+  /* The page comes from this server, so its Origin is http://127.0.0.1:PORT: not allowed. */
+  await withServer(context, 'server-origin', ['--allow-origin', 'https://example.com'], async (page, base, server) => {
+    await check('--allow-origin https://example.com: the page cannot connect; 1006 names the Origin check', async () => {
+      const res = await page.goto(base);
+      assert(res && res.status() === 200, 'the page itself: HTTP ' + (res && res.status()));
+      await until(page, '#close-info 1006', () => document.getElementById('close-info').dataset.code === '1006');
+      const info = await page.textContent('#close-info');
+      const origin = base.replace(/\/$/, '');
+      assert(/^Could not connect to /.test(info) && /Origin check answered HTTP 403/.test(info) &&
+             info.includes('(' + origin + ')') && /not a subprotocol mismatch/.test(info),
+             '#close-info "' + info + '"');
+      assert(/403/.test(server.logText), 'the server log has no 403');
+      await shot(page, 'origin-refused');
+      await page.click('#disconnect');
+      return 'Origin ' + origin + ' refused with 403';
     });
   });
 }

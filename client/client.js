@@ -87,6 +87,7 @@
     chatOnline: $('chat-online'), chatId: $('chat-id'), chatIdWrap: $('chat-id-wrap'),
     chatNote: $('chat-note'), chatNick: $('chat-nick'), chatMessages: $('chat-messages'),
     chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
+    echoNote: $('echo-note'),
     negotiated: $('negotiated'), protocol: $('protocol'), extensions: $('extensions'),
     wireRow: $('wire-row'),
     wirePct: $('count-wire-pct'),
@@ -586,6 +587,7 @@
         chat.active = true;
         pending = [];
         setState('open');
+        showEchoMode();
       }
     }
     if (chat.active) chatReceive(data);
@@ -662,8 +664,15 @@
     return nick !== undefined ? nick + ' (#' + id + ')' : '#' + id;
   }
 
+  /* The Echo tab says plainly when the server is a chat room, not an echo. */
+  function showEchoMode() {
+    el.echoNote.hidden = !chat.active;
+    el.responses.dataset.mode = chat.active ? 'chat' : 'echo';
+  }
+
   function resetChat() {
     chat.active = false;
+    showEchoMode();
     chat.myId = null;
     chat.nicks.clear();
     chat.sentAt = [];

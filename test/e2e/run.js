@@ -786,6 +786,20 @@ async function chatTests(context) {
     assert(bold === 0, 'markup was parsed');
   });
 
+  await check('chat server: the Echo tab says the replies are in the Chat tab, not "Nothing yet"', async () => {
+    await alice.click('#tab-echo');
+    const note = await alice.$eval('#echo-note', (e) => (e.hidden ? '' : e.textContent.replace(/\s+/g, ' ')));
+    const listShown = await alice.$eval('#responses', (e) => e.getBoundingClientRect().height > 0);
+    const recv = await count(alice, 'count-recv-msgs');
+    assert(/speaks the chat protocol: its messages are shown in the Chat tab/.test(note),
+           '#echo-note "' + note + '"');
+    assert(!listShown, 'the empty #responses (with its "Nothing yet.") is still shown');
+    assert(recv > 0, 'no messages counted');
+    await shot(alice, 'chat-echo-tab');
+    await alice.click('#tab-chat');
+    return recv + ' messages received, shown in the Chat tab';
+  });
+
   await check('a forged server event from alice is only alice\'s text at bob', async () => {
     /* Sent raw from the echo tab: byte for byte what a welcome looks like. */
     await alice.click('#tab-echo');

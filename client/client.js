@@ -31,6 +31,7 @@
   const HEX_BYTES = 16;            /* bytes shown in a binary hex preview */
   const MAX_RANDOM = 16 * 1024 * 1024; /* the server's default max message */
   const MAX_NICK = 24;
+  const EMPTY_TEXT = '(empty message, 0 bytes)';  /* how a message with no data is shown */
 
   /*
    * Close codes, in words: RFC 6455 §7.4.1 defines 1000-1011 and 1015, the
@@ -603,20 +604,21 @@
 
     if (typeof data === 'string') {
       const match = !!sent && sent.text === data;
-      li.className = 'in text';
+      li.className = data === '' ? 'in text empty' : 'in text';
       li.dataset.bytes = String(utf8Length(data));
-      li.append(make('span', 'Received: ' + preview(data), 'body'));
+      /* An empty message is a message too: say so rather than show nothing. */
+      li.append(make('span', 'Received: ' + (data === '' ? EMPTY_TEXT : preview(data)), 'body'));
       if (data.length > PREVIEW_CHARS) meta.push(fmtInt(data.length) + ' chars');
       if (sent && !match) meta.push('differs from what was sent');
       li.dataset.match = String(match);
     } else {
       const u8 = new Uint8Array(data);
       const match = !!sent && sent.bytes !== undefined && sameBytes(sent.bytes, u8);
-      li.className = 'in binary';
+      li.className = u8.length ? 'in binary' : 'in binary empty';
       li.dataset.bytes = String(u8.length);
       li.dataset.match = String(match);
-      li.append(make('span', 'Received: [binary, ' + fmtInt(u8.length) + ' bytes] ' +
-                     hexPreview(u8), 'body'));
+      li.append(make('span', u8.length ? 'Received: [binary, ' + fmtInt(u8.length) + ' bytes] ' +
+                     hexPreview(u8) : 'Received: [binary] ' + EMPTY_TEXT, 'body'));
       meta.push(match ? 'matches' : 'differs');
       showBinaryResult(u8, rtt, match, !!sent);
     }
@@ -771,7 +773,8 @@
       case 'msg': {
         const text = typeof m.text === 'string' ? m.text : String(m.text);
         const mine = id === chat.myId;
-        const parts = [make('b', who(id), 'nick'), ': ', make('span', preview(text), 'text')];
+        const parts = [make('b', who(id), 'nick'), ': ',
+                       make('span', text === '' ? EMPTY_TEXT : preview(text), text === '' ? 'text empty' : 'text')];
         if (mine && chat.sentAt.length) {
           parts.push(' ', make('span', fmtMs(performance.now() - chat.sentAt.shift()), 'meta'));
         }

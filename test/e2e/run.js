@@ -386,6 +386,20 @@ async function echoTests(context) {
     assert(elements === 0 && pwned === undefined, 'markup was parsed');
   });
 
+  await check('an empty message echoes as "(empty message, 0 bytes)", not a bare "Received:"', async () => {
+    await page.fill('#message', '');
+    await page.press('#message', 'Enter');
+    const r = await response(page, 7);
+    assert(r.text === 'Received: (empty message, 0 bytes)' && r.bytes === '0' && r.match === 'true',
+           'text "' + r.text + '", bytes ' + r.bytes + ', match ' + r.match);
+    await page.fill('#random-bytes', '0');
+    await page.click('#send-random');
+    const b = await response(page, 8);
+    assert(b.text === 'Received: [binary] (empty message, 0 bytes)' && b.match === 'true',
+           'binary: text "' + b.text + '", match ' + b.match);
+    return r.text + '; ' + b.text;
+  });
+
   await check('controls have labels, log is aria-live, no page errors', async () => {
     const unlabelled = await page.$$eval('input', (l) => l.filter((i) => !i.labels || !i.labels.length)
       .map((i) => i.id));

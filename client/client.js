@@ -33,6 +33,11 @@
   const MAX_NICK = 24;
   const EMPTY_TEXT = '(empty message, 0 bytes)';  /* how a message with no data is shown */
 
+  /* The tutorial's server (ws6455 --handler said) answers a message M with
+   * 'Server: You said "M"' instead of M itself. */
+  const SAID_PRE = 'Server: You said "';
+  const SAID_POST = '"';
+
   /*
    * Close codes, in words: RFC 6455 §7.4.1 defines 1000-1011 and 1015, the
    * IANA registry (§11.7) adds 1012-1014. 1005, 1006 and 1015 are never sent
@@ -167,6 +172,29 @@
     for (let i = 0; i < a.length; i++)
       if (a[i] !== b[i]) return false;
     return true;
+  }
+
+  /*
+   * How a reply answers what was sent: 'true' (the same, an echo), 'said'
+   * (the said handler's 'Server: You said "..."' around exactly what was
+   * sent, for text and for binary alike) or 'false'.
+   */
+  function replyKind(sent, data) {
+    if (!sent) return 'false';
+    if (typeof data === 'string') {
+      if (sent.text === undefined) return 'false';
+      if (data === sent.text) return 'true';
+      return data === SAID_PRE + sent.text + SAID_POST ? 'said' : 'false';
+    }
+    if (sent.bytes === undefined) return 'false';
+    if (sameBytes(sent.bytes, data)) return 'true';
+    const pre = encoder.encode(SAID_PRE);
+    const post = encoder.encode(SAID_POST);
+    const n = sent.bytes.length;
+    return data.length === pre.length + n + post.length &&
+           sameBytes(data.subarray(0, pre.length), pre) &&
+           sameBytes(data.subarray(pre.length, pre.length + n), sent.bytes) &&
+           sameBytes(data.subarray(pre.length + n), post) ? 'said' : 'false';
   }
 
   function preview(s) {
@@ -603,24 +631,25 @@
     if (rtt !== null) meta.push(fmtMs(rtt));
 
     if (typeof data === 'string') {
-      const match = !!sent && sent.text === data;
+      const kind = replyKind(sent, data);
       li.className = data === '' ? 'in text empty' : 'in text';
       li.dataset.bytes = String(utf8Length(data));
       /* An empty message is a message too: say so rather than show nothing. */
       li.append(make('span', 'Received: ' + (data === '' ? EMPTY_TEXT : preview(data)), 'body'));
       if (data.length > PREVIEW_CHARS) meta.push(fmtInt(data.length) + ' chars');
-      if (sent && !match) meta.push('differs from what was sent');
-      li.dataset.match = String(match);
+      if (kind === 'said') meta.push('said reply: Server: You said "…" around what was sent');
+      else if (sent && kind !== 'true') meta.push('differs from what was sent');
+      li.dataset.match = kind;
     } else {
       const u8 = new Uint8Array(data);
-      const match = !!sent && sent.bytes !== undefined && sameBytes(sent.bytes, u8);
+      const kind = replyKind(sent, u8);
       li.className = u8.length ? 'in binary' : 'in binary empty';
       li.dataset.bytes = String(u8.length);
-      li.dataset.match = String(match);
+      li.dataset.match = kind;
       li.append(make('span', u8.length ? 'Received: [binary, ' + fmtInt(u8.length) + ' bytes] ' +
                      hexPreview(u8) : 'Received: [binary] ' + EMPTY_TEXT, 'body'));
-      meta.push(match ? 'matches' : 'differs');
-      showBinaryResult(u8, rtt, match, !!sent);
+      meta.push(kind === 'true' ? 'matches' : kind === 'said' ? 'said reply around the bytes sent' : 'differs');
+      showBinaryResult(u8, rtt, kind, !!sent);
     }
     if (!sent) meta.push('unsolicited');
     if (rtt !== null) li.dataset.rtt = rtt.toFixed(3);
@@ -628,14 +657,15 @@
     append(el.responses, li);
   }
 
-  function showBinaryResult(u8, rtt, match, hadSend) {
+  function showBinaryResult(u8, rtt, kind, hadSend) {
     el.binarySize.textContent = fmtInt(u8.length) + ' bytes';
     el.binarySize.dataset.value = String(u8.length);
     el.binaryRtt.textContent = rtt === null ? '—' : fmtMs(rtt);
-    el.binaryMatch.textContent = match ? 'Yes, byte for byte' :
-                                 hadSend ? 'No, the echo differs' : 'Nothing was sent to compare';
-    el.binaryMatch.dataset.match = String(match);
-    el.binaryMatch.className = match ? 'good' : 'bad';
+    el.binaryMatch.textContent = kind === 'true' ? 'Yes, byte for byte'
+      : kind === 'said' ? 'Yes, as a said reply: Server: You said "…" around the bytes sent'
+      : hadSend ? 'No, the echo differs' : 'Nothing was sent to compare';
+    el.binaryMatch.dataset.match = kind;
+    el.binaryMatch.className = kind === 'false' ? 'bad' : 'good';
     el.binaryHex.textContent = u8.length ? hexPreview(u8) : '(empty)';
     el.binaryResult.hidden = false;
   }

@@ -238,6 +238,7 @@ async function main() {
     });
     await echoTests(browserContext);
     await handshakeTests(browserContext);
+    await saidTests(browserContext);
     await chatTests(browserContext);
   } finally {
     await closeBrowser();
@@ -743,6 +744,44 @@ async function handshakeTests(context) {
       await shot(page, 'origin-refused');
       await page.click('#disconnect');
       return 'Origin ' + origin + ' refused with 403';
+    });
+  });
+}
+
+/* The tutorial's reply, Server: You said "...", is a matching reply of its own kind. */
+async function saidTests(context) {
+  await withServer(context, 'server-said', ['--handler', 'said'], async (page, base) => {
+    await check('--handler said: a said reply is shown as matching, not flagged as differing', async () => {
+      await page.goto(base);
+      await waitState(page, 'open');
+      await page.fill('#message', 'Hello "quoted"');
+      await page.press('#message', 'Enter');
+      const r = await response(page, 1);
+      assert(r.text === 'Received: Server: You said "Hello "quoted""', 'text "' + r.text + '"');
+      assert(r.match === 'said' && /said reply/.test(r.meta) && !/differs/.test(r.meta),
+             'match ' + r.match + ', meta "' + r.meta + '"');
+      /* The page's error colour, resolved the way the browser resolves it. */
+      const [color, bad] = await page.$eval('#responses li .meta', (e) => {
+        const probe = document.createElement('span');
+        probe.style.color = 'var(--bad)';
+        document.body.append(probe);
+        const c = getComputedStyle(probe).color;
+        probe.remove();
+        return [getComputedStyle(e).color, c];
+      });
+      assert(color !== bad, 'the note is in the error colour ' + color);
+      return r.meta;
+    });
+
+    await check('--handler said: binary said reply matches around the bytes sent', async () => {
+      await page.fill('#random-bytes', '64');
+      await page.click('#send-random');
+      const r = await response(page, 2);
+      const m = await page.$eval('#binary-match', (e) => e.dataset.match + ' ' + e.textContent);
+      assert(r.bytes === String(64 + 19) && r.match === 'said' && m.startsWith('said Yes'),
+             'bytes ' + r.bytes + ', match ' + r.match + ', #binary-match "' + m + '"');
+      await shot(page, 'said');
+      return m.slice(5);
     });
   });
 }

@@ -134,6 +134,10 @@
     binaryFrom: null,     /* id of the member whose binary message comes next */
   };
 
+  /* The phone layout (style.css uses the same width): the responses list
+   * shows the newest reply first, right under the message box. */
+  const narrow = window.matchMedia('(max-width: 600px)');
+
   const encoder = new TextEncoder();
   let compressing = false;           /* permessage-deflate was agreed */
   const wire = { raw: 0, sent: 0 };  /* bytes sent, and their compressed estimate */
@@ -219,6 +223,36 @@
     list.appendChild(li);
     while (list.children.length > MAX_LINES) list.firstElementChild.remove();
     if (atEnd) list.scrollTop = list.scrollHeight;
+  }
+
+  /*
+   * The responses list runs oldest first, except in the phone layout, where
+   * it runs newest first so that the newest reply sits right under the
+   * message box. Switching layouts (rotating a phone) turns the list round;
+   * data-order says which way it runs, and an <ol reversed> tells assistive
+   * technology the same.
+   */
+  function orderResponses() {
+    const want = narrow.matches ? 'newest-first' : 'oldest-first';
+    const list = el.responses;
+    if (list.dataset.order === want) return;
+    if (list.dataset.order) list.replaceChildren(...Array.from(list.children).reverse());
+    list.dataset.order = want;
+    list.reversed = want === 'newest-first';
+    list.scrollTop = want === 'newest-first' ? 0 : list.scrollHeight;
+  }
+
+  function addResponse(li) {
+    const list = el.responses;
+    if (list.dataset.order !== 'newest-first') {
+      append(list, li);
+      return;
+    }
+    /* Mirror of append(): stay at the top unless the reader scrolled down. */
+    const atTop = list.scrollTop < 40;
+    list.prepend(li);
+    while (list.children.length > MAX_LINES) list.lastElementChild.remove();
+    if (atTop) list.scrollTop = 0;
   }
 
   function log(text, level) {
@@ -654,7 +688,27 @@
     if (!sent) meta.push('unsolicited');
     if (rtt !== null) li.dataset.rtt = rtt.toFixed(3);
     li.append(' ', make('span', meta.join(' · '), 'meta'));
-    append(el.responses, li);
+    addResponse(li);
+    if (narrow.matches && sent && document.activeElement === el.message) revealReply(li);
+  }
+
+  /*
+   * On a phone, after a send from the message box (focus still there), the
+   * reply may be below the fold, or under the on-screen keyboard. Scroll the
+   * page just enough to show it, a little clear of the edge, but never so
+   * far that the message box leaves the top: the two stay in view together.
+   * The visual viewport is the part the keyboard leaves visible.
+   */
+  function revealReply(li) {
+    const vv = window.visualViewport;
+    const viewTop = vv ? vv.offsetTop : 0;
+    const viewBottom = vv ? vv.offsetTop + vv.height : window.innerHeight;
+    const margin = 16;
+    const r = li.getBoundingClientRect();
+    const m = el.message.getBoundingClientRect();
+    const need = r.bottom + margin - viewBottom;
+    const room = m.top - margin - viewTop;
+    if (need > 0) window.scrollBy(0, Math.min(need, Math.max(room, 0)));
   }
 
   function showBinaryResult(u8, rtt, kind, hadSend) {
@@ -920,6 +974,9 @@
   });
 
   /* ---- start ------------------------------------------------------------- */
+
+  narrow.addEventListener('change', orderResponses);
+  orderResponses();
 
   el.url.value = defaultUrl();
   renderCounts();

@@ -191,10 +191,14 @@ function waitState(page, state, timeout) {
                state, timeout);
 }
 
-/* Resolves to the data of the n-th (1-based) #responses line once it exists. */
+/* Resolves to the data of the n-th (1-based, oldest first) #responses line once
+ * it exists; the phone layout lists them newest first (data-order). */
 function response(page, n, timeout) {
   return until(page, 'response #' + n, (i) => {
-    const li = document.querySelectorAll('#responses li')[i - 1];
+    const list = document.getElementById('responses');
+    const lis = Array.from(list.children);
+    if (list.dataset.order === 'newest-first') lis.reverse();
+    const li = lis[i - 1];
     if (!li) return null;
     return { text: li.querySelector('.body').textContent, meta: li.querySelector('.meta').textContent,
              rtt: li.dataset.rtt, match: li.dataset.match, bytes: li.dataset.bytes };
@@ -419,13 +423,55 @@ async function echoTests(context) {
 
   await shot(page, 'echo-desktop');
 
-  await check('phone-sized viewport: no sideways scrolling', async () => {
+  /* The responses list turns round when the layout changes (a media query event). */
+  const listOrder = (order) => until(page, '#responses ' + order,
+    (o) => document.getElementById('responses').dataset.order === o, order);
+
+  await check('phone-sized viewport: no sideways scrolling; responses newest first', async () => {
     await page.setViewportSize(PHONE);
+    await listOrder('newest-first');
     const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    const first = await page.$eval('#responses li .body', (e) => e.textContent);
     await shot(page, 'echo-phone');
     await page.setViewportSize(DESKTOP);
+    await listOrder('oldest-first');
     assert(w[0] <= w[1], 'page is ' + w[0] + ' px wide in a ' + w[1] + ' px viewport');
+    assert(/empty message/.test(first), 'the first line on a phone is "' + first + '", not the newest');
     return w[0] + ' px in ' + w[1] + ' px';
+  });
+
+  await check('phone (390x844): after sending, the newest reply is in view, near the message box', async () => {
+    await page.setViewportSize(PHONE);
+    try {
+      /* Media query listeners run in the rendering steps, before rAF callbacks. */
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const n = await page.$$eval('#responses li', (l) => l.length);
+      await page.focus('#message');
+      await page.fill('#message', 'sent from a phone');
+      await page.press('#message', 'Enter');
+      const r = await response(page, n + 1);
+      assert(r.text === 'Received: sent from a phone', 'text "' + r.text + '"');
+      const g = await page.evaluate(() => {
+        const list = document.getElementById('responses');
+        const newest = list.dataset.order === 'newest-first' ? list.firstElementChild : list.lastElementChild;
+        const a = newest.getBoundingClientRect();
+        const m = document.getElementById('message').getBoundingClientRect();
+        return { text: newest.querySelector('.body').textContent, top: a.top, bottom: a.bottom,
+                 mTop: m.top, mBottom: m.bottom, h: window.innerHeight, y: window.scrollY,
+                 order: list.dataset.order };
+      });
+      await page.screenshot({ path: path.join(OUT, 'echo-phone-sent.png') });  /* what the phone shows */
+      assert(g.text === 'Received: sent from a phone', 'the newest line is "' + g.text + '"');
+      assert(g.top >= 0 && g.bottom <= g.h, 'newest reply at ' + Math.round(g.top) + '..' +
+             Math.round(g.bottom) + ' px in a ' + g.h + ' px viewport');
+      assert(g.mTop >= 0 && g.mBottom <= g.h, 'message box at ' + Math.round(g.mTop) + ' px, out of view');
+      return g.order + '; reply at ' + Math.round(g.top) + '..' + Math.round(g.bottom) + ' px, message box at ' +
+             Math.round(g.mTop) + ' px, page scrolled ' + Math.round(g.y) + ' px';
+    } finally {
+      await page.setViewportSize(DESKTOP);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    }
   });
 
   const wsUrl = 'ws://127.0.0.1:' + port + '/';

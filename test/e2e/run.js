@@ -8,12 +8,19 @@
  *   2. loads the page from it and drives the echo view: Enter and the Send
  *      button, round-trip times, counters, a 64 KiB text message, a binary
  *      file and random bytes compared byte for byte, untrusted text shown as
- *      text, a message over --max-message closing with 1009;
- *   3. stops the server with SIGTERM, sees the page report the close and
- *      count down, restarts the server on the same port and sees the page
- *      reconnect by itself; Disconnect stops reconnecting;
- *   4. starts a chat server and has two pages (alice and bob) see each
- *      other join, talk and leave.
+ *      text, empty messages, a phone-sized viewport (the newest reply in
+ *      view near the message box), a message over --max-message closing
+ *      with 1009;
+ *   3. stops the server with SIGTERM, sees the page report the 1001 and keep
+ *      it when a retry fails, edits the URL during the countdown, restarts
+ *      the server on the same port and sees the page reconnect by itself to
+ *      the lost URL; Disconnect stops reconnecting;
+ *   4. servers with --subprotocol chat, --subprotocol other and
+ *      --allow-origin https://example.com: the subprotocol field, what was
+ *      agreed, and the words for close codes (4000, 3000, 1006 in its
+ *      kinds); a --handler said server whose replies are not mismatches;
+ *   5. starts a chat server and has two pages (alice and bob) see each
+ *      other join, talk and leave; the Echo tab says where messages went.
  * Screenshots go to build/e2e/*.png. One line per check, then exactly
  * "N passed, N failed"; the exit status is non-zero on any failure.
  *
@@ -498,7 +505,7 @@ async function echoTests(context) {
     const code = await page.$eval('#close-info', (e) => e.dataset.code);
     assert(code === '1001' && /Going Away/.test(info) && /server shutting down/.test(info),
            'after a failed retry #close-info is ' + code + ' "' + info + '"');
-    return (await page.textContent('#retry-info')).replace(/ at [0-9:]+/, '');
+    return (await page.textContent('#retry-info')).replace(/ at \d\d:\d\d:\d\d/, '');
   });
 
   /* A retry goes where the lost connection went, not where the field now points:

@@ -31,29 +31,38 @@
   const HEX_BYTES = 16;            /* bytes shown in a binary hex preview */
   const MAX_RANDOM = 16 * 1024 * 1024; /* the server's default max message */
   const MAX_NICK = 24;
+  const EMPTY_TEXT = '(empty message, 0 bytes)';  /* how a message with no data is shown */
+
+  /* The tutorial's server (ws6455 --handler said) answers a message M with
+   * 'Server: You said "M"' instead of M itself. */
+  const SAID_PRE = 'Server: You said "';
+  const SAID_POST = '"';
 
   /*
-   * RFC 6455 §7.4.1 defined status codes. 1005, 1006 and 1015 are never sent
+   * Close codes, in words: RFC 6455 §7.4.1 defines 1000-1011 and 1015, the
+   * IANA registry (§11.7) adds 1012-1014. 1005, 1006 and 1015 are never sent
    * in a close frame: the browser reports them when there was no code, no
-   * close frame at all, or a failed TLS handshake. 1012-1014 come from the
-   * IANA registry (§11.7) rather than the RFC text.
+   * close frame at all, or a failed TLS handshake. 1006 gets its own words
+   * (explain1006) because what it means depends on whether the connection
+   * ever opened. Where ws6455 sends a code, the text says when.
    */
   const CLOSE_CODES = {
-    1000: ['Normal Closure', 'the purpose of the connection was fulfilled'],
-    1001: ['Going Away', 'the server is shutting down or the page is leaving'],
-    1002: ['Protocol Error', 'an endpoint received a frame that breaks the protocol'],
-    1003: ['Unsupported Data', 'an endpoint received a type of data it cannot accept'],
-    1005: ['No Status Received', 'the close frame carried no status code'],
-    1006: ['Abnormal Closure', 'the connection dropped without a close frame'],
-    1007: ['Invalid Frame Payload Data', 'a message was not what its type says, e.g. text that is not UTF-8'],
-    1008: ['Policy Violation', 'a message broke the endpoint\'s policy'],
-    1009: ['Message Too Big', 'a message was too big for the endpoint to process'],
-    1010: ['Mandatory Extension', 'the server did not agree to an extension the client requires'],
-    1011: ['Internal Error', 'the server met an unexpected condition'],
-    1012: ['Service Restart', 'the server is restarting (IANA registry)'],
-    1013: ['Try Again Later', 'the server is overloaded (IANA registry)'],
-    1014: ['Bad Gateway', 'a gateway got a bad response upstream (IANA registry)'],
-    1015: ['TLS Handshake', 'the TLS handshake failed'],
+    1000: ['Normal Closure', 'the connection did what it was opened for and was closed on purpose, e.g. by Disconnect'],
+    1001: ['Going Away', 'the endpoint is going away: a server shutting down (ws6455 sends this on SIGTERM, and when its pings go unanswered) or a browser leaving the page'],
+    1002: ['Protocol Error', 'an endpoint received a frame that breaks RFC 6455'],
+    1003: ['Unsupported Data', 'an endpoint received a kind of data it does not accept, e.g. binary where it expects only text'],
+    1004: ['Reserved', 'RFC 6455 reserves this code without a meaning; no endpoint should send it'],
+    1005: ['No Status Received', 'the close frame carried no status code; this code is never sent, the browser reports it'],
+    1006: ['Abnormal Closure', 'the connection ended without a close frame'],
+    1007: ['Invalid Frame Payload Data', 'a message\'s data did not fit its type, e.g. a text message that is not valid UTF-8'],
+    1008: ['Policy Violation', 'the endpoint\'s policy was broken; the generic code when no other fits (ws6455 sends it to a chat member too slow to keep up, and for a message that stops making progress)'],
+    1009: ['Message Too Big', 'a message was larger than the endpoint accepts (ws6455: --max-message)'],
+    1010: ['Mandatory Extension', 'the client required an extension that the server did not agree to; only a client sends this'],
+    1011: ['Internal Error', 'the server met an unexpected condition, e.g. it ran out of memory'],
+    1012: ['Service Restart', 'the server is restarting; connecting again shortly should work (IANA registry, not in RFC 6455)'],
+    1013: ['Try Again Later', 'the server is overloaded or out of resources for now (ws6455: its memory budget is full); try again later (IANA registry, not in RFC 6455)'],
+    1014: ['Bad Gateway', 'a gateway or proxy got an invalid response from the server behind it (IANA registry, not in RFC 6455)'],
+    1015: ['TLS Handshake', 'the TLS handshake failed, e.g. the server\'s certificate could not be verified; this code is never sent, the browser reports it'],
   };
 
   const STATE_TEXT = {
@@ -67,9 +76,9 @@
 
   const $ = (id) => document.getElementById(id);
   const el = {
-    state: $('state'), connForm: $('conn-form'), url: $('url'),
+    state: $('state'), connForm: $('conn-form'), url: $('url'), protocols: $('protocols'),
     connect: $('connect'), disconnect: $('disconnect'),
-    reconnect: $('reconnect'), closeInfo: $('close-info'),
+    reconnect: $('reconnect'), closeInfo: $('close-info'), retryInfo: $('retry-info'),
     tabEcho: $('tab-echo'), tabChat: $('tab-chat'),
     panelEcho: $('panel-echo'), panelChat: $('panel-chat'),
     sendForm: $('send-form'), message: $('message'), send: $('send'),
@@ -84,7 +93,9 @@
     chatOnline: $('chat-online'), chatId: $('chat-id'), chatIdWrap: $('chat-id-wrap'),
     chatNote: $('chat-note'), chatNick: $('chat-nick'), chatMessages: $('chat-messages'),
     chatForm: $('chat-form'), chatInput: $('chat-input'), chatSend: $('chat-send'),
-    negotiated: $('negotiated'), extensions: $('extensions'), wireRow: $('wire-row'),
+    echoNote: $('echo-note'),
+    negotiated: $('negotiated'), protocol: $('protocol'), extensions: $('extensions'),
+    wireRow: $('wire-row'),
     wirePct: $('count-wire-pct'),
   };
 
@@ -92,7 +103,15 @@
 
   let ws = null;            /* the current socket, or null */
   let userClosed = false;   /* true after Disconnect: do not reconnect */
-  let attempt = 0;          /* reconnects since the last successful open */
+  let attempt = 0;          /* reconnects since the last successful open or Connect */
+  /*
+   * What Connect (or the page load) asked for: { url, protocols }.
+   * Automatic retries reuse it, so a retry reaches the server whose
+   * connection was lost, offering the same subprotocols, even when the
+   * fields have been edited since; an edit takes effect only when the user
+   * presses Connect.
+   */
+  let target = null;
   let reconnectTimer = 0;
   let countdownTimer = 0;
   let reconnectAt = 0;
@@ -114,6 +133,10 @@
     announced: null,      /* the nick we last asked for */
     binaryFrom: null,     /* id of the member whose binary message comes next */
   };
+
+  /* The phone layout (style.css uses the same width): the responses list
+   * shows the newest reply first, right under the message box. */
+  const narrow = window.matchMedia('(max-width: 600px)');
 
   const encoder = new TextEncoder();
   let compressing = false;           /* permessage-deflate was agreed */
@@ -155,6 +178,29 @@
     return true;
   }
 
+  /*
+   * How a reply answers what was sent: 'true' (the same, an echo), 'said'
+   * (the said handler's 'Server: You said "..."' around exactly what was
+   * sent, for text and for binary alike) or 'false'.
+   */
+  function replyKind(sent, data) {
+    if (!sent) return 'false';
+    if (typeof data === 'string') {
+      if (sent.text === undefined) return 'false';
+      if (data === sent.text) return 'true';
+      return data === SAID_PRE + sent.text + SAID_POST ? 'said' : 'false';
+    }
+    if (sent.bytes === undefined) return 'false';
+    if (sameBytes(sent.bytes, data)) return 'true';
+    const pre = encoder.encode(SAID_PRE);
+    const post = encoder.encode(SAID_POST);
+    const n = sent.bytes.length;
+    return data.length === pre.length + n + post.length &&
+           sameBytes(data.subarray(0, pre.length), pre) &&
+           sameBytes(data.subarray(pre.length, pre.length + n), sent.bytes) &&
+           sameBytes(data.subarray(pre.length + n), post) ? 'said' : 'false';
+  }
+
   function preview(s) {
     if (s.length <= PREVIEW_CHARS) return s;
     return s.slice(0, PREVIEW_CHARS) + '… (+' + fmtInt(s.length - PREVIEW_CHARS) + ' more chars)';
@@ -177,6 +223,36 @@
     list.appendChild(li);
     while (list.children.length > MAX_LINES) list.firstElementChild.remove();
     if (atEnd) list.scrollTop = list.scrollHeight;
+  }
+
+  /*
+   * The responses list runs oldest first, except in the phone layout, where
+   * it runs newest first so that the newest reply sits right under the
+   * message box. Switching layouts (rotating a phone) turns the list round;
+   * data-order says which way it runs, and an <ol reversed> tells assistive
+   * technology the same.
+   */
+  function orderResponses() {
+    const want = narrow.matches ? 'newest-first' : 'oldest-first';
+    const list = el.responses;
+    if (list.dataset.order === want) return;
+    if (list.dataset.order) list.replaceChildren(...Array.from(list.children).reverse());
+    list.dataset.order = want;
+    list.reversed = want === 'newest-first';
+    list.scrollTop = want === 'newest-first' ? 0 : list.scrollHeight;
+  }
+
+  function addResponse(li) {
+    const list = el.responses;
+    if (list.dataset.order !== 'newest-first') {
+      append(list, li);
+      return;
+    }
+    /* Mirror of append(): stay at the top unless the reader scrolled down. */
+    const atTop = list.scrollTop < 40;
+    list.prepend(li);
+    while (list.children.length > MAX_LINES) list.lastElementChild.remove();
+    if (atTop) list.scrollTop = 0;
   }
 
   function log(text, level) {
@@ -207,11 +283,15 @@
 
   /* ---- compression (RFC 7692 permessage-deflate) ------------------------- */
 
-  /* What the server agreed to, as the browser reports it (ws.extensions),
-   * e.g. "permessage-deflate; server_no_context_takeover; ...". */
+  /* What the server agreed to, as the browser reports it: the subprotocol
+   * (ws.protocol, '' when none) and the extensions (ws.extensions, e.g.
+   * "permessage-deflate; server_no_context_takeover; ..."). */
   function showNegotiated(sock) {
     const ext = sock.extensions || '';
-    el.extensions.textContent = ext || 'no extensions';
+    const proto = sock.protocol || '';
+    el.protocol.textContent = proto || 'none';
+    el.protocol.dataset.protocol = proto;
+    el.extensions.textContent = ext || 'none';
     el.negotiated.hidden = false;
     el.negotiated.dataset.extensions = ext;
     compressing = /^permessage-deflate/.test(ext);
@@ -273,7 +353,23 @@
     return 'ws://localhost:8080';
   }
 
+  /* "chat, superchat" -> ['chat', 'superchat']; the browser checks the names. */
+  function protocolList(s) {
+    return s.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  }
+
+  /* Connect (or the page load): the fields say where; retries start afresh. */
   function connect() {
+    target = { url: el.url.value.trim(), protocols: protocolList(el.protocols.value) };
+    attempt = 0;
+    el.negotiated.hidden = true;
+    el.retryInfo.hidden = true;
+    el.retryInfo.textContent = '';
+    openSocket(target, 0);
+  }
+
+  /* Opens a socket to t; retry is the retry's number, 0 for Connect. */
+  function openSocket(t, retry) {
     cancelReconnect();
     if (ws !== null) {
       /* Replace the old socket; its late events are ignored (see below). */
@@ -281,13 +377,13 @@
       ws = null;
       old.close(1000, 'reconnecting');
     }
-    const url = el.url.value.trim();
     let sock;
     try {
-      sock = new WebSocket(url);
+      sock = new WebSocket(t.url, t.protocols);
     } catch (e) {
-      /* SyntaxError: not a ws:// or wss:// URL, or it has a #fragment. */
-      log('Cannot connect to "' + url + '": ' + e.message, 'error');
+      /* SyntaxError: not a ws:// or wss:// URL, it has a #fragment, or a
+       * subprotocol is not a token or is offered twice. */
+      showCannotConnect(t, e);
       setState('closed');
       return;
     }
@@ -297,7 +393,9 @@
     pending = [];
     resetChat();
     setState('connecting');
-    log('Connecting to ' + sock.url);
+    log((retry ? 'Retry ' + retry + ': connecting to ' : 'Connecting to ') + sock.url +
+        (t.protocols.length ? ', offering subprotocols ' + t.protocols.join(', ') : ''));
+    let opened = false;
 
     /*
      * Each handler first checks that its socket is still the current one:
@@ -306,12 +404,15 @@
      */
     sock.onopen = () => {
       if (sock !== ws) return;
+      opened = true;
       attempt = 0;
       el.closeInfo.hidden = true;
+      el.retryInfo.hidden = true;
       setState('open');
       showNegotiated(sock);
-      log('Open: connected to ' + sock.url + (sock.extensions ? ' (' + sock.extensions + ')' : ''),
-          'ok');
+      log('Open: connected to ' + sock.url +
+          (sock.protocol ? ', subprotocol ' + sock.protocol : '') +
+          (sock.extensions ? ' (' + sock.extensions + ')' : ''), 'ok');
     };
     sock.onmessage = (ev) => {
       if (sock !== ws) return;
@@ -327,7 +428,10 @@
       if (sock !== ws) return;
       ws = null;
       pending = [];
-      showClose(ev);
+      /* A retry that never opened leaves the lost connection's details
+       * where they are and reports itself on its own line. */
+      if (retry && !opened) showRetryFailed(ev, retry, sock.url);
+      else showClose(ev, { url: sock.url, opened: opened, protocols: t.protocols, stopped: userClosed });
       if (!userClosed) scheduleReconnect();
       setState('closed');
     };
@@ -346,22 +450,114 @@
     }
   }
 
+  /* [name, meaning] for any code, by RFC 6455 §7.4.2's ranges where no code matches. */
   function describeClose(code) {
     if (CLOSE_CODES[code]) return CLOSE_CODES[code];
-    if (code >= 3000 && code <= 3999) return ['Registered', 'a code registered by a library or framework'];
-    if (code >= 4000 && code <= 4999) return ['Private Use', 'an application-defined code'];
-    return ['Unknown', 'not a code RFC 6455 defines'];
+    if (code < 1000) return ['Not Used', 'RFC 6455 uses no codes below 1000'];
+    if (code <= 2999) {
+      return ['Reserved', 'kept for RFC 6455, its revisions and its extensions; no meaning is assigned to it yet'];
+    }
+    if (code <= 3999) {
+      return ['Registered Range', 'a code that a library, framework or application registers with IANA; ' +
+              'RFC 6455 does not define it: see the IANA WebSocket close code registry or the server\'s documentation'];
+    }
+    if (code <= 4999) {
+      return ['Private Use', 'its meaning is whatever this server and its clients agreed on; ' +
+              'RFC 6455 does not define it and such codes are never registered'];
+    }
+    return ['Invalid', 'outside the range of close codes (0-4999)'];
   }
 
-  function showClose(ev) {
+  /*
+   * 1006: no close frame. A browser never tells a page why a WebSocket
+   * failed (so that pages cannot probe the network), so all the page can
+   * do is list what usually causes it, narrowed by what it does know:
+   * whether the connection ever opened and which subprotocols it offered.
+   * Returns { lead, causes, after }.
+   */
+  function explain1006(c) {
+    if (c.opened) {
+      return {
+        lead: 'The connection dropped without a close frame, and the browser does not tell the page why. Usual causes:',
+        causes: [
+          'the server process ended or was killed',
+          'the network or a proxy cut the connection',
+          'the browser failed the connection because the server broke the protocol (its developer console says so then)',
+        ],
+        after: '',
+      };
+    }
+    const causes = [
+      'the server is not reachable (not running, wrong host or port, or blocked)',
+      'the server refused the handshake, e.g. its Origin check answered HTTP 403 because this page\'s Origin (' +
+        window.location.origin + ') is not allowed (ws6455: --allow-origin)',
+    ];
+    if (c.protocols.length) {
+      causes.push('the server selected none of the subprotocols offered (' + c.protocols.join(', ') +
+                  '), and a browser fails such a connection (ws6455: --subprotocol)');
+    }
+    causes.push('TLS failed (wss: URLs)', 'the network dropped');
+    return {
+      lead: 'No WebSocket connection was made, and the browser does not tell the page why. Usual causes:',
+      causes: causes,
+      after: (c.protocols.length ? '' : 'No subprotocols were offered, so it is not a subprotocol mismatch. ') +
+             'The server\'s log or the browser\'s developer console tells which.',
+    };
+  }
+
+  /* How the lost connection (or Connect's attempt) ended; c says what the page knows. */
+  function showClose(ev, c) {
     const [name, meaning] = describeClose(ev.code);
-    const reason = ev.reason ? '"' + ev.reason + '"' : 'none given';
-    const text = 'Closed with code ' + ev.code + ' ' + name + ' (' + meaning + '). Reason: ' +
-                 reason + '. ' + (ev.wasClean ? 'Clean close.' : 'Not a clean close.');
-    el.closeInfo.textContent = text;
+    let head;
+    let more = null;
+    if (!c.opened && c.stopped) {
+      head = 'Connecting to ' + c.url + ' was stopped by Disconnect before it opened (code ' +
+             ev.code + ' ' + name + ').';
+    } else if (!c.opened && ev.code === 1006) {
+      head = 'Could not connect to ' + c.url + ': code 1006 ' + name + '.';
+      more = explain1006(c);
+    } else {
+      const reason = ev.reason ? '"' + ev.reason + '"' : 'none given';
+      head = 'Closed with code ' + ev.code + ' ' + name + ' (' + meaning + '). Reason: ' +
+             reason + '. ' + (ev.wasClean ? 'Clean close.' : 'Not a clean close.');
+      if (ev.code === 1006) more = explain1006(c);
+    }
+    el.closeInfo.replaceChildren(make('span', head));
+    let text = head;
+    if (more) {
+      const ul = make('ul');
+      for (const cause of more.causes) ul.append(make('li', cause));
+      el.closeInfo.append(' ', make('span', more.lead), ul);
+      if (more.after) el.closeInfo.append(make('span', more.after));
+      text += ' ' + more.lead + ' ' + more.causes.join('; ') + '.' + (more.after ? ' ' + more.after : '');
+    }
     el.closeInfo.dataset.code = String(ev.code);
     el.closeInfo.hidden = false;
     log(text, ev.code === 1000 ? 'info' : 'error');
+  }
+
+  /* Connect could not even start: the browser refused the URL or the subprotocols. */
+  function showCannotConnect(t, e) {
+    const text = 'Cannot connect to "' + t.url + '"' +
+                 (t.protocols.length ? ' offering ' + t.protocols.join(', ') : '') + ': ' + e.message;
+    el.closeInfo.textContent = text;
+    el.closeInfo.dataset.code = '';
+    el.closeInfo.hidden = false;
+    log(text, 'error');
+  }
+
+  function showRetryFailed(ev, retry, url) {
+    const [name] = describeClose(ev.code);
+    const why = userClosed ? 'stopped by Disconnect before it opened'
+              : ev.code === 1006 ? 'no connection was made; the browser does not say why'
+              : 'closed before it opened';
+    const text = 'Retry ' + retry + ' to ' + url + ' failed at ' + clock().slice(0, 8) +
+                 ': code ' + ev.code + ' ' + name + ' (' + why + ').';
+    el.retryInfo.textContent = text;
+    el.retryInfo.dataset.code = String(ev.code);
+    el.retryInfo.dataset.retry = String(retry);
+    el.retryInfo.hidden = false;
+    log(text, 'error');
   }
 
   /* ---- reconnect with exponential back-off ------------------------------ */
@@ -369,20 +565,35 @@
   function scheduleReconnect() {
     const delay = Math.min(RECONNECT_MIN_MS * 2 ** attempt, RECONNECT_MAX_MS);
     attempt += 1;
+    const retry = attempt;
     reconnectAt = performance.now() + delay;
     reconnectTimer = setTimeout(() => {
       reconnectTimer = 0;
-      connect();
+      openSocket(target, retry);
     }, delay);
     countdownTimer = setInterval(showCountdown, 100);
     showCountdown();
-    log('Not connected; retry ' + attempt + ' in ' + (delay / 1000).toFixed(1) + ' s');
+    log('Not connected; retry ' + attempt + ' to ' + target.url + ' in ' +
+        (delay / 1000).toFixed(1) + ' s');
   }
 
+  /* Says where the next retry goes, and that an edited field waits for Connect. */
   function showCountdown() {
     const left = Math.max(0, reconnectAt - performance.now());
-    el.reconnect.textContent = 'Reconnecting in ' + (left / 1000).toFixed(1) +
-                               ' s (attempt ' + attempt + '). Press Disconnect to stop.';
+    const offer = target.protocols.length ? ', offering ' + target.protocols.join(', ') + ',' : '';
+    let text = 'Retry ' + attempt + ' to ' + target.url + offer + ' in ' +
+               (left / 1000).toFixed(1) + ' s. Press Disconnect to stop.';
+    const urlEdited = el.url.value.trim() !== target.url;
+    const protoEdited = protocolList(el.protocols.value).join() !== target.protocols.join();
+    const edited = urlEdited || protoEdited;
+    if (edited) {
+      text += ' The ' + (urlEdited && protoEdited ? 'URL and subprotocol fields were'
+                         : urlEdited ? 'URL field was' : 'subprotocol field was') +
+              ' edited: the edit applies when you press Connect.';
+    }
+    el.reconnect.textContent = text;
+    el.reconnect.dataset.url = target.url;
+    el.reconnect.dataset.edited = String(edited);
     el.reconnect.hidden = false;
   }
 
@@ -439,6 +650,7 @@
         chat.active = true;
         pending = [];
         setState('open');
+        showEchoMode();
       }
     }
     if (chat.active) chatReceive(data);
@@ -453,38 +665,61 @@
     if (rtt !== null) meta.push(fmtMs(rtt));
 
     if (typeof data === 'string') {
-      const match = !!sent && sent.text === data;
-      li.className = 'in text';
+      const kind = replyKind(sent, data);
+      li.className = data === '' ? 'in text empty' : 'in text';
       li.dataset.bytes = String(utf8Length(data));
-      li.append(make('span', 'Received: ' + preview(data), 'body'));
+      /* An empty message is a message too: say so rather than show nothing. */
+      li.append(make('span', 'Received: ' + (data === '' ? EMPTY_TEXT : preview(data)), 'body'));
       if (data.length > PREVIEW_CHARS) meta.push(fmtInt(data.length) + ' chars');
-      if (sent && !match) meta.push('differs from what was sent');
-      li.dataset.match = String(match);
+      if (kind === 'said') meta.push('said reply: Server: You said "…" around what was sent');
+      else if (sent && kind !== 'true') meta.push('differs from what was sent');
+      li.dataset.match = kind;
     } else {
       const u8 = new Uint8Array(data);
-      const match = !!sent && sent.bytes !== undefined && sameBytes(sent.bytes, u8);
-      li.className = 'in binary';
+      const kind = replyKind(sent, u8);
+      li.className = u8.length ? 'in binary' : 'in binary empty';
       li.dataset.bytes = String(u8.length);
-      li.dataset.match = String(match);
-      li.append(make('span', 'Received: [binary, ' + fmtInt(u8.length) + ' bytes] ' +
-                     hexPreview(u8), 'body'));
-      meta.push(match ? 'matches' : 'differs');
-      showBinaryResult(u8, rtt, match, !!sent);
+      li.dataset.match = kind;
+      li.append(make('span', u8.length ? 'Received: [binary, ' + fmtInt(u8.length) + ' bytes] ' +
+                     hexPreview(u8) : 'Received: [binary] ' + EMPTY_TEXT, 'body'));
+      meta.push(kind === 'true' ? 'matches' : kind === 'said' ? 'said reply around the bytes sent' : 'differs');
+      showBinaryResult(u8, rtt, kind, !!sent);
     }
     if (!sent) meta.push('unsolicited');
     if (rtt !== null) li.dataset.rtt = rtt.toFixed(3);
     li.append(' ', make('span', meta.join(' · '), 'meta'));
-    append(el.responses, li);
+    addResponse(li);
+    if (narrow.matches && sent && document.activeElement === el.message) revealReply(li);
   }
 
-  function showBinaryResult(u8, rtt, match, hadSend) {
+  /*
+   * On a phone, after a send from the message box (focus still there), the
+   * reply may be below the fold, or under the on-screen keyboard. Scroll the
+   * page just enough to show it, a little clear of the edge, but never so
+   * far that the message box leaves the top: the two stay in view together.
+   * The visual viewport is the part the keyboard leaves visible.
+   */
+  function revealReply(li) {
+    const vv = window.visualViewport;
+    const viewTop = vv ? vv.offsetTop : 0;
+    const viewBottom = vv ? vv.offsetTop + vv.height : window.innerHeight;
+    const margin = 16;
+    const r = li.getBoundingClientRect();
+    const m = el.message.getBoundingClientRect();
+    const need = r.bottom + margin - viewBottom;
+    const room = m.top - margin - viewTop;
+    if (need > 0) window.scrollBy(0, Math.min(need, Math.max(room, 0)));
+  }
+
+  function showBinaryResult(u8, rtt, kind, hadSend) {
     el.binarySize.textContent = fmtInt(u8.length) + ' bytes';
     el.binarySize.dataset.value = String(u8.length);
     el.binaryRtt.textContent = rtt === null ? '—' : fmtMs(rtt);
-    el.binaryMatch.textContent = match ? 'Yes, byte for byte' :
-                                 hadSend ? 'No, the echo differs' : 'Nothing was sent to compare';
-    el.binaryMatch.dataset.match = String(match);
-    el.binaryMatch.className = match ? 'good' : 'bad';
+    el.binaryMatch.textContent = kind === 'true' ? 'Yes, byte for byte'
+      : kind === 'said' ? 'Yes, as a said reply: Server: You said "…" around the bytes sent'
+      : hadSend ? 'No, the echo differs' : 'Nothing was sent to compare';
+    el.binaryMatch.dataset.match = kind;
+    el.binaryMatch.className = kind === 'false' ? 'bad' : 'good';
     el.binaryHex.textContent = u8.length ? hexPreview(u8) : '(empty)';
     el.binaryResult.hidden = false;
   }
@@ -515,8 +750,15 @@
     return nick !== undefined ? nick + ' (#' + id + ')' : '#' + id;
   }
 
+  /* The Echo tab says plainly when the server is a chat room, not an echo. */
+  function showEchoMode() {
+    el.echoNote.hidden = !chat.active;
+    el.responses.dataset.mode = chat.active ? 'chat' : 'echo';
+  }
+
   function resetChat() {
     chat.active = false;
+    showEchoMode();
     chat.myId = null;
     chat.nicks.clear();
     chat.sentAt = [];
@@ -615,7 +857,8 @@
       case 'msg': {
         const text = typeof m.text === 'string' ? m.text : String(m.text);
         const mine = id === chat.myId;
-        const parts = [make('b', who(id), 'nick'), ': ', make('span', preview(text), 'text')];
+        const parts = [make('b', who(id), 'nick'), ': ',
+                       make('span', text === '' ? EMPTY_TEXT : preview(text), text === '' ? 'text empty' : 'text')];
         if (mine && chat.sentAt.length) {
           parts.push(' ', make('span', fmtMs(performance.now() - chat.sentAt.shift()), 'meta'));
         }
@@ -731,6 +974,9 @@
   });
 
   /* ---- start ------------------------------------------------------------- */
+
+  narrow.addEventListener('change', orderResponses);
+  orderResponses();
 
   el.url.value = defaultUrl();
   renderCounts();

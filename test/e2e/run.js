@@ -8,12 +8,19 @@
  *   2. loads the page from it and drives the echo view: Enter and the Send
  *      button, round-trip times, counters, a 64 KiB text message, a binary
  *      file and random bytes compared byte for byte, untrusted text shown as
- *      text, a message over --max-message closing with 1009;
- *   3. stops the server with SIGTERM, sees the page report the close and
- *      count down, restarts the server on the same port and sees the page
- *      reconnect by itself; Disconnect stops reconnecting;
- *   4. starts a chat server and has two pages (alice and bob) see each
- *      other join, talk and leave.
+ *      text, empty messages, a phone-sized viewport (the newest reply in
+ *      view near the message box), a message over --max-message closing
+ *      with 1009;
+ *   3. stops the server with SIGTERM, sees the page report the 1001 and keep
+ *      it when a retry fails, edits the URL during the countdown, restarts
+ *      the server on the same port and sees the page reconnect by itself to
+ *      the lost URL; Disconnect stops reconnecting;
+ *   4. servers with --subprotocol chat, --subprotocol other and
+ *      --allow-origin https://example.com: the subprotocol field, what was
+ *      agreed, and the words for close codes (4000, 3000, 1006 in its
+ *      kinds); a --handler said server whose replies are not mismatches;
+ *   5. starts a chat server and has two pages (alice and bob) see each
+ *      other join, talk and leave; the Echo tab says where messages went.
  * Screenshots go to build/e2e/*.png. One line per check, then exactly
  * "N passed, N failed"; the exit status is non-zero on any failure.
  *
@@ -191,10 +198,14 @@ function waitState(page, state, timeout) {
                state, timeout);
 }
 
-/* Resolves to the data of the n-th (1-based) #responses line once it exists. */
+/* Resolves to the data of the n-th (1-based, oldest first) #responses line once
+ * it exists; the phone layout lists them newest first (data-order). */
 function response(page, n, timeout) {
   return until(page, 'response #' + n, (i) => {
-    const li = document.querySelectorAll('#responses li')[i - 1];
+    const list = document.getElementById('responses');
+    const lis = Array.from(list.children);
+    if (list.dataset.order === 'newest-first') lis.reverse();
+    const li = lis[i - 1];
     if (!li) return null;
     return { text: li.querySelector('.body').textContent, meta: li.querySelector('.meta').textContent,
              rtt: li.dataset.rtt, match: li.dataset.match, bytes: li.dataset.bytes };
@@ -237,6 +248,8 @@ async function main() {
              '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
     });
     await echoTests(browserContext);
+    await handshakeTests(browserContext);
+    await saidTests(browserContext);
     await chatTests(browserContext);
   } finally {
     await closeBrowser();
@@ -385,6 +398,20 @@ async function echoTests(context) {
     assert(elements === 0 && pwned === undefined, 'markup was parsed');
   });
 
+  await check('an empty message echoes as "(empty message, 0 bytes)", not a bare "Received:"', async () => {
+    await page.fill('#message', '');
+    await page.press('#message', 'Enter');
+    const r = await response(page, 7);
+    assert(r.text === 'Received: (empty message, 0 bytes)' && r.bytes === '0' && r.match === 'true',
+           'text "' + r.text + '", bytes ' + r.bytes + ', match ' + r.match);
+    await page.fill('#random-bytes', '0');
+    await page.click('#send-random');
+    const b = await response(page, 8);
+    assert(b.text === 'Received: [binary] (empty message, 0 bytes)' && b.match === 'true',
+           'binary: text "' + b.text + '", match ' + b.match);
+    return r.text + '; ' + b.text;
+  });
+
   await check('controls have labels, log is aria-live, no page errors', async () => {
     const unlabelled = await page.$$eval('input', (l) => l.filter((i) => !i.labels || !i.labels.length)
       .map((i) => i.id));
@@ -403,39 +430,116 @@ async function echoTests(context) {
 
   await shot(page, 'echo-desktop');
 
-  await check('phone-sized viewport: no sideways scrolling', async () => {
+  /* The responses list turns round when the layout changes (a media query event). */
+  const listOrder = (order) => until(page, '#responses ' + order,
+    (o) => document.getElementById('responses').dataset.order === o, order);
+
+  await check('phone-sized viewport: no sideways scrolling; responses newest first', async () => {
     await page.setViewportSize(PHONE);
+    await listOrder('newest-first');
     const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    const first = await page.$eval('#responses li .body', (e) => e.textContent);
     await shot(page, 'echo-phone');
     await page.setViewportSize(DESKTOP);
+    await listOrder('oldest-first');
     assert(w[0] <= w[1], 'page is ' + w[0] + ' px wide in a ' + w[1] + ' px viewport');
+    assert(/empty message/.test(first), 'the first line on a phone is "' + first + '", not the newest');
     return w[0] + ' px in ' + w[1] + ' px';
   });
 
-  await check('SIGTERM to the server: page shows closed, close code and a countdown', async () => {
+  await check('phone (390x844): after sending, the newest reply is in view, near the message box', async () => {
+    await page.setViewportSize(PHONE);
+    try {
+      /* Media query listeners run in the rendering steps, before rAF callbacks. */
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const n = await page.$$eval('#responses li', (l) => l.length);
+      await page.focus('#message');
+      await page.fill('#message', 'sent from a phone');
+      await page.press('#message', 'Enter');
+      const r = await response(page, n + 1);
+      assert(r.text === 'Received: sent from a phone', 'text "' + r.text + '"');
+      const g = await page.evaluate(() => {
+        const list = document.getElementById('responses');
+        const newest = list.dataset.order === 'newest-first' ? list.firstElementChild : list.lastElementChild;
+        const a = newest.getBoundingClientRect();
+        const m = document.getElementById('message').getBoundingClientRect();
+        return { text: newest.querySelector('.body').textContent, top: a.top, bottom: a.bottom,
+                 mTop: m.top, mBottom: m.bottom, h: window.innerHeight, y: window.scrollY,
+                 order: list.dataset.order };
+      });
+      await page.screenshot({ path: path.join(OUT, 'echo-phone-sent.png') });  /* what the phone shows */
+      assert(g.text === 'Received: sent from a phone', 'the newest line is "' + g.text + '"');
+      assert(g.top >= 0 && g.bottom <= g.h, 'newest reply at ' + Math.round(g.top) + '..' +
+             Math.round(g.bottom) + ' px in a ' + g.h + ' px viewport');
+      assert(g.mTop >= 0 && g.mBottom <= g.h, 'message box at ' + Math.round(g.mTop) + ' px, out of view');
+      return g.order + '; reply at ' + Math.round(g.top) + '..' + Math.round(g.bottom) + ' px, message box at ' +
+             Math.round(g.mTop) + ' px, page scrolled ' + Math.round(g.y) + ' px';
+    } finally {
+      await page.setViewportSize(DESKTOP);
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    }
+  });
+
+  const wsUrl = 'ws://127.0.0.1:' + port + '/';
+
+  await check('SIGTERM to the server: page shows closed, close code 1001 and a countdown', async () => {
     const how = await stopServer(server, 10000);
     await waitState(page, 'closed');
     const info = await page.textContent('#close-info');
-    assert(/code \d{4} /.test(info), '#close-info "' + info + '"');
-    await until(page, 'reconnect countdown', () => {
+    const code = await page.$eval('#close-info', (e) => e.dataset.code);
+    assert(code === '1001' && /code 1001 Going Away/.test(info), '#close-info "' + info + '"');
+    await until(page, 'retry countdown naming the lost URL', (u) => {
       const r = document.getElementById('reconnect');
-      return !r.hidden && /Reconnecting in \d/.test(r.textContent);
-    });
-    await shot(page, 'server-gone');
+      return !r.hidden && r.textContent.includes(' to ' + u + ' in ') && /in \d/.test(r.textContent);
+    }, wsUrl);
     return 'server ' + how + '; ' + info.split('.')[0];
   });
 
-  await check('server restarted on the same port: page reconnects by itself', async () => {
+  await check('a failed retry is reported apart; the lost connection\'s 1001 details stay', async () => {
+    await until(page, '#retry-info shows a failed retry', () => {
+      const r = document.getElementById('retry-info');
+      return !r.hidden && Number(r.dataset.retry) >= 1 && /^Retry \d+ to .* failed/.test(r.textContent);
+    });
+    const info = await page.textContent('#close-info');
+    const code = await page.$eval('#close-info', (e) => e.dataset.code);
+    assert(code === '1001' && /Going Away/.test(info) && /server shutting down/.test(info),
+           'after a failed retry #close-info is ' + code + ' "' + info + '"');
+    return (await page.textContent('#retry-info')).replace(/ at \d\d:\d\d:\d\d/, '');
+  });
+
+  /* A retry goes where the lost connection went, not where the field now points:
+   * the edited path would be accepted by the echo server just the same. */
+  const edited = wsUrl + 'edited-during-retry';
+  await check('URL edited while retrying: the countdown says the edit waits for Connect', async () => {
+    await page.fill('#url', edited);
+    await until(page, 'countdown mentions the edit', () => {
+      const r = document.getElementById('reconnect');
+      return r.dataset.edited === 'true' && /edit applies when you press Connect/.test(r.textContent);
+    });
+    await shot(page, 'server-gone');
+    return await page.textContent('#reconnect');
+  });
+
+  await check('server restarted on the same port: page reconnects by itself to the lost URL', async () => {
     await sleep(1200);  /* let a back-off step or two fail first */
     server = await startServer('server-echo', port, []);
     await waitState(page, 'open', 20000);
+    const opened = await page.$$eval('#log li', (l) => l.map((li) => li.textContent)
+      .filter((t) => / Open: connected to /.test(t)).pop());
+    assert(opened && opened.endsWith('connected to ' + wsUrl + ' (' +
+                                     await page.textContent('#extensions') + ')'),
+           'last open: "' + opened + '"');
     const n = await page.$$eval('#responses li', (l) => l.length);
     await page.fill('#message', 'after restart');
     await page.press('#message', 'Enter');
     const r = await response(page, n + 1);
     assert(r.text === 'Received: after restart', 'text "' + r.text + '"');
     const hidden = await page.$eval('#reconnect', (e) => e.hidden);
-    assert(hidden, 'countdown still shown');
+    const retryHidden = await page.$eval('#retry-info', (e) => e.hidden);
+    assert(hidden && retryHidden, 'countdown or retry line still shown');
+    await page.fill('#url', wsUrl);
+    return opened.slice(13);
   });
 
   await check('Disconnect: closes with 1000 and does not reconnect', async () => {
@@ -526,6 +630,215 @@ async function echoTests(context) {
   });
 }
 
+/* Starts a server with `extra` options on a free port, runs fn(page, base, server,
+ * port) on a fresh page loaded from it, then closes the page and stops the server. */
+async function withServer(context, name, extra, fn) {
+  const port = await freePort();
+  let server = null;
+  const ok = await check(name + ' starts on 127.0.0.1:' + port + ' (' + extra.join(' ') + ')',
+                         async () => {
+    server = await startServer(name, port, extra);
+    return 'pid ' + server.pid;
+  });
+  if (!ok) return;
+  const page = await context.newPage();
+  try {
+    await fn(page, 'http://127.0.0.1:' + port + '/', server, port);
+  } finally {
+    await page.close();
+    if (servers.has(server)) await stopServer(server, 10000);
+  }
+}
+
+/* Connect with the subprotocol field set to list; resolves when the page is open or closed. */
+async function connectOffering(page, list) {
+  await page.fill('#protocols', list);
+  await page.click('#connect');
+  await until(page, 'open or closed', () => /^(open|closed)$/.test(document.getElementById('state').dataset.state));
+}
+
+/* Lets the test reach the page's sockets: window.__sockets lists every one made. */
+function captureSockets() {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+}
+
+/* Closes the page's newest socket with code (echoed by ws6455) and resolves
+ * to the #close-info text that code produced. */
+async function closeWith(page, code) {
+  await waitState(page, 'open');
+  await page.evaluate((c) => window.__sockets[window.__sockets.length - 1].close(c, 'test'), code);
+  await until(page, '#close-info for ' + code, (c) => document.getElementById('close-info').dataset.code === c,
+              String(code));
+  return page.textContent('#close-info');
+}
+
+/* Subprotocols, the Origin check, and the words for close codes. */
+async function handshakeTests(context) {
+  await withServer(context, 'server-subprotocol-chat', ['--subprotocol', 'chat'],
+                   async (page, base, server, port) => {
+    await check('--subprotocol chat, nothing offered: open, subprotocol shown as none', async () => {
+      await page.goto(base);
+      await waitState(page, 'open');
+      const shown = await page.textContent('#protocol');
+      const offered = await page.inputValue('#protocols');
+      assert(offered === '' && shown === 'none', 'field "' + offered + '", #protocol "' + shown + '"');
+      return 'extensions: ' + await page.textContent('#extensions');
+    });
+
+    await check('subprotocol field "superchat, chat": the page shows the server\'s choice "chat"', async () => {
+      await connectOffering(page, 'superchat, chat');
+      await waitState(page, 'open');
+      const shown = await page.textContent('#protocol');
+      const data = await page.$eval('#protocol', (e) => e.dataset.protocol);
+      assert(shown === 'chat' && data === 'chat', '#protocol "' + shown + '" (data ' + data + ')');
+      assert(/subprotocol chat/.test(server.logText), 'server log does not mention subprotocol chat');
+      await shot(page, 'subprotocol-chat');
+      return 'ws.protocol "' + data + '"';
+    });
+
+    /* Like the URL, the offered list of the lost connection is what retries
+     * offer: "other" would be refused by this server. */
+    await check('subprotocols edited while retrying: the retry still offers the lost connection\'s', async () => {
+      await stopServer(server, 10000);
+      await waitState(page, 'closed');
+      await page.fill('#protocols', 'other');
+      await until(page, 'countdown mentions the edited subprotocol field', () => {
+        const r = document.getElementById('reconnect');
+        return r.dataset.edited === 'true' && /offering superchat, chat, in /.test(r.textContent) &&
+               /subprotocol field was edited/.test(r.textContent);
+      });
+      const again = await startServer('server-subprotocol-chat', port, ['--subprotocol', 'chat']);
+      try {
+        await waitState(page, 'open', 20000);
+        const shown = await page.textContent('#protocol');
+        assert(shown === 'chat', '#protocol "' + shown + '" after the retry');
+        return 'reconnected with subprotocol ' + shown;
+      } finally {
+        await stopServer(again, 10000);
+      }
+    });
+  });
+
+  await withServer(context, 'server-subprotocol-other', ['--subprotocol', 'other'],
+                   async (page, base, server) => {
+    await page.addInitScript(captureSockets);
+    await check('--subprotocol other, field "chat": the connection fails and the page says why', async () => {
+      await page.goto(base);
+      await waitState(page, 'open');
+      await connectOffering(page, 'chat');
+      await waitState(page, 'closed');
+      const code = await page.$eval('#close-info', (e) => e.dataset.code);
+      const info = await page.textContent('#close-info');
+      const negotiatedHidden = await page.$eval('#negotiated', (e) => e.hidden);
+      assert(code === '1006' && negotiatedHidden, 'close code ' + code + ', #negotiated hidden ' +
+             negotiatedHidden);
+      assert(/^Could not connect to /.test(info) && /selected none of the subprotocols offered \(chat\)/.test(info),
+             '#close-info "' + info + '"');
+      await shot(page, 'subprotocol-refused');
+      await page.click('#disconnect');
+      await page.fill('#protocols', '');
+      return info.slice(0, info.indexOf('. ') + 1);
+    });
+
+    await check('close codes in words: 4000 private use, 3000 registered range (echoed by the server)', async () => {
+      await page.click('#connect');
+      const c4000 = await closeWith(page, 4000);
+      assert(/code 4000 Private Use \(its meaning is whatever this server and its clients agreed on/.test(c4000),
+             '4000: "' + c4000 + '"');
+      const c3000 = await closeWith(page, 3000);
+      assert(/code 3000 Registered Range \(a code that a library, framework or application registers with IANA/
+        .test(c3000), '3000: "' + c3000 + '"');
+      return c4000.split(' (')[0] + '; ' + c3000.split(' (')[0];
+    });
+
+    await check('server killed (SIGKILL): 1006 after an open connection says it dropped', async () => {
+      await waitState(page, 'open');
+      server.kill('SIGKILL');
+      await until(page, '#close-info 1006', () => document.getElementById('close-info').dataset.code === '1006');
+      const info = await page.textContent('#close-info');
+      assert(/^Closed with code 1006 Abnormal Closure/.test(info) && /dropped without a close frame/.test(info) &&
+             !/Origin/.test(info), '#close-info "' + info + '"');
+      await page.click('#disconnect');
+      return info.split('. ')[0];
+    });
+
+    await check('Connect with a URL the browser refuses: the panel says so, no retries', async () => {
+      await page.fill('#url', 'ftp://example.invalid/');
+      await page.click('#connect');
+      await until(page, 'Cannot connect', () => /^Cannot connect to "ftp:\/\/example.invalid\/": /.test(
+        document.getElementById('close-info').textContent));
+      await sleep(700);
+      const st = await stateOf(page);
+      const countdown = await page.$eval('#reconnect', (e) => !e.hidden);
+      assert(st.startsWith('closed') && !countdown, 'state ' + st + ', countdown shown ' + countdown);
+      return (await page.textContent('#close-info')).slice(0, 90);
+    });
+  });
+
+  /* The page comes from this server, so its Origin is http://127.0.0.1:PORT: not allowed. */
+  await withServer(context, 'server-origin', ['--allow-origin', 'https://example.com'], async (page, base, server) => {
+    await check('--allow-origin https://example.com: the page cannot connect; 1006 names the Origin check', async () => {
+      const res = await page.goto(base);
+      assert(res && res.status() === 200, 'the page itself: HTTP ' + (res && res.status()));
+      await until(page, '#close-info 1006', () => document.getElementById('close-info').dataset.code === '1006');
+      const info = await page.textContent('#close-info');
+      const origin = base.replace(/\/$/, '');
+      assert(/^Could not connect to /.test(info) && /Origin check answered HTTP 403/.test(info) &&
+             info.includes('(' + origin + ')') && /not a subprotocol mismatch/.test(info),
+             '#close-info "' + info + '"');
+      assert(/403/.test(server.logText), 'the server log has no 403');
+      await shot(page, 'origin-refused');
+      await page.click('#disconnect');
+      return 'Origin ' + origin + ' refused with 403';
+    });
+  });
+}
+
+/* The tutorial's reply, Server: You said "...", is a matching reply of its own kind. */
+async function saidTests(context) {
+  await withServer(context, 'server-said', ['--handler', 'said'], async (page, base) => {
+    await check('--handler said: a said reply is shown as matching, not flagged as differing', async () => {
+      await page.goto(base);
+      await waitState(page, 'open');
+      await page.fill('#message', 'Hello "quoted"');
+      await page.press('#message', 'Enter');
+      const r = await response(page, 1);
+      assert(r.text === 'Received: Server: You said "Hello "quoted""', 'text "' + r.text + '"');
+      assert(r.match === 'said' && /said reply/.test(r.meta) && !/differs/.test(r.meta),
+             'match ' + r.match + ', meta "' + r.meta + '"');
+      /* The page's error colour, resolved the way the browser resolves it. */
+      const [color, bad] = await page.$eval('#responses li .meta', (e) => {
+        const probe = document.createElement('span');
+        probe.style.color = 'var(--bad)';
+        document.body.append(probe);
+        const c = getComputedStyle(probe).color;
+        probe.remove();
+        return [getComputedStyle(e).color, c];
+      });
+      assert(color !== bad, 'the note is in the error colour ' + color);
+      return r.meta;
+    });
+
+    await check('--handler said: binary said reply matches around the bytes sent', async () => {
+      await page.fill('#random-bytes', '64');
+      await page.click('#send-random');
+      const r = await response(page, 2);
+      const m = await page.$eval('#binary-match', (e) => e.dataset.match + ' ' + e.textContent);
+      assert(r.bytes === String(64 + 19) && r.match === 'said' && m.startsWith('said Yes'),
+             'bytes ' + r.bytes + ', match ' + r.match + ', #binary-match "' + m + '"');
+      await shot(page, 'said');
+      return m.slice(5);
+    });
+  });
+}
+
 async function chatTests(context) {
   const port = await freePort();
   let server = null;
@@ -577,6 +890,20 @@ async function chatTests(context) {
     await waitChat(bob, 'alice\'s message at bob', /alice \(#\d+\): hello bob <b>not bold<\/b>$/);
     const bold = await bob.$$eval('#chat-messages .text b', (l) => l.length);
     assert(bold === 0, 'markup was parsed');
+  });
+
+  await check('chat server: the Echo tab says the replies are in the Chat tab, not "Nothing yet"', async () => {
+    await alice.click('#tab-echo');
+    const note = await alice.$eval('#echo-note', (e) => (e.hidden ? '' : e.textContent.replace(/\s+/g, ' ')));
+    const listShown = await alice.$eval('#responses', (e) => e.getBoundingClientRect().height > 0);
+    const recv = await count(alice, 'count-recv-msgs');
+    assert(/speaks the chat protocol: its messages are shown in the Chat tab/.test(note),
+           '#echo-note "' + note + '"');
+    assert(!listShown, 'the empty #responses (with its "Nothing yet.") is still shown');
+    assert(recv > 0, 'no messages counted');
+    await shot(alice, 'chat-echo-tab');
+    await alice.click('#tab-chat');
+    return recv + ' messages received, shown in the Chat tab';
   });
 
   await check('a forged server event from alice is only alice\'s text at bob', async () => {

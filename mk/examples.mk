@@ -1,19 +1,38 @@
-# make examples -- programs built on the server library, in examples/, each
-# one file: build/examples/NAME from examples/NAME.c and build/libws6455.a.
+# make examples -- programs in examples/, each one file, built into
+# build/examples/NAME:
 #
-#   gate   a handler with on_request: routes by path, checks a token and
-#          the Origin, speaks a subprotocol (test_integration_request runs it)
+#   gate          a handler with on_request: routes by path, checks a token and
+#                 the Origin, speaks a subprotocol (test_integration_request
+#                 runs it); built on build/libws6455.a
+#   minimal-echo  a whole WebSocket echo server in one file (docs/minimal.md),
+#                 libc only: it must not link the library, so it has a rule of
+#                 its own, without -Iinclude
+#
+# make examples-test -- the conformance driver against minimal-echo
+# (scripts/test-minimal.sh), 0 failures required.
 
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+MINIMAL_BIN  := $(BUILD)/examples/minimal-echo
 
-.PHONY: examples
+.PHONY: examples examples-test
 examples: $(EXAMPLE_BINS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB)
+
+# An explicit rule wins over the pattern above: no $(CPPFLAGS), no $(LIB).
+$(MINIMAL_BIN): examples/minimal-echo.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The driver links zlib (its compression cases), hence check-deps.
+examples-test: check-deps
+	$(Q)$(MAKE) --no-print-directory examples $(CONF_BIN)
+	$(Q)sh scripts/test-minimal.sh $(MINIMAL_BIN) $(CONF_BIN)
 
 # The test that runs an example builds it first.
 $(BUILD)/test/test_integration_request: | $(EXAMPLE_BINS)

@@ -8,7 +8,8 @@
 #                 libc only: it must not link the library, so it has a rule of
 #                 its own, without -Iinclude
 #
-# make examples-test -- docs/minimal.md's code quotes still match the file
+# make examples-test -- the code quotes of docs/minimal.md and docs/from-minimal.md
+# still match the file
 # (scripts/check-quotes.sh), and the conformance driver against minimal-echo
 # (scripts/test-minimal.sh), 0 failures required.
 
@@ -33,7 +34,8 @@ $(MINIMAL_BIN): examples/minimal-echo.c
 # The driver links zlib (its compression cases), hence check-deps.
 examples-test: check-deps
 	$(Q)$(MAKE) --no-print-directory examples $(CONF_BIN)
-	$(Q)sh scripts/check-quotes.sh docs/minimal.md examples/minimal-echo.c
+	$(Q)for d in docs/minimal.md docs/from-minimal.md; do \
+	    sh scripts/check-quotes.sh $$d examples/minimal-echo.c || exit 1; done
 	$(Q)sh scripts/test-minimal.sh $(MINIMAL_BIN) $(CONF_BIN)
 
 # The test that runs an example builds it first.

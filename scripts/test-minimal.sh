@@ -29,7 +29,7 @@ set -u
 
 server=${1:-build/examples/minimal-echo}
 driver=${2:-build/conformance}
-[ $# -ge 2 ] && shift 2 || shift $#
+if [ $# -ge 2 ]; then shift 2; else shift $#; fi
 host=127.0.0.1
 prefixes=1.,2.,3.,4.,5.,6.,7.,9.,10.,X.1,X.2,X.3,X.4
 

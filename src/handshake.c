@@ -98,7 +98,7 @@ static int upgrade(ws_conn *c) {
     }
 
     ws_http_accept_key(req->key, req->key_len, accept);
-    /* RFC 6455 §4.2.2 item 5.4: the subprotocol chosen, if any; item 5.5,
+    /* RFC 6455 §4.2.2 item 5.5: the subprotocol chosen, if any; item 5.6,
      * RFC 7692 §5: the extension agreed on. */
     n = 0;
     if (req->protocol[0]) n = snprintf(lines, sizeof(lines), "Sec-WebSocket-Protocol: %s\r\n",

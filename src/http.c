@@ -249,7 +249,7 @@ static void field_begin(ws_http_parser *ps) {
 }
 
 /* A complete element of Sec-WebSocket-Protocol, ps->ptoken[0..token_len):
- * the first one the server speaks is the one chosen (§4.2.2 item 5.4: the
+ * the first one the server speaks is the one chosen (§4.2.2 item 5.5: the
  * server selects one of the client's values; the client listed them by
  * preference, §4.1). Names are compared exactly: the RFC gives them no
  * case-insensitivity. */
@@ -788,7 +788,7 @@ static int fitted(int n, size_t cap) {
 int ws_http_write_101(char *out, size_t cap, const char accept[WS_HTTP_ACCEPT_LEN + 1],
                       const char *extra) {
     /* RFC 6455 §4.2.2 item 5: status 101, Upgrade, Connection, and the
-     * accept value; then what was agreed (item 5.4, 5.5: the subprotocol,
+     * accept value; then what was agreed (items 5.5, 5.6: the subprotocol,
      * the extensions), given as whole header lines. */
     int n = snprintf(out, cap,
                      "HTTP/1.1 101 Switching Protocols\r\n"

@@ -12,13 +12,15 @@
 #   make e2e        headless-Chromium tests of the HTML client
 #   make interop    Node's ws and Python's websockets clients, compression on and off
 #   make proxy-test ws6455 behind nginx
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make uninstall PREFIX=/usr/local [DESTDIR=...]
 #   make clean
 #
 # V=1 shows the commands.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+PKGDATADIR := $(PREFIX)/share/ws6455
 BUILD   ?= build
 PORT    ?= 8080
 FUZZ_SECONDS ?= 60
@@ -41,6 +43,7 @@ LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libws6455.a
 BIN       := $(BUILD)/ws6455
+PREFIX_STAMP := $(BUILD)/obj/prefix
 
 # Unit and integration tests: one cmocka program per test/test_*.c, each
 # linked with the shared test support code (test/support/*.c).
@@ -70,7 +73,7 @@ BENCH_ARCH ?= $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && e
 .SECONDARY:
 
 .PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e interop \
-        proxy-test install clean check-deps tools
+        proxy-test install uninstall clean check-deps tools prefix-force
 
 # The server needs only a C compiler and libc. The tools beside it (the
 # conformance driver, wsbench) link zlib for their permessage-deflate
@@ -84,6 +87,18 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# main.c falls back to the page under the prefix it is built for
+# (WS6455_DATADIR): a stamp holding the prefix, rewritten only when the
+# prefix changes, rebuilds main.o (and so build/ws6455) when it does.
+$(PREFIX_STAMP): prefix-force
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' | cmp -s - $@ 2>/dev/null || echo '$(PREFIX)' > $@
+
+$(BUILD)/obj/main.o: src/main.c $(PREFIX_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -DWS6455_DATADIR='"$(PKGDATADIR)"' $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/support/%.o: test/support/%.c
 	@mkdir -p $(dir $@)
@@ -174,10 +189,63 @@ valgrind: check-deps
 	    WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client WS6455_VALGRIND=1 $$t || fail=1; \
 	done; exit $$fail
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ws6455/client
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ws6455
-	install -m 644 client/* $(DESTDIR)$(PREFIX)/share/ws6455/client/
+# make install [PREFIX=/usr/local] [DESTDIR=]: what a Debian package of it
+# would hold, under $(DESTDIR)$(PREFIX):
+#
+#   bin/ws6455                        build/ws6455, stripped (the build
+#                                     tree's copy keeps its symbols)
+#   share/ws6455/client/              the HTML client
+#   share/man/man1/ws6455.1.gz        docs/ws6455.1, gzipped as Debian does
+#   lib/systemd/system/ws6455.service scripts/ws6455.service.in with this
+#                                     prefix's paths (SYSTEMDUNITDIR=...
+#                                     puts it elsewhere)
+#
+# The binary finds the page beside itself (bin/../share/ws6455/client), so
+# a staged tree unpacked anywhere works; the prefix it was built for is its
+# fallback, compiled into main.o. INSTALL_STRIP= installs it unstripped (a
+# packager's own strip step, or debugging). `make uninstall` with the same
+# PREFIX and DESTDIR removes these files and the directories under
+# share/ws6455, and nothing else.
+MANDIR         ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+STRIP          ?= strip
+INSTALL_STRIP  ?= -s --strip-program=$(STRIP)
+CLIENT_FILES   := $(wildcard client/*)
+INST_BIN       := $(DESTDIR)$(PREFIX)/bin/ws6455
+INST_CLIENT    := $(DESTDIR)$(PKGDATADIR)/client
+INST_MAN       := $(DESTDIR)$(MANDIR)/man1/ws6455.1.gz
+INST_UNIT      := $(DESTDIR)$(SYSTEMDUNITDIR)/ws6455.service
+
+$(BUILD)/ws6455.1.gz: docs/ws6455.1
+	@mkdir -p $(dir $@)
+	$(Q)gzip -9n < $< > $@
+
+# The unit for this PREFIX; it must come out with no placeholder left.
+$(BUILD)/ws6455.service: scripts/ws6455.service.in $(PREFIX_STAMP)
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(PREFIX)/bin|g' \
+	    -e 's|@DATADIR@|$(PKGDATADIR)|g' $< > $@.tmp
+	$(Q)if grep -n '@[A-Z_]*@' $@.tmp; then echo "$@: placeholder left" >&2; exit 1; fi
+	$(Q)mv $@.tmp $@
+
+install: $(BIN) $(BUILD)/ws6455.1.gz $(BUILD)/ws6455.service
+	install -d $(dir $(INST_BIN)) $(INST_CLIENT) $(dir $(INST_MAN)) $(dir $(INST_UNIT))
+	install -m 755 $(INSTALL_STRIP) $(BIN) $(INST_BIN)
+	install -m 644 $(CLIENT_FILES) $(INST_CLIENT)/
+	install -m 644 $(BUILD)/ws6455.1.gz $(INST_MAN)
+	install -m 644 $(BUILD)/ws6455.service $(INST_UNIT)
+	@case '$(PREFIX)/' in /home/*|/root/*|/run/user/*|/tmp/*|/var/tmp/*) \
+	    echo "install: note: the systemd unit cannot run ws6455 from $(PREFIX):" \
+	         "its ProtectHome= and PrivateTmp= hide that directory from the service";; esac
+
+# Only what install put there: shared directories (bin/, man1/, ...) stay,
+# and share/ws6455 goes only once empty.
+uninstall:
+	rm -f $(INST_BIN) $(addprefix $(INST_CLIENT)/,$(notdir $(CLIENT_FILES))) $(INST_MAN) $(INST_UNIT)
+	@for d in $(INST_CLIENT) $(DESTDIR)$(PKGDATADIR); do \
+	    if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null && echo "rmdir $$d" || \
+	        echo "uninstall: left $$d: it holds files this tree did not install"; fi; \
+	done
 
 clean:
 	rm -rf $(BUILD)

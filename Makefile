@@ -3,7 +3,8 @@
 #   make            build build/ws6455 (libc only)
 #   make tools      also build build/conformance and build/wsbench (zlib)
 #   make run        build and start the server on port 8080
-#   make test       install cmocka if missing, build, run every test
+#   make test       install cmocka if missing, build, run every test; the
+#                   last line is "N passed, N failed" over all of them
 #   make asan       the whole test suite under AddressSanitizer + UBSan
 #   make valgrind   the integration tests under valgrind memcheck
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -72,7 +73,7 @@ BENCH_ARCH ?= $(shell $(CC) -march=native -E -x c /dev/null >/dev/null 2>&1 && e
 
 .SECONDARY:
 
-.PHONY: all run test unit conformance asan valgrind fuzz fuzz-smoke bench e2e interop \
+.PHONY: all run test unit conformance check-options install-test asan valgrind fuzz fuzz-smoke bench e2e interop \
         proxy-test install uninstall clean check-deps tools prefix-force
 
 # The server needs only a C compiler and libc. The tools beside it (the
@@ -148,19 +149,29 @@ $(BENCH_BIN): $(BENCH_OBJS)
 run: $(BIN)
 	./$(BIN) --port $(PORT) --client-dir client
 
-# cmocka and zlib's headers are what the tests need that a fresh Debian
-# lacks; the script explains itself and what to do on other systems.
+# cmocka, zlib's headers and python3 are what the tests need that a fresh
+# Debian may lack; the script explains itself and what to do elsewhere.
 check-deps:
-	$(Q)sh scripts/ensure-test-deps.sh
+	$(Q)TEST_PYTHON=$(TEST_PYTHON) sh scripts/ensure-test-deps.sh
 
-# Each test program prints cmocka's summary; the loop stops at the first
-# failing program so `make test` exits non-zero on any failure.
+# Every test program's output is shown as it runs and copied, with what it
+# passed and failed, under $(TEST_RESULTS) (scripts/test-record.sh), so
+# that `make test` (and `make unit` alone) can close with one line
+# "N passed, N failed" over all of them. A failing program does not stop
+# the others; the exit status is non-zero if anything failed.
+TEST_RESULTS ?= $(BUILD)/test-results
+RECORD       := sh scripts/test-record.sh
+# The Python tests use the standard library only; Debian's interpreter,
+# which scripts/ensure-test-deps.sh installs when it is missing.
+TEST_PYTHON  ?= /usr/bin/python3
+
 unit: check-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN) $(TEST_BINS)
-	$(Q)fail=0; for t in $(TEST_BINS); do \
-	    echo "== $$t"; WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client WS6455_SANITIZED=$(SANITIZED) \
+	$(Q)rm -rf $(TEST_RESULTS)/unit; fail=0; for t in $(TEST_BINS); do \
+	    echo "== $$t"; $(RECORD) run $(TEST_RESULTS)/unit $${t##*/} cmocka \
+	    env WS6455_BIN=$(BIN) WS6455_CLIENT_DIR=client WS6455_SANITIZED=$(SANITIZED) \
 	    $$t || fail=1; \
-	done; exit $$fail
+	done; $(if $(IN_TEST),,$(RECORD) summary $(TEST_RESULTS)/unit || fail=1;) exit $$fail
 
 # The whole suite against the default server (permessage-deflate "shared":
 # no context kept), then the compression cases whose outcome depends on the
@@ -169,12 +180,39 @@ CONF_DEDICATED := 12.6.,13.,X.5.
 
 conformance: check-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN) $(CONF_BIN)
-	$(Q)$(if $(CONF_BIN),sh scripts/run-conformance.sh $(BIN) $(CONF_BIN) && \
-	    sh scripts/run-conformance.sh --server-args "--deflate dedicated" $(BIN) $(CONF_BIN) \
-	    --prefix $(CONF_DEDICATED),echo "no conformance driver")
+	$(Q)$(if $(CONF_BIN),fail=0; \
+	    $(RECORD) run $(TEST_RESULTS)/conformance shared plain \
+	        sh scripts/run-conformance.sh $(BIN) $(CONF_BIN) || fail=1; \
+	    $(RECORD) run $(TEST_RESULTS)/conformance dedicated plain \
+	        sh scripts/run-conformance.sh --server-args "--deflate dedicated" $(BIN) $(CONF_BIN) \
+	        --prefix $(CONF_DEDICATED) || fail=1; \
+	    exit $$fail,echo "no conformance driver")
 
-test: unit
-	$(Q)$(if $(CONF_BIN),$(MAKE) --no-print-directory conformance)
+# --help, the man page and README.md's options table list the same
+# options with the same defaults (test/options/check.py).
+check-options: check-deps
+	$(Q)$(MAKE) --no-print-directory $(BIN)
+	$(Q)$(RECORD) run $(TEST_RESULTS)/check-options options plain \
+	    timeout -k 5 30 $(TEST_PYTHON) test/options/check.py $(BIN) docs/ws6455.1 README.md
+
+# make install / make uninstall into a temporary DESTDIR and PREFIX, from a
+# build of its own in $(BUILD)/install-test, and the installed server run
+# from / (test/install/run.py; about 10 s, most of it the build).
+install-test: check-deps
+	$(Q)$(RECORD) run $(TEST_RESULTS)/install-test install plain \
+	    timeout -k 5 300 $(TEST_PYTHON) test/install/run.py --build $(BUILD)/install-test
+
+# Each step runs even when one before it failed; the last line sums them.
+TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test
+
+test: check-deps
+	$(Q)rm -rf $(TEST_RESULTS); fail=0; \
+	for step in $(TEST_STEPS); do \
+	    $(MAKE) --no-print-directory IN_TEST=1 $$step || \
+	        { st=$$?; fail=1; $(RECORD) failed $(TEST_RESULTS)/$$step make-$$step $$st; }; \
+	done; \
+	echo "== make test: $(TEST_STEPS)"; \
+	$(RECORD) summary $(TEST_RESULTS) || fail=1; exit $$fail
 
 # The same suite, built into a separate tree with the sanitizers.
 asan: check-deps

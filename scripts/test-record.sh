@@ -43,12 +43,9 @@ run)
     mkdir -p "$dir" || exit 2
     log=$dir/$name.log
     rm -f "$dir/$name.status"
-    # Line-buffered, so that stdout and stderr keep their order in the
-    # pipe (cmocka writes its progress to one and its verdicts to the
-    # other); stdbuf is part of coreutils.
-    buf=
-    if command -v stdbuf >/dev/null 2>&1; then buf="stdbuf -oL -eL"; fi
-    { $buf "$@" 2>&1; echo $? > "$dir/$name.status"; } | tee "$log"
+    # The test programs write stdout a line at a time even into this pipe
+    # (test/support/linebuf.c), so stdout and stderr keep their order.
+    { "$@" 2>&1; echo $? > "$dir/$name.status"; } | tee "$log"
     status=$(cat "$dir/$name.status" 2>/dev/null || echo 1)
     case $kind in
     cmocka)

@@ -9,6 +9,8 @@
 #   make valgrind   the integration tests under valgrind memcheck
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make conformance  run the conformance driver against a fresh server
+#   make check-options  --help, the man page and README.md agree
+#   make install-test   install into a temporary tree, run it, uninstall
 #   make bench      side-by-side benchmark against Node's ws
 #   make e2e        headless-Chromium tests of the HTML client
 #   make interop    Node's ws and Python's websockets clients, compression on and off

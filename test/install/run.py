@@ -44,8 +44,10 @@ import time
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+DEADLINE = 270          # seconds for the whole run (make's timeout(1) says 300)
 
 passed = failed = skipped = 0
+procs = []              # every server started, killed by PID on the way out
 
 
 def check(ok, what, why=""):
@@ -199,14 +201,29 @@ def main():
         print("usage: %s [--build DIR]" % sys.argv[0], file=sys.stderr)
         return 2
     os.makedirs(build, exist_ok=True)
+
+    def on_signal(signum, _frame):
+        raise SystemExit("stopped by signal %d" % signum)
+
+    def on_alarm(_signum, _frame):
+        raise TimeoutError("the run took longer than %d s" % DEADLINE)
+
+    # A signal (timeout(1) sends SIGTERM) or the deadline still cleans up.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(DEADLINE)
     tmp = tempfile.mkdtemp(prefix="ws6455-install.")
-    server = None
     try:
-        server = test(build, os.path.realpath(tmp))
+        test(build, os.path.realpath(tmp))
+    except Exception as e:  # a check that could not even run is a failure
+        check(False, "the test ran to its end", "%s: %s" % (type(e).__name__, e))
     finally:
-        if server and server.poll() is None:
-            server.kill()
-            server.wait(5)
+        signal.alarm(0)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
         shutil.rmtree(tmp, ignore_errors=True)
     if skipped:
         print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
@@ -227,9 +244,9 @@ def test(build, tmp):
 
     # ---- install into the stage
     rc, out = run([make, "-C", ROOT, "--no-print-directory", jobs, "install"] + args,
-                  timeout=300, env=make_env())
+                  timeout=DEADLINE - 30, env=make_env())
     if not check(rc == 0, "make install PREFIX=%s DESTDIR=%s" % (prefix, stage), "\n" + out):
-        return None
+        return
 
     want = {"bin/ws6455", "share/man/man1/ws6455.1.gz", "lib/systemd/system/ws6455.service"}
     want |= {"share/ws6455/client/" + n for n in client}
@@ -311,7 +328,7 @@ def test(build, tmp):
     # ---- unpack the staged tree at its prefix, as installing a package would
     os.rename(staged, prefix)
     try:
-        server = installed(prefix, tmp, unit_path.replace(staged, prefix))
+        installed(prefix, tmp, unit_path.replace(staged, prefix))
     finally:
         os.rename(prefix, staged)
 
@@ -329,7 +346,6 @@ def test(build, tmp):
     check(not os.path.exists(os.path.join(staged, "share/ws6455")) and
           os.path.isdir(os.path.join(staged, "bin")),
           "share/ws6455 is gone; bin/, shared with others, stays")
-    return server
 
 
 def installed(prefix, tmp, unit):
@@ -358,6 +374,7 @@ def installed(prefix, tmp, unit):
     server = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", "0", "--workers", "1",
                                "--log-level", "info"], cwd="/", stdin=subprocess.DEVNULL,
                               stdout=log, stderr=log)
+    procs.append(server)
     log.close()
     port, deadline = None, time.monotonic() + 10
     while port is None and time.monotonic() < deadline and server.poll() is None:
@@ -368,7 +385,7 @@ def installed(prefix, tmp, unit):
             time.sleep(0.05)
     if not check(port is not None, "the installed server starts from / and listens",
                  open(log_path).read()):
-        return server
+        return
     for path, name in (("/", "index.html"), ("/client.js", "client.js")):
         try:
             status, body = http_get(port, path)
@@ -391,7 +408,6 @@ def installed(prefix, tmp, unit):
     check(rc == 0, "SIGTERM to its PID: it exits 0", rc)
     if failed:
         print("--- server log ---\n" + open(log_path).read() + "---", flush=True)
-    return server
 
 
 if __name__ == "__main__":

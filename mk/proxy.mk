@@ -1,8 +1,12 @@
 # make proxy-test -- ws6455 behind nginx (test/proxy/run.py).
 #
 # Needs nginx, openssl (a throwaway certificate for the wss:// check) and
-# Debian's python3-websockets. Each is installed with apt-get when missing
-# (this assumes root, as on the project's machines). The client side runs
+# Debian's python3-websockets. Each is installed with apt-get
+# --no-install-recommends when missing, with a line saying so (this
+# assumes root, as on the project's machines). nginx comes through
+# test/proxy/install-nginx.sh, which keeps the package's nginx.service from
+# starting and disables it: the test needs the binary, never the service,
+# and leaves no web server behind. The client side runs
 # under /usr/bin/python3 on purpose: python3-websockets installs into the
 # system interpreter, and a python3 earlier on PATH (pyenv, a venv) may
 # not see it.
@@ -19,13 +23,14 @@ PROXY_TIMEOUT ?= 120
 
 # nginx lives in /usr/sbin, which an ordinary user's PATH may lack.
 proxy-deps:
-	$(Q)if ! command -v nginx >/dev/null 2>&1 && ! test -x /usr/sbin/nginx; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light || \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; fi
-	$(Q)command -v openssl >/dev/null 2>&1 || { apt-get update && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y openssl; }
-	$(Q)$(PROXY_PYTHON) -c 'import websockets' 2>/dev/null || { apt-get update && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-websockets; }
+	$(Q)sh test/proxy/install-nginx.sh
+	$(Q)command -v openssl >/dev/null 2>&1 || { \
+	    echo "proxy-test: installing openssl with apt-get --no-install-recommends, for a throwaway certificate"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl; }
+	$(Q)$(PROXY_PYTHON) -c 'import websockets' 2>/dev/null || { \
+	    echo "proxy-test: installing python3-websockets with apt-get --no-install-recommends, the test's client"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	        python3 python3-websockets; }
 
 proxy-test: proxy-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

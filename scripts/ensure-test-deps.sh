@@ -2,15 +2,18 @@
 # ensure-test-deps.sh -- make sure the libraries the tests link are installed.
 #
 # `make test` runs this first. The tests need two libraries that a fresh
-# system may lack:
+# system may lack, and an interpreter:
 #   cmocka  the unit-test framework     (Debian/Ubuntu: libcmocka-dev)
 #   zlib    an oracle for our DEFLATE   (Debian/Ubuntu: zlib1g-dev)
-# The server itself links neither (it links libc only). If one is missing
-# and we are root on a Debian-like system, this installs it with apt-get;
-# otherwise it says what to install and stops.
+#   python3 test/options and test/install, standard library only
+#           (Debian/Ubuntu: python3, for $TEST_PYTHON, default /usr/bin/python3)
+# The server itself links neither library (it links libc only). If one is
+# missing and we are root on a Debian-like system, this installs it with
+# apt-get --no-install-recommends; otherwise it says what to install and
+# stops.
 #
-#   Fedora/RHEL:  dnf install libcmocka-devel zlib-devel
-#   Arch:         pacman -S cmocka zlib
+#   Fedora/RHEL:  dnf install libcmocka-devel zlib-devel python3
+#   Arch:         pacman -S cmocka zlib python
 #   macOS:        brew install cmocka   (the server itself needs Linux epoll)
 set -eu
 
@@ -20,18 +23,27 @@ have() {
         | ${CC:-cc} -x c - -o /dev/null "-l$2" >/dev/null 2>&1
 }
 
-missing=""
-have cmocka.h cmocka || missing="$missing libcmocka-dev"
-have zlib.h z || missing="$missing zlib1g-dev"
+python=${TEST_PYTHON:-/usr/bin/python3}
+
+check_all() {
+    missing=""
+    have cmocka.h cmocka || missing="$missing libcmocka-dev"
+    have zlib.h z || missing="$missing zlib1g-dev"
+    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 7))' >/dev/null 2>&1 ||
+        missing="$missing python3"
+}
+
+check_all
 [ -z "$missing" ] && exit 0
 
 echo "ensure-test-deps: the tests need these packages, which are not installed:$missing"
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "ensure-test-deps: installing them with: apt-get install -y$missing"
+    echo "ensure-test-deps: installing them with: apt-get install -y --no-install-recommends$missing"
     apt-get update -qq
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-    if have cmocka.h cmocka && have zlib.h z; then
+    check_all
+    if [ -z "$missing" ]; then
         echo "ensure-test-deps: installed."
         exit 0
     fi

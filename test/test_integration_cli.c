@@ -225,6 +225,9 @@ static void test_json_log_lines(void **state) {
     assert_non_null(f);
     while (fgets(line, sizeof(line), f)) {
         size_t len = strlen(line);
+        /* Under make valgrind, valgrind's own report ("==PID== ...")
+         * shares the server's stderr: not the server's lines. */
+        if (ts_valgrind() && strncmp(line, "==", 2) == 0) continue;
         if (json_object_check(line, len) < 0) fail_msg("not a JSON object: %s", line);
         assert_int_equal(json_member(line, len, "level", v, sizeof(v)), 0);
         assert_int_equal(json_member(line, len, "time", v, sizeof(v)), 0);

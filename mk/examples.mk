@@ -36,7 +36,8 @@ examples-test: check-deps
 	$(Q)$(MAKE) --no-print-directory examples $(CONF_BIN)
 	$(Q)for d in docs/minimal.md docs/from-minimal.md; do \
 	    sh scripts/check-quotes.sh $$d examples/minimal-echo.c || exit 1; done
-	$(Q)sh scripts/test-minimal.sh $(MINIMAL_BIN) $(CONF_BIN)
+	$(Q)$(RECORD) run $(TEST_RESULTS)/examples-test minimal-echo plain \
+	    sh scripts/test-minimal.sh $(MINIMAL_BIN) $(CONF_BIN)
 
 # The test that runs an example builds it first.
 $(BUILD)/test/test_integration_request: | $(EXAMPLE_BINS)

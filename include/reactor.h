@@ -73,8 +73,8 @@ void ws_reactor_set_after(ws_reactor *r, ws_after_proc *proc, void *data);
  * an idle loop never spins, since only an iteration with events starts it. */
 void ws_reactor_set_busy_poll(ws_reactor *r, unsigned usec);
 
-/* Milliseconds of a monotonic clock, as read at the start of the current
- * loop iteration (cheap: no system call). */
+/* Milliseconds of a monotonic clock, as read in the current loop iteration
+ * right after epoll_wait() returned (cheap: no system call). */
 uint64_t ws_reactor_now(const ws_reactor *r);
 
 /* Run until ws_reactor_stop(). Returns 0, or -1 if epoll_wait fails with

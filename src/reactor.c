@@ -3,12 +3,16 @@
  *
  * One iteration:
  *
- *     now = clock()
  *     wait = time until the nearest timer
  *     n = epoll_wait(events, wait)          one system call for every
- *     for each ready handle: handle->proc()   ready socket at once
+ *     now = clock()                           ready socket at once
+ *     for each ready handle: handle->proc()
  *     run the timers that are due
  *     after()                                 deferred frees
+ *
+ * With busy polling on (ws_reactor_set_busy_poll), an iteration after one
+ * that had events first calls epoll_wait() with timeout 0, repeatedly, and
+ * sleeps in it only if nothing came.
  *
  * Each ws_io handle is registered with its own address as the epoll
  * user data, so an event leads straight to its owner without a lookup.

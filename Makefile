@@ -10,6 +10,8 @@
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make conformance  run the conformance driver against a fresh server
 #   make check-options  --help, the man page and README.md agree
+#   make docs-check the dumps, programs and sizes in docs/ match the code
+#                   (make docs-update rewrites the generated blocks)
 #   make install-test   install into a temporary tree, run it, uninstall
 #   make bench      side-by-side benchmark against Node's ws
 #   make e2e        headless-Chromium tests of the HTML client
@@ -205,7 +207,8 @@ install-test: check-deps
 	    timeout -k 5 300 $(TEST_PYTHON) test/install/run.py --build $(BUILD)/install-test
 
 # Each step runs even when one before it failed; the last line sums them.
-TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test examples-test
+TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test examples-test \
+              docs-check
 
 test: check-deps
 	$(Q)rm -rf $(TEST_RESULTS); fail=0; \

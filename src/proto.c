@@ -41,9 +41,13 @@
 
 #include <string.h>
 
-/* The engine's state is counted in every connection's slot
- * (docs/architecture.md, docs/messages.md say 56 bytes). */
+/* The engine's state is counted in every connection's slot: at most 56
+ * bytes anywhere, and on x86-64 exactly the 56 that docs/messages.md and
+ * docs/from-minimal.md quote (make docs-check compares, scripts/docs/sizes). */
 _Static_assert(sizeof(ws_proto) <= 56, "ws_proto grew: every idle connection pays for it");
+#if defined(__x86_64__)
+_Static_assert(sizeof(ws_proto) == 56, "docs/messages.md: ws_proto is 56 bytes");
+#endif
 
 /* RFC 7692 §7.2.2: appended to a compressed message's payload. */
 static const uint8_t deflate_tail[4] = { 0x00, 0x00, 0xff, 0xff };

@@ -1,0 +1,373 @@
+/*
+ * gen.c -- the byte dumps and sizes that docs/ quotes, computed by the
+ * project's own code, for `make docs-check` (scripts/docs/docs.py).
+ *
+ *   build/docs/gen NAME     print the block NAME, exactly as the page shows
+ *                           it between its markers
+ *   build/docs/gen sizes    print "name value" lines: structure sizes and
+ *                           constants the pages quote (scripts/docs/sizes)
+ *   build/docs/gen list     the names
+ *
+ * A frame dump is not only printed: it is fed back to ws_frame_feed() (as
+ * the server for a masked frame, as a client for an unmasked one) and the
+ * program fails if the parser does not return the payload it was built
+ * from. So a page's "this is what the parser reads" is checked too.
+ *
+ * Built against build/libws6455.a and the private header of the server
+ * (for the sizes of its structures): mk/docs.mk.
+ */
+#include "deflate.h"
+#include "frame.h"
+#include "http.h"
+#include "inflate.h"
+#include "proto.h"
+#include "rfc6455.h"
+#include "server.h"
+#include "server_internal.h"
+#include "sha1.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d }; /* RFC 6455 §5.7's key */
+static const char accept_key[] = "dGhlIHNhbXBsZSBub25jZQ==";  /* RFC 6455 §1.3 */
+
+static void die(const char *what) {
+    fprintf(stderr, "gen: %s\n", what);
+    exit(1);
+}
+
+/* Bytes as "81 05 48", then the note at column col (if any). */
+static void hexline(const uint8_t *p, size_t n, int col, const char *note) {
+    int w = 0;
+    for (size_t i = 0; i < n; i++) w += printf(i ? " %02x" : "%02x", p[i]);
+    if (note) printf("%*s%s", col > w ? col - w : 1, "", note);
+    putchar('\n');
+}
+
+/* Parse frame (as the server if server, else as a client) and check that
+ * it is one frame with this opcode, FIN and payload. */
+static void check_frame(const uint8_t *frame, size_t n, int server, int opcode, int fin,
+                        const void *payload, size_t plen) {
+    uint8_t copy[128];
+    ws_frame_parser p;
+    ws_frame_event ev;
+    size_t off = 0, got = 0;
+    int headers = 0;
+
+    if (n > sizeof(copy)) die("frame too long to check");
+    memcpy(copy, frame, n);
+    ws_frame_parser_init(&p, server);
+    while (off < n) {
+        long used = ws_frame_feed(&p, copy + off, n - off, &ev);
+        if (used < 0) die("the parser refused a frame the page shows");
+        off += (size_t)used;
+        if (ev.type == WS_FRAME_EV_HEADER) {
+            headers++;
+            if (ev.opcode != opcode || ev.fin != fin || ev.length != plen)
+                die("the parser read another header than the page says");
+        } else if (ev.type == WS_FRAME_EV_PAYLOAD) {
+            if (got + ev.len > plen || memcmp(ev.data, (const uint8_t *)payload + got, ev.len))
+                die("the parser read another payload than the page says");
+            got += ev.len;
+        }
+    }
+    if (headers != 1 || got != plen || !ws_frame_parser_idle(&p))
+        die("not exactly one whole frame");
+}
+
+/* A client frame: masked header + payload masked with key. */
+static size_t client_frame(uint8_t *out, int fin, int opcode, const char *payload) {
+    size_t len = strlen(payload);
+    size_t hl = ws_frame_header_masked(out, fin, opcode, len, key);
+    memcpy(out + hl, payload, len);
+    ws_frame_mask(out + hl, len, key, 0);
+    check_frame(out, hl + len, 1, opcode, fin, payload, len);
+    return hl + len;
+}
+
+/* A server frame: unmasked header + payload. */
+static size_t server_frame(uint8_t *out, int fin, int opcode, const char *payload) {
+    size_t len = strlen(payload);
+    size_t hl = ws_frame_header(out, fin, opcode, len);
+    memcpy(out + hl, payload, len);
+    check_frame(out, hl + len, 0, opcode, fin, payload, len);
+    return hl + len;
+}
+
+/* ---- docs/framing.md ------------------------------------------------- */
+
+static void frame_text(void) {
+    uint8_t f[32];
+    hexline(f, server_frame(f, 1, WS_OP_TEXT, "Hello"), 0, NULL);
+}
+
+static void frame_masked(void) {
+    uint8_t f[32];
+    hexline(f, client_frame(f, 1, WS_OP_TEXT, "Hello"), 0, NULL);
+}
+
+static void unmask_table(void) {
+    uint8_t f[32];
+    size_t n = client_frame(f, 1, WS_OP_TEXT, "Hello"), hl = n - 5;
+    uint8_t plain[5];
+    memcpy(plain, f + hl, 5);
+    ws_frame_mask(plain, 5, key, 0);
+    printf("masked   ");
+    for (size_t i = 0; i < 5; i++) printf("  %02x", f[hl + i]);
+    printf("\nkey      ");
+    for (size_t i = 0; i < 5; i++) printf("  %02x", key[i % 4]);
+    printf("\nXOR      ");
+    for (size_t i = 0; i < 5; i++) printf("  %02x", plain[i]);
+    printf("\n         ");
+    for (size_t i = 0; i < 5; i++) printf("  %c%s", plain[i], i < 4 ? " " : "");
+    putchar('\n');
+}
+
+static void frame_fragments(void) {
+    uint8_t f[32];
+    hexline(f, server_frame(f, 0, WS_OP_TEXT, "Hel"), 22, "\"Hel\"");
+    hexline(f, server_frame(f, 1, WS_OP_CONT, "lo"), 22, "\"lo\"");
+}
+
+static void frame_fragments_masked(void) {
+    uint8_t f[32];
+    char note[64];
+    size_t n = client_frame(f, 0, WS_OP_TEXT, "Hel");
+    hexline(f, n, 36, "\"Hel\" masked");
+    n = client_frame(f, 1, WS_OP_CONT, "lo");
+    snprintf(note, sizeof(note), "\"lo\" masked: 6c^%02x = %02x, 6f^%02x = %02x", key[0],
+             0x6c ^ key[0], key[1], 0x6f ^ key[1]);
+    hexline(f, n, 36, note);
+}
+
+static void ping_pong(void) {
+    uint8_t f[32];
+    hexline(f, server_frame(f, 1, WS_OP_PING, "Hello"), 39, "ping, body \"Hello\"");
+    hexline(f, client_frame(f, 1, WS_OP_PONG, "Hello"), 39, "pong, body \"Hello\", masked");
+}
+
+static void frame_len(uint64_t len) {
+    uint8_t h[WS_MAX_SERVER_HEADER_LEN];
+    size_t n = ws_frame_header(h, 1, WS_OP_BINARY, len);
+    for (size_t i = 0; i < n; i++) printf(i ? " %02x" : "%02x", h[i]);
+    printf("  [%llu bytes]\n", (unsigned long long)len);
+}
+
+static void frame_256(void) { frame_len(256); }
+static void frame_65536(void) { frame_len(65536); }
+
+static void header_table(void) {
+    static const uint64_t lens[] = { 125, 126, 256, 65535, 65536 };
+    printf("| payload length | header written by `ws_frame_header(out, 1, WS_OP_BINARY, len)` |\n");
+    printf("|---|---|\n");
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        uint8_t h[WS_MAX_SERVER_HEADER_LEN];
+        size_t n = ws_frame_header(h, 1, WS_OP_BINARY, lens[i]);
+        printf("| %llu | `", (unsigned long long)lens[i]);
+        for (size_t k = 0; k < n; k++) printf(k ? " %02x" : "%02x", h[k]);
+        printf("` |\n");
+    }
+}
+
+/* ---- docs/handshake.md ----------------------------------------------- */
+
+/* The key followed by the GUID: 60 bytes (RFC 6455 §4.2.2 item 5.4). */
+static size_t accept_input(uint8_t out[64]) {
+    size_t kl = strlen(accept_key);
+    memcpy(out, accept_key, kl);
+    memcpy(out + kl, WS_GUID, WS_GUID_LEN);
+    return kl + WS_GUID_LEN;
+}
+
+static void dump16(const uint8_t *p, size_t n, int text) {
+    for (size_t off = 0; off < n; off += 16) {
+        size_t k = n - off < 16 ? n - off : 16;
+        printf("%2zu:", off);
+        for (size_t i = 0; i < k; i++) printf(" %02x", p[off + i]);
+        if (text) printf("%*s%.*s", 4 + (16 - (int)k) * 3, "", (int)k, (const char *)p + off);
+        putchar('\n');
+    }
+}
+
+static void accept_string(void) {
+    uint8_t in[64];
+    size_t n = accept_input(in);
+    printf("%.*s\n", (int)n, (const char *)in);
+}
+
+static void accept_hex(void) {
+    uint8_t in[64];
+    dump16(in, accept_input(in), 1);
+}
+
+/* FIPS 180-4 §5.1.1: the 60-byte message padded into two blocks. */
+static void padded(uint8_t blocks[128]) {
+    uint8_t in[64];
+    size_t n = accept_input(in);
+    memset(blocks, 0, 128);
+    memcpy(blocks, in, n);
+    blocks[n] = 0x80;
+    uint64_t bits = (uint64_t)n * 8;
+    for (int i = 0; i < 8; i++) blocks[127 - i] = (uint8_t)(bits >> (8 * i));
+}
+
+static void sha1_block1(void) {
+    uint8_t b[128];
+    padded(b);
+    dump16(b, 64, 0);
+}
+
+static void sha1_block2(void) {
+    uint8_t b[128];
+    padded(b);
+    dump16(b + 64, 64, 0);
+}
+
+/* The state after each block: the padded blocks fed to ws_sha1_update()
+ * one whole block at a time (which compresses it), checked against the
+ * digest ws_sha1() gives for the message itself. */
+static void sha1_state(void) {
+    uint8_t b[128], in[64], digest[WS_SHA1_DIGEST_LEN];
+    ws_sha1_ctx ctx;
+    static const char *rows[] = { "initial value (§5.3.1)", "after block 1", "after block 2" };
+
+    padded(b);
+    ws_sha1_init(&ctx);
+    printf("| | H0 | H1 | H2 | H3 | H4 |\n|---|---|---|---|---|---|\n");
+    for (int r = 0; r < 3; r++) {
+        if (r > 0) ws_sha1_update(&ctx, b + 64 * (r - 1), 64);
+        printf("| %s |", rows[r]);
+        for (int i = 0; i < 5; i++) printf(" `%08x` |", (unsigned)ctx.h[i]);
+        putchar('\n');
+    }
+    ws_sha1(in, accept_input(in), digest);
+    for (int i = 0; i < 5; i++)
+        if (ctx.h[i] != ((uint32_t)digest[4 * i] << 24 | (uint32_t)digest[4 * i + 1] << 16 |
+                         (uint32_t)digest[4 * i + 2] << 8 | digest[4 * i + 3]))
+            die("the state after block 2 is not the digest");
+}
+
+static void sha1_digest(void) {
+    uint8_t in[64], digest[WS_SHA1_DIGEST_LEN];
+    ws_sha1(in, accept_input(in), digest);
+    hexline(digest, sizeof(digest), 0, NULL);
+}
+
+static void accept_header(void) {
+    char out[WS_HTTP_ACCEPT_LEN + 1];
+    ws_http_accept_key(accept_key, strlen(accept_key), out);
+    printf("Sec-WebSocket-Accept: %s\n", out);
+}
+
+/* ---- docs/deflate.md ------------------------------------------------- */
+
+/* n with thousands separated by commas, as the pages write sizes. */
+static const char *commas(size_t n) {
+    static char out[8][32];
+    static int k;
+    char digits[24], *o = out[k = (k + 1) % 8];
+    int len = snprintf(digits, sizeof(digits), "%zu", n);
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0) *o++ = ',';
+        *o++ = digits[i];
+    }
+    *o = 0;
+    return out[k];
+}
+
+static void inflate_sizes(void) {
+    printf("| window bits |");
+    for (unsigned w = 8; w <= 15; w++) printf(" %u |", w);
+    printf("\n|---|");
+    for (unsigned w = 8; w <= 15; w++) printf("---:|");
+    printf("\n| `ws_inflate_size()`, bytes |");
+    for (unsigned w = 8; w <= 15; w++) printf(" %s |", commas(ws_inflate_size(w)));
+    putchar('\n');
+}
+
+/* The page folds windows 8..12 into one column and levels 2..9 into one
+ * row; check that the folded values are what it says they are. */
+static void deflate_sizes(void) {
+    for (unsigned w = 9; w <= 12; w++)
+        if (ws_deflate_size(w, 1) != ws_deflate_size(8, 1)) die("level 1 differs below 13");
+    for (int l = 3; l <= 9; l++)
+        for (unsigned w = 8; w <= 15; w++)
+            if (ws_deflate_size(w, l) != ws_deflate_size(w, 2)) die("levels 2..9 differ");
+    printf("| window bits | 8..12 | 13 | 14 | 15 |\n|---|---:|---:|---:|---:|\n");
+    printf("| level 1 | %s | %s | %s | %s |\n", commas(ws_deflate_size(8, 1)),
+           commas(ws_deflate_size(13, 1)), commas(ws_deflate_size(14, 1)),
+           commas(ws_deflate_size(15, 1)));
+    printf("| levels 2..9 | %s (8) ... %s (12) | %s | %s | %s |\n", commas(ws_deflate_size(8, 2)),
+           commas(ws_deflate_size(12, 2)), commas(ws_deflate_size(13, 2)),
+           commas(ws_deflate_size(14, 2)), commas(ws_deflate_size(15, 2)));
+}
+
+/* ---- sizes ------------------------------------------------------------ */
+
+static void sizes(void) {
+    printf("sizeof_ws_conn %zu\n", sizeof(ws_conn));
+    printf("sizeof_conn_x %zu\n", sizeof(conn_x));
+    printf("sizeof_conn_x_alloc %zu\n", sizeof(conn_x) + (size_t)WS_MEM_OVERHEAD);
+    printf("sizeof_handshake %zu\n", sizeof(handshake));
+    printf("sizeof_ws_http_parser %zu\n", sizeof(ws_http_parser));
+    printf("sizeof_ws_frame_parser %zu\n", sizeof(ws_frame_parser));
+    printf("sizeof_ws_proto %zu\n", sizeof(ws_proto));
+    printf("mem_overhead %d\n", (int)WS_MEM_OVERHEAD);
+    printf("read_buf %d\n", READ_BUF_SIZE);
+    printf("write_buf %d\n", WRITE_BUF_SIZE);
+    printf("batch_iov %d\n", BATCH_IOV);
+    printf("accept_batch %d\n", ACCEPT_BATCH);
+    printf("conn_chunk %d\n", CONN_CHUNK);
+    printf("sweep_ms %d\n", SWEEP_MS);
+    printf("part_min %d\n", WS_PART_MIN);
+    printf("inflate_15 %zu\n", ws_inflate_size(15));
+    printf("deflate_15_1 %zu\n", ws_deflate_size(15, 1));
+    printf("zip_pair_15_1 %zu\n", ws_inflate_size(15) + ws_deflate_size(15, 1));
+    printf("inflate_15_alloc %zu\n", ws_inflate_size(15) + (size_t)WS_MEM_OVERHEAD);
+    printf("deflate_15_1_alloc %zu\n", ws_deflate_size(15, 1) + (size_t)WS_MEM_OVERHEAD);
+    printf("zip_pair_15_1_alloc %zu\n",
+           ws_inflate_size(15) + ws_deflate_size(15, 1) + 2 * (size_t)WS_MEM_OVERHEAD);
+    printf("accept_len %d\n", WS_HTTP_ACCEPT_LEN);
+    printf("max_close_reason %d\n", WS_MAX_CLOSE_REASON);
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} gens[] = {
+    { "frame-text", frame_text },
+    { "frame-masked", frame_masked },
+    { "unmask-table", unmask_table },
+    { "frame-fragments", frame_fragments },
+    { "frame-fragments-masked", frame_fragments_masked },
+    { "ping-pong", ping_pong },
+    { "frame-256", frame_256 },
+    { "frame-65536", frame_65536 },
+    { "header-table", header_table },
+    { "accept-string", accept_string },
+    { "accept-hex", accept_hex },
+    { "sha1-block1", sha1_block1 },
+    { "sha1-block2", sha1_block2 },
+    { "sha1-state", sha1_state },
+    { "sha1-digest", sha1_digest },
+    { "accept-header", accept_header },
+    { "inflate-sizes", inflate_sizes },
+    { "deflate-sizes", deflate_sizes },
+    { "sizes", sizes },
+};
+
+int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "list")) {
+        for (size_t i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) puts(gens[i].name);
+        return 0;
+    }
+    for (size_t i = 0; argc == 2 && i < sizeof(gens) / sizeof(gens[0]); i++) {
+        if (strcmp(argv[1], gens[i].name)) continue;
+        gens[i].fn();
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    fprintf(stderr, "usage: %s NAME (%s list: the names)\n", argv[0], argv[0]);
+    return 2;
+}

@@ -209,6 +209,13 @@ def do_sizes(build, res, pages):
         values['conformance_cases'] = str(len(ids))
         values['conformance_deflate_cases'] = str(sum(
             1 for i in ids if i.startswith(('12.', '13.', 'X.5.', 'X.6.', 'X.7.'))))
+        # Lines of code: the server's sources and headers, the minimal server.
+        def lines(paths):
+            return str(sum(open(os.path.join(ROOT, p), 'rb').read().count(b'\n') for p in paths))
+        values['src_lines'] = lines(sorted(os.path.join(d, f) for d in ('src', 'include')
+                                           for f in os.listdir(os.path.join(ROOT, d))
+                                           if f.endswith(('.c', '.h'))))
+        values['minimal_lines'] = lines(['examples/minimal-echo.c'])
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         res.fail('sizes', str(e))
         return

@@ -318,6 +318,8 @@ static void sizes(void) {
     printf("read_buf %d\n", READ_BUF_SIZE);
     printf("write_buf %d\n", WRITE_BUF_SIZE);
     printf("batch_iov %d\n", BATCH_IOV);
+    printf("batch_copy_max %d\n", BATCH_COPY_MAX);
+    printf("write_event_max %d\n", WRITE_EVENT_MAX);
     printf("accept_batch %d\n", ACCEPT_BATCH);
     printf("conn_chunk %d\n", CONN_CHUNK);
     printf("sweep_ms %d\n", SWEEP_MS);

@@ -78,8 +78,13 @@ def generate(build, name):
 def generated_blocks(lines):
     """(start, end, name) for each marked region: lines[start+1:end]."""
     i = 0
+    fenced = False
     while i < len(lines):
+        if lines[i].startswith('```'):
+            fenced = not fenced
         m = GEN_RE.match(lines[i])
+        if m and fenced:
+            raise ValueError(f'line {i + 1}: a <!-- generated --> mark inside a code block')
         if m:
             j = i + 1
             while j < len(lines) and not END_RE.match(lines[j]):

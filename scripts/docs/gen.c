@@ -261,6 +261,25 @@ static void accept_header(void) {
     printf("Sec-WebSocket-Accept: %s\n", out);
 }
 
+/* The §1.3 example's 101, as ws_http_write_101() writes it; its length in
+ * *len. */
+static const char *response_101(int *len) {
+    static char resp[256];
+    char acc[WS_HTTP_ACCEPT_LEN + 1];
+    ws_http_accept_key(accept_key, strlen(accept_key), acc);
+    *len = ws_http_write_101(resp, sizeof(resp), acc, NULL);
+    if (*len < 0) die("the 101 does not fit");
+    return resp;
+}
+
+/* The response with each CRLF shown as a line end. */
+static void print_response_101(void) {
+    int len;
+    const char *r = response_101(&len);
+    for (int i = 0; i < len; i++)
+        if (r[i] != '\r') putchar(r[i]);
+}
+
 /* ---- docs/deflate.md ------------------------------------------------- */
 
 /* n with thousands separated by commas, as the pages write sizes. */
@@ -332,6 +351,9 @@ static void sizes(void) {
     printf("zip_pair_15_1_alloc %zu\n",
            ws_inflate_size(15) + ws_deflate_size(15, 1) + 2 * (size_t)WS_MEM_OVERHEAD);
     printf("accept_len %d\n", WS_HTTP_ACCEPT_LEN);
+    int len101;
+    (void)response_101(&len101);
+    printf("response_101_len %d\n", len101);
     printf("max_close_reason %d\n", WS_MAX_CLOSE_REASON);
 }
 
@@ -355,6 +377,7 @@ static const struct {
     { "sha1-state", sha1_state },
     { "sha1-digest", sha1_digest },
     { "accept-header", accept_header },
+    { "response-101", print_response_101 },
     { "inflate-sizes", inflate_sizes },
     { "deflate-sizes", deflate_sizes },
     { "sizes", sizes },

@@ -280,6 +280,16 @@ static void print_response_101(void) {
         if (r[i] != '\r') putchar(r[i]);
 }
 
+/* The 426 a request with another Sec-WebSocket-Version gets (RFC 6455
+ * §4.2.2, §4.4), as ws_http_write_error() writes it. */
+static void response_426(void) {
+    char resp[512];
+    int len = ws_http_write_error(resp, sizeof(resp), 426);
+    if (len < 0) die("the 426 does not fit");
+    for (int i = 0; i < len; i++)
+        if (resp[i] != '\r') putchar(resp[i]);
+}
+
 /* ---- docs/deflate.md ------------------------------------------------- */
 
 /* n with thousands separated by commas, as the pages write sizes. */
@@ -351,6 +361,8 @@ static void sizes(void) {
     printf("zip_pair_15_1_alloc %zu\n",
            ws_inflate_size(15) + ws_deflate_size(15, 1) + 2 * (size_t)WS_MEM_OVERHEAD);
     printf("accept_len %d\n", WS_HTTP_ACCEPT_LEN);
+    printf("max_target %d\n", WS_HTTP_MAX_TARGET);
+    printf("max_key %d\n", WS_HTTP_MAX_KEY);
     int len101;
     (void)response_101(&len101);
     printf("response_101_len %d\n", len101);
@@ -378,6 +390,7 @@ static const struct {
     { "sha1-digest", sha1_digest },
     { "accept-header", accept_header },
     { "response-101", print_response_101 },
+    { "response-426", response_426 },
     { "inflate-sizes", inflate_sizes },
     { "deflate-sizes", deflate_sizes },
     { "sizes", sizes },

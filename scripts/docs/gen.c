@@ -17,6 +17,7 @@
  * (for the sizes of its structures): mk/docs.mk.
  */
 #include "deflate.h"
+#include "error.h"
 #include "frame.h"
 #include "http.h"
 #include "inflate.h"
@@ -146,6 +147,60 @@ static void ping_pong(void) {
     uint8_t f[32];
     hexline(f, server_frame(f, 1, WS_OP_PING, "Hello"), 39, "ping, body \"Hello\"");
     hexline(f, client_frame(f, 1, WS_OP_PONG, "Hello"), 39, "pong, body \"Hello\", masked");
+}
+
+/* Each refused header fed to a server's parser one byte at a time: the
+ * byte it fails at, the error and the close code (docs/framing.md,
+ * "Failing at the first bad byte"). Only the inputs and the words about
+ * them are written here; the rest is what the parser and error.c say. */
+static void fail_table(void) {
+    static const struct {
+        const char *hex, *what, *at; /* at: how the failing byte is named, NULL: its value */
+    } rows[] = {
+        { "81 05 00", "`81 05 ...` (text, no mask)", NULL },
+        { "c1 85 00", "`c1 85 ...` (RSV1 set, no extension agreed)", NULL },
+        { "83 85 00", "`83 85 ...` (opcode 3)", NULL },
+        { "8b 80 00", "`8b 80 ...` (opcode 11)", NULL },
+        { "09 80 00", "`09 80 ...` (ping without FIN)", NULL },
+        { "89 fe 00", "`89 fe ...` (ping, length 126)", NULL },
+        { "82 ff 80 00", "`82 ff 80 ...` (64-bit length, top bit set)", NULL },
+        { "82 fe 00 05", "`82 fe 00 05` (5 in the 16-bit form)", NULL },
+        { "82 ff 00 00 00 00 00 00 ff ff", "`82 ff 00 00 00 00 00 00 ff ff` (65535 in the 64-bit form)",
+          "the sixth zero length byte" },
+    };
+    static const struct {
+        int err;
+        const char *name;
+    } names[] = {
+        { WS_E_RSV, "WS_E_RSV" }, { WS_E_OPCODE, "WS_E_OPCODE" },
+        { WS_E_UNMASKED, "WS_E_UNMASKED" }, { WS_E_CONTROL_LEN, "WS_E_CONTROL_LEN" },
+        { WS_E_CONTROL_FRAG, "WS_E_CONTROL_FRAG" }, { WS_E_LENGTH, "WS_E_LENGTH" },
+    };
+    printf("| input | fails at byte | error | close code |\n|---|---|---|---|\n");
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        uint8_t in[16];
+        size_t n = 0;
+        for (const char *h = rows[r].hex; *h; h += h[2] ? 3 : 2)
+            in[n++] = (uint8_t)strtoul((char[3]){ h[0], h[1], 0 }, NULL, 16);
+        ws_frame_parser p;
+        ws_frame_event ev;
+        long rc = 0;
+        size_t at = 0;
+        ws_frame_parser_init(&p, 1);
+        for (; at < n; at++)
+            if ((rc = ws_frame_feed(&p, in + at, 1, &ev)) < 0) break;
+        if (rc >= 0) die("a row of the failure table is accepted");
+        const char *name = NULL;
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            if (names[k].err == rc) name = names[k].name;
+        if (!name) die("an error the table has no name for");
+        printf("| %s | %zu (", rows[r].what, at);
+        if (rows[r].at)
+            printf("%s", rows[r].at);
+        else
+            printf("`%02x`", in[at]);
+        printf(") | `%s` | %u |\n", name, (unsigned)ws_error_close_code((int)rc));
+    }
 }
 
 static void frame_len(uint64_t len) {
@@ -382,6 +437,7 @@ static const struct {
     { "frame-256", frame_256 },
     { "frame-65536", frame_65536 },
     { "header-table", header_table },
+    { "fail-table", fail_table },
     { "accept-string", accept_string },
     { "accept-hex", accept_hex },
     { "sha1-block1", sha1_block1 },

@@ -26,6 +26,7 @@
 #include "server.h"
 #include "server_internal.h"
 #include "sha1.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,127 @@ static void header_table(void) {
         printf("| %llu | `", (unsigned long long)lens[i]);
         for (size_t k = 0; k < n; k++) printf(k ? " %02x" : "%02x", h[k]);
         printf("` |\n");
+    }
+}
+
+/* ---- docs/messages.md ------------------------------------------------ */
+
+/* The RFC's fragmented "Hello" with a ping "hi" between the fragments. */
+static size_t hel_ping_lo(uint8_t *out, size_t *ends) {
+    size_t n = client_frame(out, 0, WS_OP_TEXT, "Hel");
+    ends[0] = n;
+    n += client_frame(out + n, 1, WS_OP_PING, "hi");
+    ends[1] = n;
+    n += client_frame(out + n, 1, WS_OP_CONT, "lo");
+    ends[2] = n;
+    return n;
+}
+
+static void hel_ping_lo_dump(void) {
+    uint8_t f[64];
+    size_t ends[3];
+    static const char *notes[] = { "TEXT, FIN 0, \"Hel\"", "PING, FIN 1, \"hi\"",
+                                   "CONT, FIN 1, \"lo\"" };
+    hel_ping_lo(f, ends);
+    for (int i = 0; i < 3; i++)
+        hexline(f + (i ? ends[i - 1] : 0), ends[i] - (i ? ends[i - 1] : 0), 34, notes[i]);
+}
+
+/* What ws_proto_feed() returns for that stream cut after byte 5, called
+ * as frames_feed() calls it: again on the rest after each event. */
+static void hel_ping_lo_events(void) {
+    uint8_t f[64];
+    size_t ends[3], cuts[] = { 5, 0 }, off = 0;
+    size_t n = hel_ping_lo(f, ends);
+    ws_proto p;
+    ws_proto_limits lim = { 1 << 20, 0 };
+    cuts[1] = n;
+    ws_proto_init(&p);
+    printf("| read | call on bytes | consumed | event |\n|---|---|---|---|\n");
+    for (int r = 0; r < 2; r++) {
+        do {
+            ws_proto_event ev;
+            size_t used = ws_proto_feed(&p, &lim, f + off, cuts[r] - off, &ev);
+            printf("| %d | %zu..%zu", r + 1, off, cuts[r] - 1);
+            if (r == 0) printf(" (%zu bytes)", cuts[r] - off);
+            printf(" | %zu | ", used);
+            off += used;
+            switch (ev.type) {
+            case WS_PROTO_EV_NONE:
+                printf("none: the header is incomplete; the frame parser keeps its place "
+                       "(`S_MASK`, %zu of the 4 key bytes seen) |\n", cuts[r] - 2);
+                break;
+            case WS_PROTO_EV_DATA:
+                printf("`DATA` %s, `first` %u, `last` %u, \"%.*s\", `size_hint` %llu |\n",
+                       ev.opcode == WS_OP_TEXT ? "text" : "binary", ev.first, ev.last,
+                       (int)ev.len, (const char *)ev.data, (unsigned long long)ev.size_hint);
+                break;
+            case WS_PROTO_EV_PING:
+                printf("`PING`, `first` %u, `last` %u, \"%.*s\" |\n", ev.first, ev.last,
+                       (int)ev.len, (const char *)ev.data);
+                break;
+            default:
+                die("an event the table does not expect");
+            }
+        } while (off < cuts[r]);
+    }
+}
+
+/* The close frame the server answers an unmasked frame with: the code
+ * and the error's text, as frames_feed() and send_close() build it. */
+static void close_unmasked(void) {
+    uint8_t f[32], out[160];
+    ws_proto p;
+    ws_proto_limits lim = { 1 << 20, 0 };
+    ws_proto_event ev;
+    size_t n = server_frame(f, 1, WS_OP_TEXT, "Hello");
+    ws_proto_init(&p);
+    (void)ws_proto_feed(&p, &lim, f, n, &ev);
+    if (ev.type != WS_PROTO_EV_ERROR) die("an unmasked frame was accepted");
+    const char *why = ws_strerror(ev.error);
+    size_t rl = strlen(why), hl = ws_frame_header(out, 1, WS_OP_CLOSE, 2 + rl);
+    out[hl] = (uint8_t)(ev.close_code >> 8);
+    out[hl + 1] = (uint8_t)ev.close_code;
+    memcpy(out + hl + 2, why, rl);
+    hexline(out, hl + 2 + rl, 0, NULL);
+}
+
+/* "€" (E2 82 AC) sent as two fragments, cut inside the character. */
+static void euro_fragments(void) {
+    uint8_t f[32];
+    hexline(f, client_frame(f, 0, WS_OP_TEXT, "\xE2"), 30, "TEXT, FIN 0, payload E2");
+    hexline(f, client_frame(f, 1, WS_OP_CONT, "\x82\xAC"), 30, "CONT, FIN 1, payload 82 AC");
+}
+
+/* The UTF-8 validator's state after each prefix (docs/messages.md). */
+static void utf8_states(void) {
+    static const struct {
+        const char *bytes, *shown, *meaning;
+    } rows[] = {
+        { "", "(nothing)", NULL },
+        { "\xE2", "`E2`", NULL },
+        { "\xE2\x82", "`E2 82`", NULL },
+        { "\xE2\x82\xAC", "`E2 82 AC` (\"\xE2\x82\xAC\")", NULL },
+        { "\xF0", "`F0`", NULL },
+        { "\xED", "`ED`", NULL },
+    };
+    printf("| input so far | state | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ws_utf8 u;
+        ws_utf8_init(&u);
+        if (ws_utf8_feed(&u, (const uint8_t *)rows[i].bytes, strlen(rows[i].bytes), NULL) ==
+            WS_UTF8_INVALID)
+            die("a valid prefix refused");
+        unsigned left = u.state >> 16 & 3, hi = u.state >> 8 & 0xff, lo = u.state & 0xff;
+        printf("| %s | `0x%06x` | ", rows[i].shown, (unsigned)u.state);
+        if (u.state == 0)
+            printf("%s |\n", i ? "complete" : "between characters");
+        else if (i == 1)
+            printf("%u bytes to come, the next in `%02X..%02X` |\n", left, lo, hi);
+        else if (left == 1)
+            printf("1 byte to come, in `%02X..%02X` |\n", lo, hi);
+        else
+            printf("%u to come, the next in `%02X..%02X` |\n", left, lo, hi);
     }
 }
 
@@ -438,6 +560,11 @@ static const struct {
     { "frame-65536", frame_65536 },
     { "header-table", header_table },
     { "fail-table", fail_table },
+    { "hel-ping-lo", hel_ping_lo_dump },
+    { "hel-ping-lo-events", hel_ping_lo_events },
+    { "close-unmasked", close_unmasked },
+    { "utf8-states", utf8_states },
+    { "euro-fragments", euro_fragments },
     { "accept-string", accept_string },
     { "accept-hex", accept_hex },
     { "sha1-block1", sha1_block1 },

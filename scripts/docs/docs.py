@@ -34,6 +34,9 @@ Markdown does not show):
                                     a pattern in a page; every match must
                                     show that value.
 
+And every option default quoted as "`--option` (N unit)" or "(N unit by
+default)" is compared with what `DIR/ws6455 --help` prints.
+
 Prints one line per check that fails and ends with "docs-check: N passed,
 N failed", which scripts/test-record.sh counts.
 """
@@ -255,6 +258,47 @@ def do_sizes(build, res, pages):
             res.ok()
 
 
+HELP_DEFAULT = re.compile(r'^  (?:-\w, )?--([a-z-]+)(?:[^\n]*\n(?!  -))*?[^\n]*\(default ([^)]*)\)',
+                          re.M)
+QUOTED_DEFAULT = re.compile(
+    r'`--([a-z-]+)` \(([0-9][0-9.,]*)(?: (s|KiB|MiB|GiB)(?: by default)?| by default)\)')
+UNITS = {None: 1, 's': 1, 'KiB': 1024, 'MiB': 1 << 20, 'GiB': 1 << 30}
+
+
+def do_defaults(build, res, pages):
+    """Every "`--option` (N unit)" or "(N unit by default)" in a page must
+    be the default `ws6455 --help` prints (seconds, bytes, counts)."""
+    try:
+        p = subprocess.run([os.path.join(build, 'ws6455'), '--help'], cwd=ROOT,
+                           capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        res.fail('defaults', f'ws6455 --help: {e}')
+        return
+    defaults = {}
+    for m in HELP_DEFAULT.finditer(p.stdout):
+        word = m.group(2).split()[0].rstrip(';')
+        if re.fullmatch(r'[0-9]+(\.[0-9]+)?', word):
+            defaults[m.group(1)] = float(word)
+    if len(defaults) < 10:
+        res.fail('defaults', f'only {len(defaults)} numeric defaults read from --help')
+        return
+    for page in pages:
+        with open(os.path.join(ROOT, page)) as f:
+            text = f.read()
+        for m in QUOTED_DEFAULT.finditer(text):
+            name, num, unit = m.groups()
+            line = text.count('\n', 0, m.start()) + 1
+            where = f'{page}:{line} --{name}'
+            if name not in defaults:
+                res.fail(where, f'--help gives no numeric default for --{name}')
+                continue
+            said = float(num.replace(',', '')) * UNITS[unit]
+            if said != defaults[name]:
+                res.fail(where, f'the page says {m.group(0)}, --help {defaults[name]:g}')
+            else:
+                res.ok()
+
+
 def main(argv):
     update = False
     build = 'build'
@@ -282,6 +326,7 @@ def main(argv):
                 f.write('\n'.join(new))
         do_programs(page, new, build, res)
     do_sizes(build, res, set(args))
+    do_defaults(build, res, pages)
     print(f'docs-check: {res.passed} passed, {res.failed} failed')
     return 1 if res.failed else 0
 

@@ -217,6 +217,11 @@ def do_sizes(build, res, pages):
         values['conformance_cases'] = str(len(ids))
         values['conformance_deflate_cases'] = str(sum(
             1 for i in ids if i.startswith(('12.', '13.', 'X.5.', 'X.6.', 'X.7.'))))
+        # The second pass of make conformance: the prefixes of CONF_DEDICATED.
+        with open(os.path.join(ROOT, 'Makefile')) as f:
+            dedicated = re.search(r'^CONF_DEDICATED := (\S+)$', f.read(), re.M).group(1)
+        values['conformance_dedicated_cases'] = str(sum(
+            1 for i in ids if i.startswith(tuple(dedicated.split(',')))))
         # Lines of code: the server's sources and headers, the minimal server.
         def lines(paths):
             return str(sum(open(os.path.join(ROOT, p), 'rb').read().count(b'\n') for p in paths))

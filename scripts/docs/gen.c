@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "http.h"
 #include "inflate.h"
+#include "pmd.h"
 #include "proto.h"
 #include "rfc6455.h"
 #include "server.h"
@@ -469,6 +470,30 @@ static void response_426(void) {
 
 /* ---- docs/deflate.md ------------------------------------------------- */
 
+/* Offers the parser declines (RFC 7692 §5, §7.1): each is fed to
+ * ws_pmd_feed() as a whole header value and must leave no acceptable
+ * offer; the list is printed as the page shows it. */
+static void pmd_declined(void) {
+    static const char *offers[] = {
+        "permessage-deflate; foo",
+        "permessage-deflate; server_max_window_bits",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+        "permessage-deflate; server_no_context_takeover=1",
+        "permessage-deflate; client_max_window_bits=08",
+    };
+    for (size_t i = 0; i < sizeof(offers) / sizeof(offers[0]); i++) {
+        ws_pmd_parser p;
+        ws_pmd_offer o;
+        ws_pmd_parser_init(&p);
+        ws_pmd_header_begin(&p);
+        ws_pmd_feed(&p, (const uint8_t *)offers[i], strlen(offers[i]));
+        ws_pmd_header_end(&p);
+        if (ws_pmd_offered(&p, &o)) die("an offer the page says is declined was accepted");
+        puts(offers[i]);
+    }
+}
+
 /* n with thousands separated by commas, as the pages write sizes. */
 static const char *commas(size_t n) {
     static char out[8][32];
@@ -520,6 +545,7 @@ static void sizes(void) {
     printf("sizeof_ws_http_parser %zu\n", sizeof(ws_http_parser));
     printf("sizeof_ws_frame_parser %zu\n", sizeof(ws_frame_parser));
     printf("sizeof_ws_proto %zu\n", sizeof(ws_proto));
+    printf("sizeof_ws_pmd_parser %zu\n", sizeof(ws_pmd_parser));
     printf("mem_overhead %d\n", (int)WS_MEM_OVERHEAD);
     printf("read_buf %d\n", READ_BUF_SIZE);
     printf("write_buf %d\n", WRITE_BUF_SIZE);
@@ -575,6 +601,7 @@ static const struct {
     { "response-101", print_response_101 },
     { "response-426", response_426 },
     { "inflate-sizes", inflate_sizes },
+    { "pmd-declined", pmd_declined },
     { "deflate-sizes", deflate_sizes },
     { "sizes", sizes },
 };

@@ -37,6 +37,9 @@ Markdown does not show):
 And every option default quoted as "`--option` (N unit)" or "(N unit by
 default)" is compared with what `DIR/ws6455 --help` prints.
 
+And every test_ name, `ws_`/`WS_` identifier and path into the tree
+(src/..., test/..., scripts/...) a page names must exist.
+
 Prints one line per check that fails and ends with "docs-check: N passed,
 N failed", which scripts/test-record.sh counts.
 """
@@ -304,6 +307,48 @@ def do_defaults(build, res, pages):
                 res.ok()
 
 
+# Names the pages use that are not the project's: Node's ws error code,
+# quoted in tutorial-vs-ws6455.md for comparison.
+FOREIGN_NAMES = {'WS_ERR_EXPECTED_MASK'}
+SOURCE_GLOBS = ('src/*.c', 'src/*.h', 'include/*.h', 'test/*.c', 'test/*/*.c', 'test/*/*.h',
+                'test/*/*.py', 'test/*/*.js', 'test/*/*.sh', 'examples/*', 'scripts/*.sh',
+                'scripts/docs/*', 'client/*', 'bench/*.c', 'bench/*/*.c', 'bench/*.js', 'mk/*.mk',
+                'Makefile')
+
+
+def do_names(res, pages):
+    """Every test_ name, every `ws_...`/`WS_...` identifier and every path
+    into the tree (src/, include/, test/, ...) a page names must exist: a
+    renamed function or a moved file fails the page that still names it."""
+    import glob
+    words = set()
+    for pattern in SOURCE_GLOBS:
+        for path in glob.glob(os.path.join(ROOT, pattern)):
+            if os.path.isfile(path):
+                with open(path, errors='replace') as f:
+                    words.update(re.findall(r'\w+', f.read()))
+    for page in pages:
+        with open(os.path.join(ROOT, page)) as f:
+            text = f.read()
+        missing = set()
+        names = re.findall(r'\btest_[a-z0-9_]*[a-z0-9]\b', text)
+        names += re.findall(r'`((?:ws|WS)_[A-Za-z0-9_]*[A-Za-z0-9])\b', text)
+        for name in names:
+            if name not in words and name not in FOREIGN_NAMES:
+                missing.add(name)
+        for m in re.finditer(r'(?<![\w/.-])((?:src|include|test|scripts|examples|client|bench|mk)'
+                             r'/[A-Za-z0-9_./-]*[A-Za-z0-9_])', text):
+            path = m.group(1)
+            if 'NAME' in path or 'node_modules' in path or text[m.end():m.end() + 1] in '<*{':
+                continue  # a placeholder, what npm installs, a pattern (test/test_<module>.c)
+            if not os.path.exists(os.path.join(ROOT, path)):
+                missing.add(path)
+        if missing:
+            res.fail(page, 'names what the tree does not have: ' + ', '.join(sorted(missing)))
+        else:
+            res.ok()
+
+
 def main(argv):
     update = False
     build = 'build'
@@ -332,6 +377,7 @@ def main(argv):
         do_programs(page, new, build, res)
     do_sizes(build, res, set(args))
     do_defaults(build, res, pages)
+    do_names(res, pages)
     print(f'docs-check: {res.passed} passed, {res.failed} failed')
     return 1 if res.failed else 0
 

@@ -317,9 +317,10 @@ SOURCE_GLOBS = ('src/*.c', 'src/*.h', 'include/*.h', 'test/*.c', 'test/*/*.c', '
 
 
 def do_names(res, pages):
-    """Every test_ name, every `ws_...`/`WS_...` identifier and every path
-    into the tree (src/, include/, test/, ...) a page names must exist: a
-    renamed function or a moved file fails the page that still names it."""
+    """Every test_ name, every `ws_...`/`WS_...` identifier, every `name()`
+    and every path into the tree (src/, include/, test/, ...) a page names
+    must exist: a renamed function or a moved file fails the page that
+    still names it."""
     import glob
     words = set()
     for pattern in SOURCE_GLOBS:
@@ -333,6 +334,9 @@ def do_names(res, pages):
         missing = set()
         names = re.findall(r'\btest_[a-z0-9_]*[a-z0-9]\b', text)
         names += re.findall(r'`((?:ws|WS)_[A-Za-z0-9_]*[A-Za-z0-9])\b', text)
+        # A function named as `name()`: ours, or libc's (which the sources
+        # call, so it is in them too).
+        names += re.findall(r'`([a-z][a-z0-9_]*)\(', text)
         for name in names:
             if name not in words and name not in FOREIGN_NAMES:
                 missing.add(name)

@@ -128,6 +128,18 @@ static void unmask_table(void) {
     putchar('\n');
 }
 
+/* The same, as docs/tour.md lays it out. */
+static void unmask_rows(void) {
+    uint8_t f[32], k[5], plain[5];
+    size_t hl = client_frame(f, 1, WS_OP_TEXT, "Hello") - 5;
+    for (size_t i = 0; i < 5; i++) k[i] = key[i % 4];
+    memcpy(plain, f + hl, 5);
+    ws_frame_mask(plain, 5, key, 0);
+    hexline(f + hl, 5, 17, "masked");
+    hexline(k, 5, 17, "key byte i mod 4");
+    hexline(plain, 5, 17, "\"Hello\"");
+}
+
 static void frame_fragments(void) {
     uint8_t f[32];
     hexline(f, server_frame(f, 0, WS_OP_TEXT, "Hel"), 22, "\"Hel\"");
@@ -470,6 +482,78 @@ static void response_426(void) {
 
 /* ---- docs/deflate.md ------------------------------------------------- */
 
+/* RFC 7692 §7.2.3.1 and §7.2.3.2: "Hello" compressed, then "Hello" again
+ * on the same stream. Both are inflated here by ws6455's decoder, the
+ * second with the first's window kept, and must give "Hello". */
+static const uint8_t hello1[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
+static const uint8_t hello2[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };
+
+static void check_hellos(void) {
+    static const uint8_t tail[] = { 0x00, 0x00, 0xff, 0xff };  /* §7.2.2 */
+    const uint8_t *msgs[2] = { hello1, hello2 };
+    size_t lens[2] = { sizeof(hello1), sizeof(hello2) }, size = ws_inflate_size(15);
+    void *mem = malloc(size);
+    ws_inflate *z = mem ? ws_inflate_init(mem, size, 15) : NULL;
+    if (!z) die("no decoder");
+    for (int m = 0; m < 2; m++) {
+        uint8_t in[16], out[16];
+        size_t used, got;
+        memcpy(in, msgs[m], lens[m]);
+        memcpy(in + lens[m], tail, sizeof(tail));
+        int rc = ws_inflate_feed(z, in, lens[m] + 4, &used, out, sizeof(out), &got);
+        if (rc != WS_INFLATE_NEED_INPUT || used != lens[m] + 4 || got != 5 || memcmp(out, "Hello", 5))
+            die("the RFC's compressed Hello does not inflate to Hello");
+    }
+    free(mem);
+}
+
+/* The first, as a client sends it: RSV1 set (compressed), masked with the
+ * RFC 6455 §5.7 key; parsed back with RSV1 allowed. */
+static void deflate_hello_frame(void) {
+    uint8_t f[32], payload[sizeof(hello1)];
+    ws_frame_parser p;
+    ws_frame_event ev;
+    check_hellos();
+    size_t hl = ws_frame_header_masked(f, 1, WS_OP_TEXT, sizeof(hello1), key);
+    f[0] |= WS_RSV1;
+    memcpy(f + hl, hello1, sizeof(hello1));
+    ws_frame_mask(f + hl, sizeof(hello1), key, 0);
+    hexline(f, hl + sizeof(hello1), 0, NULL);
+    memcpy(payload, f + hl, sizeof(payload));
+    ws_frame_parser_init(&p, 1);
+    p.rsv1_ok = 1;  /* as ws_proto_enable_deflate() sets it */
+    if (ws_frame_feed(&p, f, hl, &ev) != (long)hl || !ev.rsv1 || ev.length != sizeof(hello1) ||
+        ws_frame_feed(&p, payload, sizeof(payload), &ev) != (long)sizeof(payload) ||
+        memcmp(ev.data, hello1, sizeof(hello1)))
+        die("the compressed frame does not parse back");
+}
+
+/* Bytes and their bits in the order DEFLATE reads them (least
+ * significant first), four at a time. */
+static void lsb_bits(const uint8_t *p, size_t n) {
+    printf("byte");
+    for (size_t i = 0; i < n; i++) printf("%*s%02x", i ? 8 : 7, "", p[i]);
+    printf("\nbits ");
+    for (size_t i = 0; i < n; i++) {
+        putchar(' ');
+        for (int b = 0; b < 8; b++) {
+            if (b == 4) putchar(' ');
+            putchar('0' + (p[i] >> b & 1));
+        }
+    }
+    putchar('\n');
+}
+
+static void deflate_hello_bits(void) {
+    check_hellos();
+    lsb_bits(hello1, sizeof(hello1));
+}
+
+static void deflate_hello2_bits(void) {
+    check_hellos();
+    lsb_bits(hello2, sizeof(hello2));
+}
+
 /* Offers the parser declines (RFC 7692 §5, §7.1): each is fed to
  * ws_pmd_feed() as a whole header value and must leave no acceptable
  * offer; the list is printed as the page shows it. */
@@ -579,6 +663,7 @@ static const struct {
     { "frame-text", frame_text },
     { "frame-masked", frame_masked },
     { "unmask-table", unmask_table },
+    { "unmask-rows", unmask_rows },
     { "frame-fragments", frame_fragments },
     { "frame-fragments-masked", frame_fragments_masked },
     { "ping-pong", ping_pong },
@@ -602,6 +687,9 @@ static const struct {
     { "response-426", response_426 },
     { "inflate-sizes", inflate_sizes },
     { "pmd-declined", pmd_declined },
+    { "deflate-hello-frame", deflate_hello_frame },
+    { "deflate-hello-bits", deflate_hello_bits },
+    { "deflate-hello2-bits", deflate_hello2_bits },
     { "deflate-sizes", deflate_sizes },
     { "sizes", sizes },
 };

@@ -22,12 +22,12 @@ $(DOCS_GEN): scripts/docs/gen.c $(LIB)
 	$(Q)$(CC) $(CPPFLAGS) -Isrc $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB)
 
 docs-check: check-deps
-	$(Q)$(MAKE) --no-print-directory $(LIB) $(DOCS_GEN) $(CONF_BIN)
+	$(Q)$(MAKE) --no-print-directory $(LIB) $(DOCS_GEN) $(CONF_BIN) $(BIN) $(MINIMAL_BIN)
 	$(Q)$(RECORD) run $(TEST_RESULTS)/docs-check docs plain \
 	    timeout -k 5 300 $(TEST_PYTHON) scripts/docs/docs.py check --build $(BUILD)
 
 docs-update: check-deps
-	$(Q)$(MAKE) --no-print-directory $(LIB) $(DOCS_GEN)
+	$(Q)$(MAKE) --no-print-directory $(LIB) $(DOCS_GEN) $(CONF_BIN) $(BIN) $(MINIMAL_BIN)
 	$(Q)$(TEST_PYTHON) scripts/docs/docs.py update --build $(BUILD)
 
 -include $(DOCS_GEN).d

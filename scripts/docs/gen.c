@@ -480,6 +480,12 @@ static void response_426(void) {
         if (resp[i] != '\r') putchar(resp[i]);
 }
 
+/* docs/tour.md: the 101, then the echo of the masked "Hello". */
+static void response_and_echo(void) {
+    print_response_101();
+    frame_text();
+}
+
 /* ---- docs/deflate.md ------------------------------------------------- */
 
 /* RFC 7692 §7.2.3.1 and §7.2.3.2: "Hello" compressed, then "Hello" again
@@ -685,6 +691,7 @@ static const struct {
     { "accept-header", accept_header },
     { "response-101", print_response_101 },
     { "response-426", response_426 },
+    { "response-and-echo", response_and_echo },
     { "inflate-sizes", inflate_sizes },
     { "pmd-declined", pmd_declined },
     { "deflate-hello-frame", deflate_hello_frame },

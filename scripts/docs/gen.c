@@ -363,6 +363,39 @@ static void utf8_states(void) {
 
 /* ---- docs/handshake.md ----------------------------------------------- */
 
+/* The opening request of RFC 6455 §1.3, with CRLF line ends; with the
+ * Sec-WebSocket-Protocol line of the RFC's example if protocol. */
+static size_t request(char *out, size_t cap, int protocol) {
+    int n = snprintf(out, cap,
+                     "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Origin: http://example.com\r\n%sSec-WebSocket-Version: 13\r\n\r\n",
+                     protocol ? "Sec-WebSocket-Protocol: chat, superchat\r\n" : "");
+    if (n < 0 || (size_t)n >= cap) die("the request does not fit");
+    /* What the server's parser makes of it: one whole head, a valid
+     * upgrade (RFC 6455 §4.2.1). */
+    ws_http_parser p;
+    size_t used;
+    ws_http_parser_init(&p, 8192);
+    if (ws_http_feed(&p, (const uint8_t *)out, (size_t)n, &used) != WS_HTTP_DONE ||
+        used != (size_t)n || ws_http_classify(&p.req) != WS_HTTP_UPGRADE)
+        die("the parser does not take the RFC's request as an upgrade");
+    return (size_t)n;
+}
+
+/* The request as the pages show it: line ends as line ends, and the
+ * empty line that ends the head (show_end) or not. */
+static void print_request(int protocol, int show_end) {
+    char req[512];
+    size_t n = request(req, sizeof(req), protocol);
+    for (size_t i = 0; i < n - (show_end ? 0 : 2); i++)
+        if (req[i] != '\r') putchar(req[i]);
+}
+
+static void request_tour(void) { print_request(0, 1); }
+static void request_minimal(void) { print_request(0, 0); }
+static void request_rfc(void) { print_request(1, 0); }
+
 /* The key followed by the GUID: 60 bytes (RFC 6455 §4.2.2 item 5.4). */
 static size_t accept_input(uint8_t out[64]) {
     size_t kl = strlen(accept_key);
@@ -656,6 +689,8 @@ static void sizes(void) {
     printf("accept_len %d\n", WS_HTTP_ACCEPT_LEN);
     printf("max_target %d\n", WS_HTTP_MAX_TARGET);
     printf("max_key %d\n", WS_HTTP_MAX_KEY);
+    char req[512];
+    printf("request_len %zu\n", request(req, sizeof(req), 0));
     int len101;
     (void)response_101(&len101);
     printf("response_101_len %d\n", len101);
@@ -682,6 +717,9 @@ static const struct {
     { "close-unmasked", close_unmasked },
     { "utf8-states", utf8_states },
     { "euro-fragments", euro_fragments },
+    { "request-tour", request_tour },
+    { "request-minimal", request_minimal },
+    { "request-rfc", request_rfc },
     { "accept-string", accept_string },
     { "accept-hex", accept_hex },
     { "sha1-block1", sha1_block1 },

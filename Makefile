@@ -163,6 +163,9 @@ check-deps:
 # the others; the exit status is non-zero if anything failed.
 TEST_RESULTS ?= $(BUILD)/test-results
 RECORD       := sh scripts/test-record.sh
+# Installs a missing tool or library for a test, saying what and why, with
+# apt-get --no-install-recommends (scripts/apt-install.sh).
+APT_INSTALL  := sh scripts/apt-install.sh
 # The Python tests use the standard library only; Debian's interpreter,
 # which scripts/ensure-test-deps.sh installs when it is missing.
 TEST_PYTHON  ?= /usr/bin/python3

@@ -48,10 +48,9 @@ $(FUZZ_STAMP):
 	    > $(FUZZ_DIR)/probe.c
 	$(Q)if ! $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe 2>/dev/null; then \
 	    echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer; installing clang's runtime"; \
-	    command -v clang >/dev/null 2>&1 || { apt-get update && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y clang; }; \
+	    command -v clang >/dev/null 2>&1 || $(APT_INSTALL) fuzz "libFuzzer comes with clang" clang; \
 	    ver=$$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1); \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-rt-$$ver-dev; \
+	    $(APT_INSTALL) fuzz "clang's libFuzzer runtime" libclang-rt-$$ver-dev; \
 	    $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe; \
 	fi
 	$(Q)touch $@

@@ -4,6 +4,8 @@
 #   gate          a handler with on_request: routes by path, checks a token and
 #                 the Origin, speaks a subprotocol (test_integration_request
 #                 runs it); built on build/libws6455.a
+#   upper         text in capitals, binary unchanged: the example of
+#                 docs/handlers.md (test_integration_upper runs it)
 #   minimal-echo  a whole WebSocket echo server in one file (docs/minimal.md),
 #                 libc only: it must not link the library, so it has a rule of
 #                 its own, without -Iinclude
@@ -39,6 +41,6 @@ examples-test: check-deps
 	$(Q)$(RECORD) run $(TEST_RESULTS)/examples-test minimal-echo plain \
 	    sh scripts/test-minimal.sh $(MINIMAL_BIN) $(CONF_BIN)
 
-# The test that runs an example builds it first.
-$(BUILD)/test/test_integration_request: | $(EXAMPLE_BINS)
+# The tests that run an example build it first.
+$(BUILD)/test/test_integration_request $(BUILD)/test/test_integration_upper: | $(EXAMPLE_BINS)
 -include $(EXAMPLE_BINS:=.d)

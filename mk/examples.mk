@@ -9,15 +9,19 @@
 #   minimal-echo  a whole WebSocket echo server in one file (docs/minimal.md),
 #                 libc only: it must not link the library, so it has a rule of
 #                 its own, without -Iinclude
+#   minimal-client  a WebSocket client in one file (docs/client-side.md),
+#                 libc only, with a rule of its own like minimal-echo
 #
 # make examples-test -- the code quotes of docs/minimal.md and docs/from-minimal.md
 # still match the file
 # (scripts/check-quotes.sh), and the conformance driver against minimal-echo
-# (scripts/test-minimal.sh), 0 failures required.
+# (scripts/test-minimal.sh), 0 failures required; minimal-client against
+# ws6455, minimal-echo and misbehaving fake servers (test/client/run.py).
 
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 MINIMAL_BIN  := $(BUILD)/examples/minimal-echo
+CLIENT_BIN   := $(BUILD)/examples/minimal-client
 
 .PHONY: examples examples-test
 examples: $(EXAMPLE_BINS)
@@ -33,13 +37,21 @@ $(MINIMAL_BIN): examples/minimal-echo.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
+# The client is one file of libc too (docs/client-side.md).
+$(CLIENT_BIN): examples/minimal-client.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
 # The driver links zlib (its compression cases), hence check-deps.
 examples-test: check-deps
-	$(Q)$(MAKE) --no-print-directory examples $(CONF_BIN)
+	$(Q)$(MAKE) --no-print-directory examples $(BIN) $(CONF_BIN)
 	$(Q)for d in docs/minimal.md docs/from-minimal.md; do \
 	    sh scripts/check-quotes.sh $$d examples/minimal-echo.c || exit 1; done
 	$(Q)$(RECORD) run $(TEST_RESULTS)/examples-test minimal-echo plain \
 	    sh scripts/test-minimal.sh $(MINIMAL_BIN) $(CONF_BIN)
+	$(Q)$(RECORD) run $(TEST_RESULTS)/examples-test minimal-client plain \
+	    timeout -k 5 120 $(TEST_PYTHON) test/client/run.py $(CLIENT_BIN) $(BIN) $(MINIMAL_BIN)
 
 # The tests that run an example build it first.
 $(BUILD)/test/test_integration_request $(BUILD)/test/test_integration_upper: | $(EXAMPLE_BINS)

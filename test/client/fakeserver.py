@@ -17,6 +17,10 @@ chooses, in a thread, in one of these modes:
   subprotocol   101 naming a subprotocol, which was not asked for
   masked        a correct 101, then a masked text frame (§5.1)
   close-first   a correct 101, then a close frame 1001 "going away"
+  custom        the answer head given as head= (lines joined by " | ", the
+                placeholder ACCEPT standing for the right accept value and
+                RAWACCEPT for the one computed, wrongly, from the key's 16
+                decoded bytes), then as good
 
 It checks what the client sends: the request (§4.1: GET, Host, Upgrade,
 Connection, a key of 16 random bytes in base64, version 13) and every
@@ -35,7 +39,7 @@ import threading
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MODES = ("good", "bad-accept", "status-200", "no-upgrade", "no-connection", "extension",
-         "subprotocol", "masked", "close-first")
+         "subprotocol", "masked", "close-first", "custom")
 
 
 def accept_value(key):
@@ -48,9 +52,11 @@ class Closed(Exception):
 
 
 class FakeServer:
-    def __init__(self, mode, timeout=5.0):
+    def __init__(self, mode, timeout=5.0, head=None):
         assert mode in MODES, mode
+        assert (mode == "custom") == (head is not None)
         self.mode = mode
+        self.head = head
         self.notes = []
         self.errors = []
         self.masks = []
@@ -134,7 +140,8 @@ class FakeServer:
         for name, want in ((b"upgrade", b"websocket"), (b"sec-websocket-version", b"13")):
             if fields.get(name, b"").lower() != want:
                 self.errors.append("%s: %r" % (name.decode(), fields.get(name)))
-        if b"upgrade" not in [t.strip().lower() for t in fields.get(b"connection", b"").split(b",")]:
+        tokens = [t.strip().lower() for t in fields.get(b"connection", b"").split(b",")]
+        if b"upgrade" not in tokens:
             self.errors.append("Connection: %r" % fields.get(b"connection"))
         if not fields.get(b"host", b"").startswith(b"127.0.0.1:"):
             self.errors.append("Host: %r" % fields.get(b"host"))
@@ -151,6 +158,11 @@ class FakeServer:
     def _answer(self, key):
         accept = accept_value(key)
         m = self.mode
+        if m == "custom":
+            raw = base64.b64encode(hashlib.sha1(base64.b64decode(key) + GUID).digest())
+            head = self.head.replace("RAWACCEPT", raw.decode()).replace("ACCEPT", accept.decode())
+            self.sock.sendall(head.replace(" | ", "\r\n").encode() + b"\r\n\r\n")
+            return True
         if m == "status-200":
             body = b"not a WebSocket server\n"
             self.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
@@ -224,7 +236,7 @@ class FakeServer:
                 except socket.timeout:
                     self.errors.append("the client did not close after a failed handshake")
                 return
-            if self.mode == "good":
+            if self.mode in ("good", "custom"):
                 self._good()
             elif self.mode == "masked":
                 self.sock.sendall(self._frame(0x81, b"Hello", mask=b"\x37\xfa\x21\x3d"))
@@ -234,7 +246,8 @@ class FakeServer:
                 self._expect_close()
             if len(set(self.masks)) != len(self.masks):
                 self.errors.append("a masking key was used twice (§5.3: a new one per frame)")
-            self.notes.append("%d frames, %d masking keys" % (len(self.masks), len(set(self.masks))))
+            self.notes.append("%d frames, %d masking keys" %
+                              (len(self.masks), len(set(self.masks))))
         except Closed:
             self.errors.append("the client closed early")
         except socket.timeout:

@@ -406,6 +406,14 @@ static int valid_utf8(const uint8_t *p, size_t n) {
     return 1;
 }
 
+/* §7.4: the codes a close frame may carry. 1004-1006 and 1015 never go
+ * on the wire; 1012-1014 are registered with IANA since the RFC (ws6455
+ * sends 1013); 3000-4999 belong to libraries and applications. */
+static int code_allowed(unsigned code) {
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
 /* Read one frame and act on it: a ping is answered, a close ends the
  * connection, data is added to the message in progress. */
 static int read_one(struct conn *c) {
@@ -446,10 +454,12 @@ static int read_one(struct conn *c) {
         }
         if (op == OP_PONG) return GOT_CONTROL;  /* §5.5.3: nothing to do */
         /* §5.5.1: a code of 2 bytes, then a UTF-8 reason; or nothing. */
-        if (len == 1 || !valid_utf8(ctl + 2, len > 2 ? (size_t)len - 2 : 0))
+        unsigned code = len >= 2 ? (unsigned)ctl[0] << 8 | ctl[1] : 1005;
+        if (len == 1 || !valid_utf8(ctl + 2, len > 2 ? (size_t)len - 2 : 0) ||
+            (len >= 2 && !code_allowed(code)))
             return fail(c, CLOSE_PROTOCOL, "a bad close frame"), GOT_ERROR;
         c->close_got = 1;
-        c->close_code = len >= 2 ? (unsigned)ctl[0] << 8 | ctl[1] : 1005;
+        c->close_code = code;
         if (!c->close_sent)
             fprintf(stderr, "minimal-client: the server closed with %u%s%.*s\n", c->close_code,
                     len > 2 ? ": " : "", len > 2 ? (int)len - 2 : 0, (const char *)ctl + 2);

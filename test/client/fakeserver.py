@@ -17,6 +17,8 @@ chooses, in a thread, in one of these modes:
   subprotocol   101 naming a subprotocol, which was not asked for
   masked        a correct 101, then a masked text frame (§5.1)
   close-first   a correct 101, then a close frame 1001 "going away"
+  close-1005    a correct 101, then a close frame with code 1005, which
+                §7.4.1 says must never be sent
   custom        the answer head given as head= (lines joined by " | ", the
                 placeholder ACCEPT standing for the right accept value and
                 RAWACCEPT for the one computed, wrongly, from the key's 16
@@ -39,7 +41,7 @@ import threading
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MODES = ("good", "bad-accept", "status-200", "no-upgrade", "no-connection", "extension",
-         "subprotocol", "masked", "close-first", "custom")
+         "subprotocol", "masked", "close-first", "close-1005", "custom")
 
 
 def accept_value(key):
@@ -181,7 +183,7 @@ class FakeServer:
         if m == "subprotocol":
             lines.append(b"Sec-WebSocket-Protocol: chat")
         self.sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
-        return m in ("good", "masked", "close-first")
+        return m in ("good", "masked", "close-first", "close-1005")
 
     def _expect_close(self):
         """Frames until the client's close (others are noted)."""
@@ -243,6 +245,9 @@ class FakeServer:
                 self._expect_close()
             elif self.mode == "close-first":
                 self.sock.sendall(self._frame(0x88, b"\x03\xe9going away"))
+                self._expect_close()
+            elif self.mode == "close-1005":
+                self.sock.sendall(self._frame(0x88, b"\x03\xed"))
                 self._expect_close()
             if len(set(self.masks)) != len(self.masks):
                 self.errors.append("a masking key was used twice (§5.3: a new one per frame)")

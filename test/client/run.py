@@ -12,7 +12,8 @@
    pings and fragments, which must work; and each answer §4.1 says a
    client MUST fail on, which must end with status 1, a reason on stderr,
    nothing on stdout and no frame sent; a masked frame from the server
-   (§5.1), answered with close 1002; a close from the server, answered
+   (§5.1), answered with close 1002; a close with a code that is never
+   sent (1005), answered with 1002; a close from the server, answered
    with the same code.
 
 Every child runs under a timeout; servers are stopped by their own pid.
@@ -152,6 +153,15 @@ def against_fakes(client_bin):
     check("fake masked: the client fails the connection with 1002 (§5.1)",
           r.returncode == 1 and fake.close_code == 1002 and
           b"a masked frame from the server" in r.stderr and not fake.errors,
+          "status %d, close %s, stderr %r, fake %s" %
+          (r.returncode, fake.close_code, r.stderr, fake.errors))
+
+    fake = fakeserver.FakeServer("close-1005")
+    r = client(client_bin, fake.port, ["hi"])
+    fake.join()
+    check("fake close-1005: a code that is never sent, answered with 1002 (§7.4.1)",
+          r.returncode == 1 and fake.close_code == 1002 and b"a bad close frame" in r.stderr
+          and not fake.errors,
           "status %d, close %s, stderr %r, fake %s" %
           (r.returncode, fake.close_code, r.stderr, fake.errors))
 

@@ -14,6 +14,7 @@
 
 typedef enum ws_error {
     WS_OK = 0,
+    /* clang-format off */
     /* Frame layer (RFC 6455 §5). */
     WS_E_RSV            = -1,  /* RSV bit set without a negotiated extension (§5.2) */
     WS_E_OPCODE         = -2,  /* reserved opcode (§5.2) */
@@ -49,6 +50,7 @@ typedef enum ws_error {
     /* System. */
     WS_E_NOMEM          = -30,
     WS_E_IO             = -31
+    /* clang-format on */
 } ws_error;
 
 /* A short English description of err; never NULL. */

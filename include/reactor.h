@@ -21,7 +21,7 @@
 
 #define WS_EV_READ  1u
 #define WS_EV_WRITE 2u
-#define WS_EV_ERROR 4u   /* reported only: EPOLLERR / EPOLLHUP */
+#define WS_EV_ERROR 4u /* reported only: EPOLLERR / EPOLLHUP */
 
 typedef struct ws_reactor ws_reactor;
 typedef struct ws_io ws_io;
@@ -41,7 +41,7 @@ typedef void ws_after_proc(ws_reactor *r, void *data);
 struct ws_io {
     ws_io_proc *proc;
     int fd;
-    unsigned mask;      /* events currently registered */
+    unsigned mask; /* events currently registered */
 };
 
 /* Create a reactor that reports up to max_events events per wait.

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+/* clang-format off */
 static const struct {
     int code;
     uint16_t close_code;
@@ -51,6 +52,7 @@ static const struct {
     { WS_E_NOMEM,          WS_CLOSE_INTERNAL_ERROR, "out of memory" },
     { WS_E_IO,             0, "I/O error" },
 };
+/* clang-format on */
 
 const char *ws_strerror(int err) {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

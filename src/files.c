@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 static const char *content_type(const char *path) {
-    static const struct { const char *ext, *type; } types[] = {
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
         { ".html", "text/html; charset=utf-8" },
         { ".js", "text/javascript; charset=utf-8" },
         { ".css", "text/css; charset=utf-8" },
@@ -61,7 +63,7 @@ static int target_to_path(const char *target, char *out, size_t cap) {
     const char *t = target;
     char prev = '/';
 
-    if (*t != '/') return -1;  /* origin-form only (RFC 9112 §3.2.1) */
+    if (*t != '/') return -1; /* origin-form only (RFC 9112 §3.2.1) */
     t++;
     for (; *t && *t != '?' && *t != '#'; t++) {
         char ch = *t;
@@ -75,7 +77,7 @@ static int target_to_path(const char *target, char *out, size_t cap) {
               ch == '.' || ch == '_' || ch == '~' || ch == '-' || ch == '/'))
             return -1;
         if (ch == '.' && prev == '/') return -1;
-        if (ch == '/' && prev == '/') continue;  /* collapse "//" */
+        if (ch == '/' && prev == '/') continue; /* collapse "//" */
         if (n + 1 >= cap) return -1;
         out[n++] = ch;
         prev = ch;
@@ -148,13 +150,13 @@ void serve_file(ws_conn *c, const ws_http_request *req) {
     if (!seg && shed_for(c, sizeof(buf))) seg = buf_new(WS_MEM_OUT, 0);
     if (!seg) {
         close(fd);
-        conn_kill(c);  /* the head promised bytes we cannot give */
+        conn_kill(c); /* the head promised bytes we cannot give */
         return;
     }
     seg->kind = B_FILE;
     seg->fd = fd;
     seg->off = 0;
     seg->len = (size_t)st.st_size;
-    if (srv->wconn == c) batch_flush();  /* the head goes first */
+    if (srv->wconn == c) batch_flush(); /* the head goes first */
     if (queue_segment(c, seg) == 0) conn_finish(c);
 }

@@ -101,10 +101,10 @@ static int upgrade(ws_conn *c) {
     /* RFC 6455 §4.2.2 item 5.5: the subprotocol chosen, if any; item 5.6,
      * RFC 7692 §5: the extension agreed on. */
     n = 0;
-    if (req->protocol[0]) n = snprintf(lines, sizeof(lines), "Sec-WebSocket-Protocol: %s\r\n",
-                                       req->protocol);
+    if (req->protocol[0])
+        n = snprintf(lines, sizeof(lines), "Sec-WebSocket-Protocol: %s\r\n", req->protocol);
     int e = pmd_handshake(c, req, lines + n, sizeof(lines) - (size_t)n);
-    if (e <= 0) lines[n] = '\0';  /* no extension line (pmd_handshake writes one only when > 0) */
+    if (e <= 0) lines[n] = '\0'; /* no extension line (pmd_handshake writes one only when > 0) */
     n = ws_http_write_101(resp, sizeof(resp), accept, lines);
     conn_write(c, resp, (size_t)n, NULL, 0);
     pmd_describe(c, agreed, sizeof(agreed));
@@ -128,8 +128,7 @@ static int upgrade(ws_conn *c) {
             WS_LOG_STR("proxy", proxied ? peer : NULL),
             WS_LOG_BYTES("target", req->target, req->target_len),
             WS_LOG_BYTES("origin", req->origin_count ? req->origin : NULL,
-                         req->origin_count ? strnlen(req->origin, WS_HTTP_MAX_ORIGIN)
-                                           : (size_t)-1),
+                         req->origin_count ? strnlen(req->origin, WS_HTTP_MAX_ORIGIN) : (size_t)-1),
             WS_LOG_STR("subprotocol", req->protocol[0] ? req->protocol : NULL),
             WS_LOG_STR("extensions", agreed),
         };
@@ -138,7 +137,7 @@ static int upgrade(ws_conn *c) {
                      proto, agreed);
     }
 
-    void *user = c->hs->user;  /* what on_request set, if anything */
+    void *user = c->hs->user; /* what on_request set, if anything */
     handshake_free(c);
     c->user = user;
     c->state = C_OPEN;
@@ -164,22 +163,12 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
     }
 
     switch (rc) {
-    case WS_HTTP_AGAIN:
-        return;
-    case WS_E_HTTP_TOO_LARGE:
-        http_error(c, 431, "request head too large");
-        break;
-    case WS_E_HTTP_URI_LONG:
-        http_error(c, 414, "request target too long");
-        break;
-    case WS_E_HTTP_VERSION:
-        http_error(c, 505, "HTTP version not supported");
-        break;
-    case WS_HTTP_DONE:
-        break;
-    default:
-        http_error(c, 400, ws_strerror(rc));
-        break;
+    case WS_HTTP_AGAIN: return;
+    case WS_E_HTTP_TOO_LARGE: http_error(c, 431, "request head too large"); break;
+    case WS_E_HTTP_URI_LONG: http_error(c, 414, "request target too long"); break;
+    case WS_E_HTTP_VERSION: http_error(c, 505, "HTTP version not supported"); break;
+    case WS_HTTP_DONE: break;
+    default: http_error(c, 400, ws_strerror(rc)); break;
     }
     if (rc != WS_HTTP_DONE) {
         handshake_free(c);

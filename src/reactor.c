@@ -25,8 +25,8 @@
 #define MAX_TIMERS 16
 
 typedef struct timer {
-    long id;            /* 0: free slot */
-    uint64_t when;      /* ms on the monotonic clock */
+    long id;       /* 0: free slot */
+    uint64_t when; /* ms on the monotonic clock */
     ws_timer_proc *proc;
     void *data;
 } timer;
@@ -41,8 +41,8 @@ struct ws_reactor {
     timer timers[MAX_TIMERS];
     ws_after_proc *after;
     void *after_data;
-    unsigned busy_poll_us;  /* 0: off */
-    int busy;               /* the last iteration had events */
+    unsigned busy_poll_us; /* 0: off */
+    int busy;              /* the last iteration had events */
 };
 
 static uint64_t clock_us(void) {
@@ -172,9 +172,9 @@ int ws_reactor_poll(ws_reactor *r, int timeout_ms) {
     for (int i = 0; i < n; i++) {
         struct epoll_event *e = &r->events[i];
         ws_io *io = e->data.ptr;
-        unsigned events = (e->events & EPOLLIN ? WS_EV_READ : 0u)
-                        | (e->events & EPOLLOUT ? WS_EV_WRITE : 0u)
-                        | (e->events & (EPOLLERR | EPOLLHUP) ? WS_EV_ERROR : 0u);
+        unsigned events = (e->events & EPOLLIN ? WS_EV_READ : 0u) |
+                          (e->events & EPOLLOUT ? WS_EV_WRITE : 0u) |
+                          (e->events & (EPOLLERR | EPOLLHUP) ? WS_EV_ERROR : 0u);
         io->proc(r, io, events);
     }
     run_timers(r);

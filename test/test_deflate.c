@@ -44,12 +44,14 @@
 enum { K_RANDOM, K_TEXT, K_REPEAT, K_RUNS, K_JSON, K_COUNT };
 
 static const char *const vocab[] = {
-    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be",
-    "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but",
-    "have", "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her",
-    "has", "there", "been", "if", "more", "when", "will", "would", "who", "so", "no",
-    "software", "license", "program", "covered", "work", "source", "code", "distribute",
-    "copyright", "permission", "warranty", "modify", "network", "server", "message",
+    "the",       "of",         "and",      "to",      "in",      "is",     "that",    "for",
+    "it",        "as",         "was",      "with",    "be",      "by",     "on",      "not",
+    "he",        "this",       "are",      "or",      "his",     "from",   "at",      "which",
+    "but",       "have",       "an",       "had",     "they",    "you",    "were",    "their",
+    "one",       "all",        "we",       "can",     "her",     "has",    "there",   "been",
+    "if",        "more",       "when",     "will",    "would",   "who",    "so",      "no",
+    "software",  "license",    "program",  "covered", "work",    "source", "code",    "distribute",
+    "copyright", "permission", "warranty", "modify",  "network", "server", "message",
 };
 #define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
 
@@ -67,9 +69,7 @@ static uint8_t *make_data(int kind, size_t n, uint64_t seed) {
     gen_state = seed * 0x9e3779b97f4a7c15u + (uint64_t)kind * 7919 + n;
     size_t i = 0;
     switch (kind) {
-    case K_RANDOM:
-        tu_fill_random(p, n, seed ^ n);
-        break;
+    case K_RANDOM: tu_fill_random(p, n, seed ^ n); break;
     case K_TEXT:
         while (i < n) {
             const char *w = vocab[gen() % NVOCAB];
@@ -158,8 +158,8 @@ static void feed_all(ws_deflate *d, const uint8_t *in, size_t n, int flush, stru
     assert_non_null(o);
     for (;;) {
         size_t used = 0, olen = 0;
-        int rc = ws_deflate_feed(d, in != NULL ? in + off : NULL, n - off, &used, o, cap, &olen,
-                                 flush);
+        int rc =
+            ws_deflate_feed(d, in != NULL ? in + off : NULL, n - off, &used, o, cap, &olen, flush);
         assert_true(rc == WS_DEFLATE_NEED_INPUT || rc == WS_DEFLATE_OUTPUT_FULL);
         assert_true(olen <= cap);
         buf_add(out, o, olen);
@@ -348,9 +348,9 @@ static void test_rfc7692_examples(void **state) {
     static const uint8_t hello1[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 }; /* §7.2.3.1 */
     static const uint8_t hello2[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };             /* §7.2.3.2 */
     static const uint8_t stored[] = { 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48,
-                                      0x65, 0x6c, 0x6c, 0x6f, 0x00 };             /* §7.2.3.3 */
+                                      0x65, 0x6c, 0x6c, 0x6f, 0x00 }; /* §7.2.3.3 */
     static const uint8_t two[] = { 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff,
-                                   0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00 };          /* §7.2.3.5 */
+                                   0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00 }; /* §7.2.3.5 */
     const uint8_t *hello = (const uint8_t *)"Hello";
 
     for (unsigned wb = 8; wb <= 15; wb++) {
@@ -525,10 +525,11 @@ static void test_our_inflate_reads_it(void **state) {
                 size_t got = 0, pos = 0, piece = 1 + (i * 37 + wb) % 97;
                 while (pos < out.len) {
                     size_t k = out.len - pos < piece ? out.len - pos : piece, used, olen;
-                    int rc = ws_inflate_feed(z, out.p + pos, k, &used, back + got, n + 1 - got,
-                                             &olen);
-                    if (rc < 0) fail_msg("window %u level %d message %zu: %s", wb, level, i,
-                                         ws_strerror(rc));
+                    int rc =
+                        ws_inflate_feed(z, out.p + pos, k, &used, back + got, n + 1 - got, &olen);
+                    if (rc < 0)
+                        fail_msg("window %u level %d message %zu: %s", wb, level, i,
+                                 ws_strerror(rc));
                     assert_int_equal(rc, WS_INFLATE_NEED_INPUT);
                     assert_int_equal(used, k);
                     pos += k;
@@ -667,7 +668,7 @@ static void test_chunks_and_output_sizes(void **state) {
     static const struct step script[] = {
         { 1000, WS_DEFLATE_NO_FLUSH }, { 500, WS_DEFLATE_MESSAGE_END },
         { 0, WS_DEFLATE_MESSAGE_END }, { 700, WS_DEFLATE_SYNC_FLUSH },
-        { 800, WS_DEFLATE_NO_FLUSH }, { 1000, WS_DEFLATE_MESSAGE_END },
+        { 800, WS_DEFLATE_NO_FLUSH },  { 1000, WS_DEFLATE_MESSAGE_END },
     };
     static const size_t chunks[] = { 1, 2, 3, 7, 64, 1000 };
     static const size_t outs[] = { 1, 2, 7, 4096 };
@@ -677,8 +678,8 @@ static void test_chunks_and_output_sizes(void **state) {
             for (size_t oi = 0; oi < sizeof(outs) / sizeof(outs[0]); oi++) {
                 /* Every piece costs a guard page (mmap): byte-at-a-time
                  * input only with 1- and 7-byte output, at levels 1 and 6. */
-                if (chunks[ci] == 1 && (outs[oi] == 2 || outs[oi] == 4096 ||
-                                        (levels[li] != 1 && levels[li] != 6)))
+                if (chunks[ci] == 1 &&
+                    (outs[oi] == 2 || outs[oi] == 4096 || (levels[li] != 1 && levels[li] != 6)))
                     continue;
                 compare_cut(levels[li], 15, data, script, 6, chunks[ci], outs[oi]);
             }
@@ -693,7 +694,8 @@ static void test_streaming_across_slides(void **state) {
     static const int kinds[] = { K_TEXT, K_RANDOM, K_RUNS };
     for (size_t ki = 0; ki < sizeof(kinds) / sizeof(kinds[0]); ki++) {
         uint8_t *data = make_data(kinds[ki], n, 13);
-        struct step script[] = { { 70000, WS_DEFLATE_NO_FLUSH }, { 50000, WS_DEFLATE_SYNC_FLUSH },
+        struct step script[] = { { 70000, WS_DEFLATE_NO_FLUSH },
+                                 { 50000, WS_DEFLATE_SYNC_FLUSH },
                                  { 30000, WS_DEFLATE_MESSAGE_END } };
         static const int levels[] = { 0, 1, 6, 9 };
         for (size_t li = 0; li < sizeof(levels) / sizeof(levels[0]); li++)
@@ -758,8 +760,8 @@ static void test_random_is_stored(void **state) {
  * blocks, and for data that is compressible at first and then not. */
 static void test_bound(void **state) {
     (void)state;
-    static const size_t sizes[] = { 0, 1, 2, 10, 100, 1000, 4095, 4096, 8191, 8192, 8193,
-                                    16384, 65535, 65536, 65537, 100000, 200000 };
+    static const size_t sizes[] = { 0,    1,    2,     10,    100,   1000,  4095,   4096,  8191,
+                                    8192, 8193, 16384, 65535, 65536, 65537, 100000, 200000 };
     uint8_t *data = make_data(K_RANDOM, 200000, 22);
     for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
         for (int level = 0; level <= 9; level += 3)
@@ -863,9 +865,9 @@ static void test_sizes_and_arguments(void **state) {
                      WS_DEFLATE_OUTPUT_FULL);
     assert_int_equal(used, 5);
     assert_int_equal(olen, 0);
-    assert_int_equal(ws_deflate_feed(d, NULL, 0, &used, out, sizeof(out), &olen,
-                                     WS_DEFLATE_MESSAGE_END),
-                     WS_DEFLATE_NEED_INPUT);
+    assert_int_equal(
+        ws_deflate_feed(d, NULL, 0, &used, out, sizeof(out), &olen, WS_DEFLATE_MESSAGE_END),
+        WS_DEFLATE_NEED_INPUT);
     assert_int_equal(olen, 7);
     assert_memory_equal(out, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
     /* Exactly enough room: done, not OUTPUT_FULL. */

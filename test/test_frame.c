@@ -30,8 +30,8 @@
 #include "rfc6455.h"
 #include "testutil.h"
 
-#define AS_SERVER 1  /* parsing what a client sent: frames must be masked */
-#define AS_CLIENT 0  /* parsing what a server sent: frames must not be */
+#define AS_SERVER 1 /* parsing what a client sent: frames must be masked */
+#define AS_CLIENT 0 /* parsing what a server sent: frames must not be */
 
 #define MAX_FRAMES 8
 
@@ -41,25 +41,23 @@
 struct frame_rec {
     uint8_t opcode;
     uint8_t fin;
-    uint64_t length;  /* declared */
-    uint64_t got;     /* payload bytes reported so far */
+    uint64_t length; /* declared */
+    uint64_t got;    /* payload bytes reported so far */
 };
 
 /* Everything a run of the parser reported, independent of the cuts. */
 struct frame_log {
     struct frame_rec frames[MAX_FRAMES];
     size_t nframes;
-    uint8_t *payload;   /* every payload byte, frames concatenated */
+    uint8_t *payload; /* every payload byte, frames concatenated */
     size_t payload_len;
     size_t payload_cap;
-    int err;            /* 0, or the error that ended the run */
-    size_t err_lo;      /* the error came while feeding stream bytes */
-    size_t err_hi;      /*   [err_lo, err_hi) */
+    int err;       /* 0, or the error that ended the run */
+    size_t err_lo; /* the error came while feeding stream bytes */
+    size_t err_hi; /*   [err_lo, err_hi) */
 };
 
-static void log_init(struct frame_log *log) {
-    memset(log, 0, sizeof(*log));
-}
+static void log_init(struct frame_log *log) { memset(log, 0, sizeof(*log)); }
 
 static void log_free(struct frame_log *log) {
     free(log->payload);
@@ -177,7 +175,7 @@ static void assert_log_equal(const struct frame_log *got, const struct frame_log
 struct everywhere_ctx {
     struct feed_ctx feed;
     const struct frame_log *want;
-    size_t bad_at;   /* for an expected error: the index of the proving byte */
+    size_t bad_at; /* for an expected error: the index of the proving byte */
     unsigned runs;
 };
 
@@ -210,8 +208,7 @@ static void feed_cut(const uint8_t *data, size_t len, size_t cut, struct everywh
 }
 
 /* Feed a long input one byte per call out of a single guarded buffer. */
-static void feed_bytewise_one_buffer(const uint8_t *data, size_t len,
-                                     struct everywhere_ctx *ctx) {
+static void feed_bytewise_one_buffer(const uint8_t *data, size_t len, struct everywhere_ctx *ctx) {
     uint8_t *g = tu_guarded_copy(data, len);
     const uint8_t **pieces = calloc(len ? len : 1, sizeof(*pieces));
     size_t *lens = calloc(len ? len : 1, sizeof(*lens));
@@ -272,8 +269,9 @@ static void test_rfc_unmasked_hello(void **state) {
  * parses and unmasks it. */
 static void test_rfc_masked_hello(void **state) {
     (void)state;
-    static const uint8_t in[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                  0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t in[] = {
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     struct frame_log want;
     log_init(&want);
     expect_frame(&want, WS_OP_TEXT, 1, "Hello", 5);
@@ -298,8 +296,9 @@ static void test_rfc_fragmented(void **state) {
 static void test_rfc_ping_pong(void **state) {
     (void)state;
     static const uint8_t ping[] = { 0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
-    static const uint8_t pong[] = { 0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                    0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t pong[] = {
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     struct frame_log want;
 
     log_init(&want);
@@ -378,12 +377,12 @@ static void test_frame_sequence(void **state) {
     uint8_t in[256];
     size_t n = 0;
 
-    n += ws_frame_header_masked(in + n, 0, WS_OP_TEXT, 0, key);     /* empty first fragment */
-    n += ws_frame_header_masked(in + n, 1, WS_OP_PING, 0, key);     /* empty ping between */
+    n += ws_frame_header_masked(in + n, 0, WS_OP_TEXT, 0, key); /* empty first fragment */
+    n += ws_frame_header_masked(in + n, 1, WS_OP_PING, 0, key); /* empty ping between */
     n += ws_frame_header_masked(in + n, 0, WS_OP_CONT, 2, key);
     in[n++] = 'h' ^ key[0];
     in[n++] = 'i' ^ key[1];
-    n += ws_frame_header_masked(in + n, 1, WS_OP_CONT, 0, key);     /* empty last fragment */
+    n += ws_frame_header_masked(in + n, 1, WS_OP_CONT, 0, key); /* empty last fragment */
     n += ws_frame_header_masked(in + n, 1, WS_OP_CLOSE, 2, key);
     in[n++] = 0x03 ^ key[0];
     in[n++] = 0xe8 ^ key[1];
@@ -445,10 +444,10 @@ static void test_length_edges_accepted(void **state) {
 struct reject_case {
     const char *what;
     int server;
-    int hello;       /* a valid "Hello" frame comes first */
+    int hello; /* a valid "Hello" frame comes first */
     uint8_t in[24];
-    size_t n;        /* bytes of in, including some after the proving byte */
-    size_t bad_at;   /* index of the first byte that proves the frame invalid */
+    size_t n;      /* bytes of in, including some after the proving byte */
+    size_t bad_at; /* index of the first byte that proves the frame invalid */
     int err;
 };
 
@@ -458,6 +457,7 @@ struct reject_case {
 /* An unmasked "Hello" from a server. */
 #define HELLO_U 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f
 
+/* clang-format off */
 static const struct reject_case reject_cases[] = {
     /* §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated". */
     { "RSV1", AS_SERVER, 0, { 0xc1, 0x85 }, 2, 0, WS_E_RSV },
@@ -501,6 +501,7 @@ static const struct reject_case reject_cases[] = {
     { "64-bit 126", AS_CLIENT, 0, { 0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0x00, 0x7e }, 10, 7,
       WS_E_LENGTH },
 };
+/* clang-format on */
 
 /* §5.2: opcodes 3-7 and 11-15 are reserved, with or without FIN, seen by a
  * server or a client, alone or after a valid frame. */
@@ -621,10 +622,12 @@ static void test_header_encoding(void **state) {
 /* Every opcode and FIN survive encoding; the header always parses back. */
 static void test_header_roundtrip(void **state) {
     (void)state;
-    static const int ops[] = { WS_OP_CONT, WS_OP_TEXT, WS_OP_BINARY,
+    static const int ops[] = { WS_OP_CONT,  WS_OP_TEXT, WS_OP_BINARY,
                                WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG };
+    /* clang-format off */
     static const uint64_t lens[] = { 0, 1, 124, 125, 126, 127, 255, 256, 65535, 65536,
                                      UINT64_C(0xffffffff), UINT64_C(1) << 40, INT64_MAX };
+    /* clang-format on */
     for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
         for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
             for (int fin = 0; fin <= 1; fin++) {
@@ -724,7 +727,7 @@ static void test_mask_reports_ascii(void **state) {
                 assert_memory_equal(data + align, plain, len);
                 for (size_t bad = 0; bad < len; bad++) {
                     memcpy(data + align, plain, len);
-                    data[align + bad] = 0xC3;  /* a UTF-8 lead byte */
+                    data[align + bad] = 0xC3; /* a UTF-8 lead byte */
                     naive_mask(data + align, len, key, off);
                     assert_int_equal(ws_frame_mask(data + align, len, key, off), 0);
                 }
@@ -750,7 +753,7 @@ static void test_random_frames(void **state) {
         log_init(&want);
         size_t nframes = 1 + rnd[0] % 6;
         for (size_t f = 0; f < nframes; f++) {
-            static const int ops[] = { WS_OP_CONT, WS_OP_TEXT, WS_OP_BINARY,
+            static const int ops[] = { WS_OP_CONT,  WS_OP_TEXT, WS_OP_BINARY,
                                        WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG };
             int op = ops[rnd[1 + f] % 6];
             int control = WS_OP_IS_CONTROL(op);

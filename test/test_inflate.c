@@ -77,9 +77,7 @@ static uint64_t rng_next(struct rng *r) {
 }
 
 /* 0..n-1 */
-static size_t rng_below(struct rng *r, size_t n) {
-    return (size_t)(rng_next(r) % n);
-}
+static size_t rng_below(struct rng *r, size_t n) { return (size_t)(rng_next(r) % n); }
 
 static ws_inflate *new_inflate(unsigned wbits) {
     size_t size = ws_inflate_size(wbits);
@@ -176,12 +174,12 @@ done:
 struct expect {
     const uint8_t *plain; /* the output (for an error: what comes before it) */
     size_t plain_len;
-    int rc;               /* END, NEED_INPUT, or an error */
-    size_t consumed;      /* for END: where the stream ends */
-    size_t bad_at;        /* for an error: the index of the proving byte */
-    int boundary;         /* for END and NEED_INPUT: at a block boundary? */
+    int rc;          /* END, NEED_INPUT, or an error */
+    size_t consumed; /* for END: where the stream ends */
+    size_t bad_at;   /* for an error: the index of the proving byte */
+    int boundary;    /* for END and NEED_INPUT: at a block boundary? */
     unsigned wbits;
-    int not_zlib;         /* zlib's verdict differs on purpose (inflate.c) */
+    int not_zlib; /* zlib's verdict differs on purpose (inflate.c) */
 };
 
 struct everywhere_ctx {
@@ -308,8 +306,7 @@ static void feed_everywhere(const uint8_t *data, size_t len, const struct expect
     }
     for (size_t i = 0; i < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); i++) {
         ctx.ochunk = ochunks[turn++ % nout];
-        if (len / chunk_sizes[i] < 4096)
-            feed_chunks(data, len, chunk_sizes[i], &ctx);
+        if (len / chunk_sizes[i] < 4096) feed_chunks(data, len, chunk_sizes[i], &ctx);
     }
     assert_true(ctx.runs > 0);
 }
@@ -404,24 +401,20 @@ static int zlib_inflate(const uint8_t *in, size_t n, struct buf *out, size_t *co
 /* Building streams by hand (RFC 1951 §3)                                 */
 
 /* §3.2.5 */
-static const uint16_t len_base[29] = {
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-    35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
-};
-static const uint8_t len_extra[29] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0
-};
-static const uint16_t dist_base[30] = {
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
-    257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577
-};
-static const uint8_t dist_extra[30] = {
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13
-};
+static const uint16_t len_base[29] = { 3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                       15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                       67, 83, 99, 115, 131, 163, 195, 227, 258 };
+static const uint8_t len_extra[29] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                       2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0 };
+static const uint16_t dist_base[30] = { 1,    2,    3,    4,     5,     7,    9,    13,
+                                        17,   25,   33,   49,    65,    97,   129,  193,
+                                        257,  385,  513,  769,   1025,  1537, 2049, 3073,
+                                        4097, 6145, 8193, 12289, 16385, 24577 };
+static const uint8_t dist_extra[30] = { 0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                        6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13 };
 /* §3.2.7 */
-static const uint8_t cl_order[19] = {
-    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15
-};
+static const uint8_t cl_order[19] = { 16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                      11, 4,  12, 3, 13, 2, 14, 1, 15 };
 
 /* A stream being written, and the output a decoder must give for it. */
 struct sb {
@@ -458,9 +451,7 @@ static void sb_code(struct sb *s, uint16_t code, unsigned len) {
 }
 
 /* The index of the byte that holds the last bit written. */
-static size_t sb_last_byte(const struct sb *s) {
-    return (s->bytes.len * 8 + s->nacc - 1) / 8;
-}
+static size_t sb_last_byte(const struct sb *s) { return (s->bytes.len * 8 + s->nacc - 1) / 8; }
 
 /* Pad the last byte with zero bits. */
 static void sb_flush(struct sb *s) {
@@ -533,9 +524,7 @@ static void sb_dynamic_head(struct sb *s, int final, unsigned hlit, unsigned hdi
 }
 
 /* A code length symbol, and the extra bits of 16, 17, 18. */
-static void sb_cl(struct sb *s, unsigned sym) {
-    sb_code(s, s->ccode[sym], s->clen[sym]);
-}
+static void sb_cl(struct sb *s, unsigned sym) { sb_code(s, s->ccode[sym], s->clen[sym]); }
 
 /* The code length code that plain_lengths() uses: 0..15 in 4 bits each.
  * And one with repeats: 0, 16, 17, 18 and 1..9 in 4 bits, 10..15 in 5. */
@@ -583,9 +572,7 @@ static void sb_lit(struct sb *s, uint8_t c) {
     buf_put(&s->plain, &c, 1);
 }
 
-static void sb_eob(struct sb *s) {
-    sb_code(s, s->lcode[256], s->llen[256]);
-}
+static void sb_eob(struct sb *s) { sb_code(s, s->lcode[256], s->llen[256]); }
 
 /* A match given as symbols and extra-bit values, exactly as sent. */
 static void sb_match_syms(struct sb *s, unsigned lsym, unsigned lx, unsigned dsym, unsigned dx) {
@@ -728,8 +715,9 @@ static void test_rfc7692_context_takeover(void **state) {
     }
 
     /* Both messages, cut every way, as one stream. */
-    struct expect want = { (const uint8_t *)"HelloHello", 10, WS_INFLATE_NEED_INPUT, na + nb,
-                           0, 1, 15, 0 };
+    struct expect want = {
+        (const uint8_t *)"HelloHello", 10, WS_INFLATE_NEED_INPUT, na + nb, 0, 1, 15, 0
+    };
     feed_everywhere(both, na + nb, &want);
 }
 
@@ -764,8 +752,8 @@ static void test_rfc7692_bfinal(void **state) {
 /* §7.2.3.5: two blocks in one message: a sync flush in the middle. */
 static void test_rfc7692_two_blocks(void **state) {
     (void)state;
-    static const uint8_t payload[] = { 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff,
-                                       0xca, 0xc9, 0xc9, 0x07, 0x00 };
+    static const uint8_t payload[] = { 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff,
+                                       0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00 };
     uint8_t in[sizeof(payload) + 4];
     size_t n = with_tail(in, payload, sizeof(payload));
     struct expect want = { (const uint8_t *)"Hello", 5, WS_INFLATE_NEED_INPUT, n, 0, 1, 15, 0 };
@@ -1492,14 +1480,12 @@ static void test_error_reserved_symbols(void **state) {
 /* Test data of a few kinds: random bytes, English-like text, a phrase
  * repeated with mutations, long runs, JSON chat messages. */
 static void make_data(struct rng *r, int kind, uint8_t *p, size_t n) {
-    static const char *words[] = { "the", "quick", "brown", "fox", "jumps", "over", "lazy",
-                                   "dog", "and", "a", "websocket", "frame", "message",
-                                   "deflate", "window", "of", "to", "is" };
+    static const char *words[] = { "the",     "quick",   "brown",  "fox", "jumps",     "over",
+                                   "lazy",    "dog",     "and",    "a",   "websocket", "frame",
+                                   "message", "deflate", "window", "of",  "to",        "is" };
     size_t i = 0;
     switch (kind) {
-    case 0:
-        tu_fill_random(p, n, rng_next(r));
-        break;
+    case 0: tu_fill_random(p, n, rng_next(r)); break;
     case 1:
         while (i < n) {
             const char *w = words[rng_below(r, 18)];
@@ -1527,12 +1513,12 @@ static void make_data(struct rng *r, int kind, uint8_t *p, size_t n) {
     default:
         while (i < n) {
             char msg[200];
-            int len = snprintf(msg, sizeof(msg),
-                               "{\"type\":\"chat\",\"id\":%u,\"user\":\"%s\","
-                               "\"text\":\"%s %s %s\"}",
-                               (unsigned)rng_below(r, 100000), words[rng_below(r, 18)],
-                               words[rng_below(r, 18)], words[rng_below(r, 18)],
-                               words[rng_below(r, 18)]);
+            int len =
+                snprintf(msg, sizeof(msg),
+                         "{\"type\":\"chat\",\"id\":%u,\"user\":\"%s\","
+                         "\"text\":\"%s %s %s\"}",
+                         (unsigned)rng_below(r, 100000), words[rng_below(r, 18)],
+                         words[rng_below(r, 18)], words[rng_below(r, 18)], words[rng_below(r, 18)]);
             for (int k = 0; k < len && i < n; k++) p[i++] = (uint8_t)msg[k];
         }
         break;
@@ -1606,8 +1592,8 @@ static void test_zlib_messages(void **state) {
             for (int m = 0; m < 40; m++) {
                 /* (Not empty: zlib has nothing to flush for an empty
                  * message; RFC 7692 §7.2.3.6 sends one as 00.) */
-                size_t n = rng_below(&r, 6) == 0 ? 5000 + rng_below(&r, 15000)
-                                                 : 1 + rng_below(&r, 300);
+                size_t n =
+                    rng_below(&r, 6) == 0 ? 5000 + rng_below(&r, 15000) : 1 + rng_below(&r, 300);
                 make_data(&r, m % 3 == 0 ? 4 : (int)rng_below(&r, 5), plain, n);
                 uint8_t msg[40000];
                 zs.next_in = plain;
@@ -1689,8 +1675,8 @@ static void test_size_and_init(void **state) {
 static void test_no_output_room(void **state) {
     (void)state;
     static const uint8_t hello[] = { 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
-    static const uint8_t empty_then_stored[] = { 0x00, 0x00, 0x00, 0xff, 0xff,
-                                                 0x01, 0x01, 0x00, 0xfe, 0xff, 'x' };
+    static const uint8_t empty_then_stored[] = { 0x00, 0x00, 0x00, 0xff, 0xff, 0x01,
+                                                 0x01, 0x00, 0xfe, 0xff, 'x' };
     ws_inflate *z = new_inflate(15);
     uint8_t out[8];
     size_t used, got;
@@ -1728,8 +1714,13 @@ static void test_no_output_room(void **state) {
  * half read, a stored length, a distance), so each is tried. */
 static void test_fresh_stream_after_error(void **state) {
     (void)state;
-    static const uint8_t hello[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff };
-    static const struct { const char *what; uint8_t bytes[8]; size_t len; } bad[] = {
+    static const uint8_t hello[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07,
+                                     0x00, 0x00, 0x00, 0xff, 0xff };
+    static const struct {
+        const char *what;
+        uint8_t bytes[8];
+        size_t len;
+    } bad[] = {
         { "reserved block type", { 0x07, 0x00 }, 2 },
         { "stored length mismatch", { 0x00, 0x05, 0x00, 0x05, 0x00 }, 5 },
         { "distance beyond the output", { 0x03, 0x02 }, 2 },

@@ -71,7 +71,7 @@ static void bytes_free(struct bytes *b) {
 
 struct stream {
     struct bytes b;
-    uint64_t keyseed;  /* the next frame's masking key comes from this */
+    uint64_t keyseed; /* the next frame's masking key comes from this */
 };
 
 /* Append one masked frame; returns the stream offset of its payload. */
@@ -88,9 +88,7 @@ static size_t put_frame(struct stream *s, int fin, int opcode, const void *paylo
 }
 
 /* Append bytes as they are (already a frame, or garbage). */
-static void put_raw(struct stream *s, const void *data, size_t len) {
-    bytes_put(&s->b, data, len);
-}
+static void put_raw(struct stream *s, const void *data, size_t len) { bytes_put(&s->b, data, len); }
 
 /* A close frame with a status code and a reason. */
 static size_t put_close(struct stream *s, unsigned code, const void *reason, size_t rlen) {
@@ -108,17 +106,17 @@ static size_t put_close(struct stream *s, unsigned code, const void *reason, siz
 enum { IT_MESSAGE = 1, IT_PING, IT_PONG, IT_CLOSE, IT_ERROR };
 
 struct item {
-    int type;            /* IT_* */
-    uint8_t opcode;      /* MESSAGE: text or binary */
-    uint16_t code;       /* CLOSE: received code; ERROR: code to send */
-    int error;           /* ERROR: the ws_error */
-    struct bytes data;   /* MESSAGE, PING: the reassembled payload */
+    int type;          /* IT_* */
+    uint8_t opcode;    /* MESSAGE: text or binary */
+    uint16_t code;     /* CLOSE: received code; ERROR: code to send */
+    int error;         /* ERROR: the ws_error */
+    struct bytes data; /* MESSAGE, PING: the reassembled payload */
 };
 
 /* One DATA chunk: enough to check size_hint against the fragments later. */
 struct chunk_note {
-    size_t message;      /* index among the completed-or-open messages */
-    uint64_t end;        /* message bytes up to the end of this chunk */
+    size_t message; /* index among the completed-or-open messages */
+    uint64_t end;   /* message bytes up to the end of this chunk */
     size_t len;
     uint64_t hint;
 };
@@ -131,11 +129,11 @@ struct proto_log {
     uint8_t msg_op;
     uint64_t last_hint;
     struct bytes msg, ping;
-    size_t messages;     /* messages begun so far */
+    size_t messages; /* messages begun so far */
     struct chunk_note *notes;
     size_t nnotes, notes_cap;
-    int done;            /* CLOSE or ERROR came */
-    size_t end_lo;       /* ...while feeding stream bytes [end_lo, end_hi) */
+    int done;      /* CLOSE or ERROR came */
+    size_t end_lo; /* ...while feeding stream bytes [end_lo, end_hi) */
     size_t end_hi;
 };
 
@@ -174,8 +172,8 @@ static void note_chunk(struct proto_log *log, const ws_proto_event *ev) {
 }
 
 /* Record one event; [lo, hi) are the bytes that call consumed. */
-static void log_event(struct proto_log *log, const ws_proto_limits *lim,
-                      const ws_proto_event *ev, const uint8_t *lo, const uint8_t *hi) {
+static void log_event(struct proto_log *log, const ws_proto_limits *lim, const ws_proto_event *ev,
+                      const uint8_t *lo, const uint8_t *hi) {
     struct item *it;
 
     /* Nothing is reported after a close or an error. */
@@ -252,8 +250,7 @@ static void log_event(struct proto_log *log, const ws_proto_limits *lim,
         it->code = ev->close_code;
         log->done = 1;
         break;
-    default:
-        fail_msg("unknown event type %d", ev->type);
+    default: fail_msg("unknown event type %d", ev->type);
     }
 }
 
@@ -344,9 +341,7 @@ static void want_message(struct proto_log *w, int op, const void *data, size_t l
 static void want_ping(struct proto_log *w, const void *data, size_t len) {
     bytes_put(&log_push(w, IT_PING)->data, data, len);
 }
-static void want_pong(struct proto_log *w) {
-    log_push(w, IT_PONG);
-}
+static void want_pong(struct proto_log *w) { log_push(w, IT_PONG); }
 static void want_close(struct proto_log *w, unsigned code) {
     log_push(w, IT_CLOSE)->code = (uint16_t)code;
 }
@@ -362,7 +357,7 @@ static void want_error(struct proto_log *w, int err, unsigned code) {
 struct everywhere_ctx {
     struct feed_ctx feed;
     const struct proto_log *want;
-    size_t end_at;     /* stream offset of the byte that must end it (close/error) */
+    size_t end_at; /* stream offset of the byte that must end it (close/error) */
     unsigned runs;
 };
 
@@ -430,8 +425,9 @@ static void test_rfc_examples(void **state) {
                                      0x7f, 0x9f, 0x4d, 0x51, 0x58 };
     /* "Unmasked Ping request and masked Ping response": only the masked
      * pong is something a client may send. */
-    static const uint8_t pong[] = { 0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                    0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t pong[] = {
+        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+    };
     struct stream s = { 0 };
     struct proto_log want = { 0 };
 
@@ -467,9 +463,7 @@ static uint64_t rng_next(struct rng *r) {
     return v;
 }
 
-static size_t rng_below(struct rng *r, size_t n) {
-    return n ? (size_t)(rng_next(r) % n) : 0;
-}
+static size_t rng_below(struct rng *r, size_t n) { return n ? (size_t)(rng_next(r) % n) : 0; }
 
 /* Append a random valid UTF-8 character (1 to 4 bytes, no surrogates). */
 static void put_random_char(struct bytes *b, struct rng *r) {
@@ -479,9 +473,7 @@ static void put_random_char(struct bytes *b, struct rng *r) {
     switch (rng_below(r, 4)) {
     case 0: cp = (uint32_t)rng_below(r, 0x80); break;
     case 1: cp = 0x80 + (uint32_t)rng_below(r, 0x800 - 0x80); break;
-    case 2:
-        do {
-            cp = 0x800 + (uint32_t)rng_below(r, 0x10000 - 0x800);
+    case 2: do { cp = 0x800 + (uint32_t)rng_below(r, 0x10000 - 0x800);
         } while (cp >= 0xd800 && cp <= 0xdfff);
         break;
     default: cp = 0x10000 + (uint32_t)rng_below(r, 0x110000 - 0x10000); break;
@@ -507,7 +499,8 @@ static size_t random_length(struct rng *r) {
     switch (rng_below(r, 10)) {
     case 0: return 0;
     case 1: return 65536 + rng_below(r, 5000);
-    case 2: case 3: return 126 + rng_below(r, 2000);
+    case 2:
+    case 3: return 126 + rng_below(r, 2000);
     default: return rng_below(r, 126);
     }
 }
@@ -518,7 +511,7 @@ struct model_msg {
     uint8_t op;
     struct bytes data;
     size_t nfrag;
-    uint64_t ends[MAX_FRAGS];   /* message bytes up to the end of each fragment */
+    uint64_t ends[MAX_FRAGS]; /* message bytes up to the end of each fragment */
 };
 
 /* Feed s in random piece sizes out of one guarded buffer (a long stream
@@ -924,14 +917,23 @@ static void test_utf8_errors(void **state) {
         size_t len;
         size_t bad_at; /* index in text; len - 1 for "truncated at the end" */
     } cases[] = {
-        { "lone continuation", "ab\x80" "cd", 5, 2 },
-        { "C0 overlong", "ab\xc0\xaf" "cd", 6, 2 },
+        { "lone continuation",
+          "ab\x80"
+          "cd",
+          5, 2 },
+        { "C0 overlong",
+          "ab\xc0\xaf"
+          "cd",
+          6, 2 },
         { "E0 overlong", "\xe0\x80\xaf", 3, 1 },
         { "surrogate", "x\xed\xa0\x80", 4, 2 },
         { "above U+10FFFF", "\xf4\x90\x80\x80", 4, 1 },
         { "F5", "\xf5", 1, 0 },
         { "FF", "hello\xff", 6, 5 },
-        { "missing continuation", "\xe2\x82" "A", 3, 2 },
+        { "missing continuation",
+          "\xe2\x82"
+          "A",
+          3, 2 },
         { "truncated 2 of 3", "ok\xe2\x82", 4, 3 },
         { "truncated 1 of 4", "\xf0", 1, 0 },
         { "truncated 3 of 4", "\xf0\x9f\x98", 3, 2 },
@@ -988,7 +990,9 @@ static void test_utf8_errors(void **state) {
     s.b.len = 0;
     put_frame(&s, 0, WS_OP_TEXT, "ok\xc3\xa9", 4);
     put_frame(&s, 1, WS_OP_CONT, ascii_run, sizeof(ascii_run) - 1);
-    want_message(&want, WS_OP_TEXT, "ok\xc3\xa9" "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh",
+    want_message(&want, WS_OP_TEXT,
+                 "ok\xc3\xa9"
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh",
                  4 + sizeof(ascii_run) - 1);
     feed_everywhere(&s.b, &default_limits, &want, SIZE_MAX);
     log_free(&want);
@@ -1066,8 +1070,7 @@ static void test_too_big(void **state) {
         static const uint8_t huge[] = { 0x82, 0xff, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4 };
         ws_proto_limits big = default_limits;
         put_raw(&s, huge, sizeof(huge));
-        expect_failure(&s, &big, &want, WS_E_TOO_BIG, WS_CLOSE_MESSAGE_TOO_BIG,
-                       sizeof(huge) - 1);
+        expect_failure(&s, &big, &want, WS_E_TOO_BIG, WS_CLOSE_MESSAGE_TOO_BIG, sizeof(huge) - 1);
         log_free(&want);
         s.b.len = 0;
     }
@@ -1121,9 +1124,8 @@ static void test_too_many_fragments(void **state) {
 static void test_close_codes(void **state) {
     (void)state;
     static const unsigned probes[] = {
-        0, 1, 999, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011,
-        1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 3000, 3001, 3999, 4000, 4999, 5000,
-        65535,
+        0,    1,    999,  1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011,
+        1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 3000, 3001, 3999, 4000, 4999, 5000, 65535,
     };
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
         struct stream s = { 0 };
@@ -1192,15 +1194,13 @@ static void test_close_payload(void **state) {
     /* A reason that is not UTF-8: 1002 (not 1007: §7.4.1 has the close
      * frame as a protocol matter) on the first bad byte... */
     at = put_close(&s, 1000, "ok\xc0\xaf", 4);
-    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR,
-                   at + 4);
+    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR, at + 4);
     log_free(&want);
     s.b.len = 0;
 
     /* ...or on the last byte when it ends inside a character. */
     at = put_close(&s, 1001, "x\xe2\x82", 3);
-    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR,
-                   at + 4);
+    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR, at + 4);
     log_free(&want);
     s.b.len = 0;
 
@@ -1262,8 +1262,8 @@ static void test_stream_any_feed(void **state) {
     tu_fill_random(bin, sizeof(bin), 17);
 
     put_frame(&s, 1, WS_OP_TEXT, "Hello", 5);
-    put_frame(&s, 1, WS_OP_BINARY, bin, 126);               /* 16-bit length */
-    put_frame(&s, 0, WS_OP_TEXT, "caf\xc3", 4);              /* é cut in two */
+    put_frame(&s, 1, WS_OP_BINARY, bin, 126);   /* 16-bit length */
+    put_frame(&s, 0, WS_OP_TEXT, "caf\xc3", 4); /* é cut in two */
     put_frame(&s, 1, WS_OP_PING, bin, 125);
     put_frame(&s, 1, WS_OP_CONT, "\xa9 \xe2\x82\xac", 5);
     put_frame(&s, 1, WS_OP_PONG, "", 0);

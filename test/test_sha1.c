@@ -52,8 +52,7 @@ static void hash_pieces(void *ctx, const uint8_t *const *pieces, const size_t *l
     uint8_t d[WS_SHA1_DIGEST_LEN];
 
     ws_sha1_init(&c);
-    for (size_t i = 0; i < n; i++)
-        ws_sha1_update(&c, pieces[i], lens[i]);
+    for (size_t i = 0; i < n; i++) ws_sha1_update(&c, pieces[i], lens[i]);
     ws_sha1_final(&c, d);
     assert_digest(d, want_hex);
 }
@@ -71,8 +70,8 @@ static const struct vector fips[] = {
     { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 0,
       "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
     { "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
-      "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 0,
-      "a49b2446a02c645bf419f995b67091253a04a259" },
+      "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+      0, "a49b2446a02c645bf419f995b67091253a04a259" },
     { "The quick brown fox jumps over the lazy dog", 0,
       "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12" },
 };
@@ -145,8 +144,7 @@ static void test_million_a(void **state) {
 
     ws_sha1_ctx c;
     ws_sha1_init(&c);
-    for (size_t off = 0; off < total; off += 1000)
-        ws_sha1_update(&c, a + off, 1000);
+    for (size_t off = 0; off < total; off += 1000) ws_sha1_update(&c, a + off, 1000);
     ws_sha1_final(&c, d);
     assert_digest(d, want);
 

@@ -37,17 +37,14 @@ static size_t page_size(void) {
 }
 
 /* Pages needed to hold len bytes. */
-static size_t data_pages(size_t len) {
-    return (len + page_size() - 1) / page_size();
-}
+static size_t data_pages(size_t len) { return (len + page_size() - 1) / page_size(); }
 
 uint8_t *tu_guarded_copy(const void *data, size_t len) {
     size_t page = page_size();
     size_t span = data_pages(len) * page;
     size_t total = span + page;
 
-    uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) {
         perror("tu_guarded_copy: mmap");
         abort();
@@ -75,8 +72,8 @@ void tu_guarded_free(uint8_t *p, size_t len) {
 
 /* Copy n pieces (starting at offsets off[i] of data, lens[i] bytes) into
  * guarded buffers, call fn, and free them. */
-static void call_with_pieces(const uint8_t *data, const size_t *off, const size_t *lens,
-                             size_t n, tu_pieces_fn fn, void *ctx) {
+static void call_with_pieces(const uint8_t *data, const size_t *off, const size_t *lens, size_t n,
+                             tu_pieces_fn fn, void *ctx) {
     uint8_t **bufs = calloc(n ? n : 1, sizeof(*bufs));
     if (bufs == NULL) {
         perror("calloc");
@@ -87,8 +84,7 @@ static void call_with_pieces(const uint8_t *data, const size_t *off, const size_
 
     fn(ctx, (const uint8_t *const *)bufs, lens, n);
 
-    for (size_t i = 0; i < n; i++)
-        tu_guarded_free(bufs[i], lens[i]);
+    for (size_t i = 0; i < n; i++) tu_guarded_free(bufs[i], lens[i]);
     free(bufs);
 }
 
@@ -138,7 +134,6 @@ void tu_fill_random(uint8_t *buf, size_t len, uint64_t seed) {
     size_t i = 0;
     while (i < len) {
         uint64_t r = splitmix64(&s);
-        for (unsigned k = 0; k < 8 && i < len; k++, i++)
-            buf[i] = (uint8_t)(r >> (8 * k));
+        for (unsigned k = 0; k < 8 && i < len; k++, i++) buf[i] = (uint8_t)(r >> (8 * k));
     }
 }

@@ -25,8 +25,7 @@ void tu_guarded_free(uint8_t *p, size_t len);
 /* Call fn(ctx, pieces, n) for every way of cutting data into two pieces
  * (cut at 0..len), each piece in its own guarded buffer. pieces[i] points
  * to the bytes, lens[i] to their length. */
-typedef void (*tu_pieces_fn)(void *ctx, const uint8_t *const *pieces,
-                             const size_t *lens, size_t n);
+typedef void (*tu_pieces_fn)(void *ctx, const uint8_t *const *pieces, const size_t *lens, size_t n);
 void tu_for_each_split(const void *data, size_t len, tu_pieces_fn fn, void *ctx);
 
 /* Call fn once with data cut into pieces of at most chunk bytes (the last

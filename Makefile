@@ -310,4 +310,5 @@ clean:
 
 -include $(wildcard mk/*.mk)
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/main.d
--include $(wildcard $(BUILD)/obj/test/*.d $(BUILD)/obj/support/*.d $(BUILD)/obj/conformance/*.d $(BUILD)/obj/bench/*.d)
+-include $(wildcard $(BUILD)/obj/test/*.d $(BUILD)/obj/support/*.d \
+    $(BUILD)/obj/conformance/*.d $(BUILD)/obj/bench/*.d)

@@ -60,11 +60,6 @@ static void note_attach(ws_conn *c, endnote *n) {
     c->flags |= F_NOTE;
 }
 
-/* A note that was never attached (the handshake ended with it). */
-void endnote_discard(endnote *n) {
-    if (n) ws_mem_free(WS_MEM_CONN, n, n->size);
-}
-
 void endnote_free(ws_conn *c) {
     if (!(c->flags & F_NOTE)) return;
     ws_mem_free(WS_MEM_CONN, c->note, c->note->size);

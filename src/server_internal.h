@@ -304,7 +304,6 @@ void buf_free(buf **bp);
 void buf_free_chain(buf **bp);
 void shared_unref(ws_shared *m);
 void shared_freeze(ws_shared *m);
-size_t shared_cost(size_t cap);
 
 /* output.c */
 void conn_update_events(ws_conn *c);
@@ -329,7 +328,6 @@ void feed_parked(ws_conn *c);
 void endnote_http(ws_conn *c, int status, const char *why);
 void endnote_ws(ws_conn *c, unsigned code, const void *reason, size_t len, int by_peer);
 void endnote_attach(ws_conn *c, endnote *n);
-void endnote_discard(endnote *n);
 void endnote_log(ws_conn *c);
 void endnote_free(ws_conn *c);
 /* handshake.c: the client's address (X-Forwarded-For when believed) and,

@@ -148,6 +148,16 @@ void ws_http_accept_key(const char *key, size_t key_len, char out[WS_HTTP_ACCEPT
 /* The reason phrase of a status code ("Bad Request"), never NULL. */
 const char *ws_http_reason(int status);
 
+/* Buffer sizes that always hold what the writers below produce, so that a
+ * caller using them never has a response that does not fit (test_http.c
+ * checks each): WS_HTTP_RESPONSE_MAX for any ws_http_write_error() status
+ * (400-599) and for a ws_http_write_head() with a content type of up to
+ * 64 bytes; WS_HTTP_101_MAX for a 101 with up to WS_HTTP_101_EXTRA_MAX - 1
+ * bytes of extra lines. */
+#define WS_HTTP_RESPONSE_MAX  256
+#define WS_HTTP_101_EXTRA_MAX 256
+#define WS_HTTP_101_MAX       (160 + WS_HTTP_101_EXTRA_MAX)
+
 /* Write "HTTP/1.1 101 Switching Protocols" with Upgrade, Connection and
  * Sec-WebSocket-Accept into out (cap bytes), then extra (NULL: nothing):
  * complete header lines, each ending in CRLF, such as the agreed

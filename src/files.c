@@ -121,7 +121,7 @@ static int open_beneath(int dirfd, char *path) {
 /* A plain GET or HEAD: the HTML client's files (DESIGN: the server itself
  * serves the page that talks to it). */
 void serve_file(ws_conn *c, const ws_http_request *req) {
-    char path[WS_HTTP_MAX_TARGET + 16], head[512];
+    char path[WS_HTTP_MAX_TARGET + 16], head[WS_HTTP_RESPONSE_MAX];
     struct stat st;
     int fd = -1, n;
     buf *seg;
@@ -138,6 +138,14 @@ void serve_file(ws_conn *c, const ws_http_request *req) {
         return;
     }
     n = ws_http_write_head(head, sizeof(head), 200, content_type(path), (size_t)st.st_size);
+    if (n < 0) {
+        /* The types above are short enough for WS_HTTP_RESPONSE_MAX
+         * (test_http.c); a head that does not fit gets a 500, not a
+         * truncated head. */
+        close(fd);
+        http_error(c, 500, "response head too long");
+        return;
+    }
     endnote_http(c, 200, NULL);
     conn_write(c, head, (size_t)n, NULL, 0);
     if (req->method != WS_HTTP_METHOD_GET || st.st_size == 0 || c->state == C_DEAD) {

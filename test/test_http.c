@@ -1326,6 +1326,33 @@ static void test_write_error(void **state) {
     }
 }
 
+/* The server writes its answers into buffers of WS_HTTP_RESPONSE_MAX and
+ * WS_HTTP_101_MAX bytes (handshake.c, files.c), and answers 500, or
+ * nothing, when one does not fit: every answer it can make must fit. */
+static void test_responses_fit_the_documented_buffers(void **state) {
+    (void)state;
+    char out[WS_HTTP_RESPONSE_MAX], out101[WS_HTTP_101_MAX], extra[WS_HTTP_101_EXTRA_MAX];
+    char type[65];
+
+    /* Any status on_request may return (400-599), the longest reason. */
+    for (int status = 400; status <= 599; status++)
+        assert_true(ws_http_write_error(out, sizeof(out), status) > 0);
+    /* A 64-byte content type, the longest body length. */
+    memset(type, 't', 64);
+    type[64] = '\0';
+    assert_true(ws_http_write_head(out, sizeof(out), 431, type, SIZE_MAX) > 0);
+    /* The most extra lines a 101 may carry: WS_HTTP_101_EXTRA_MAX - 1. */
+    memset(extra, 'x', sizeof(extra) - 1);
+    memcpy(extra + sizeof(extra) - 3, "\r\n", 3);
+    assert_int_equal(strlen(extra), WS_HTTP_101_EXTRA_MAX - 1);
+    int n = ws_http_write_101(out101, sizeof(out101), rfc_accept, extra);
+    assert_true(n > 0);
+    assert_non_null(strstr(out101, "\r\n\r\n"));
+    /* A buffer one byte short (no room for the NUL) is refused, not
+     * overrun: what the callers check. */
+    assert_int_equal(ws_http_write_101(out101, (size_t)n, rfc_accept, extra), -1);
+}
+
 static void test_write_head(void **state) {
     (void)state;
     char out[256];
@@ -1375,6 +1402,7 @@ int main(void) {
         cmocka_unit_test(test_write_101),
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_write_head),
+        cmocka_unit_test(test_responses_fit_the_documented_buffers),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@
 #include "frame.h"
 #include "rfc6455.h"
 #include "testutil.h"
+#include "vectors.h"
 
 #define AS_SERVER 1 /* parsing what a client sent: frames must be masked */
 #define AS_CLIENT 0 /* parsing what a server sent: frames must not be */
@@ -196,34 +197,6 @@ static void run_and_check(void *vctx, const uint8_t *const *pieces, const size_t
  * tens of thousands of mmaps. */
 #define SPLIT_ALL_MAX 4096
 
-/* Feed data in two pieces cut at cut, each in its own guarded buffer. */
-static void feed_cut(const uint8_t *data, size_t len, size_t cut, struct everywhere_ctx *ctx) {
-    uint8_t *a = tu_guarded_copy(data, cut);
-    uint8_t *b = tu_guarded_copy(data + cut, len - cut);
-    const uint8_t *pieces[2] = { a, b };
-    size_t lens[2] = { cut, len - cut };
-    run_and_check(ctx, pieces, lens, 2);
-    tu_guarded_free(a, cut);
-    tu_guarded_free(b, len - cut);
-}
-
-/* Feed a long input one byte per call out of a single guarded buffer. */
-static void feed_bytewise_one_buffer(const uint8_t *data, size_t len, struct everywhere_ctx *ctx) {
-    uint8_t *g = tu_guarded_copy(data, len);
-    const uint8_t **pieces = calloc(len ? len : 1, sizeof(*pieces));
-    size_t *lens = calloc(len ? len : 1, sizeof(*lens));
-    assert_non_null(pieces);
-    assert_non_null(lens);
-    for (size_t i = 0; i < len; i++) {
-        pieces[i] = g + i;
-        lens[i] = 1;
-    }
-    run_and_check(ctx, pieces, lens, len);
-    free(pieces);
-    free(lens);
-    tu_guarded_free(g, len);
-}
-
 /* One piece, every split, byte by byte, chunks of 2, 3, 7 and 64: every
  * run must give want (and, for an error, find it at byte bad_at). */
 static void feed_everywhere(const uint8_t *data, size_t len, int server,
@@ -239,10 +212,12 @@ static void feed_everywhere(const uint8_t *data, size_t len, int server,
     } else {
         /* Every cut inside the header and the first payload bytes, a
          * spread through the payload, and every cut near the end. */
-        for (size_t cut = 0; cut <= 32; cut++) feed_cut(data, len, cut, &ctx);
-        for (size_t cut = 33; cut + 32 < len; cut += 4093) feed_cut(data, len, cut, &ctx);
-        for (size_t cut = len - 32; cut <= len; cut++) feed_cut(data, len, cut, &ctx);
-        feed_bytewise_one_buffer(data, len, &ctx);
+        for (size_t cut = 0; cut <= 32; cut++) tu_split_at(data, len, cut, run_and_check, &ctx);
+        for (size_t cut = 33; cut + 32 < len; cut += 4093)
+            tu_split_at(data, len, cut, run_and_check, &ctx);
+        for (size_t cut = len - 32; cut <= len; cut++)
+            tu_split_at(data, len, cut, run_and_check, &ctx);
+        tu_bytewise(data, len, run_and_check, &ctx);
         for (size_t i = 1; i < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); i++)
             if (len / chunk_sizes[i] < 8192)
                 tu_chunks(data, len, chunk_sizes[i], run_and_check, &ctx);
@@ -269,9 +244,7 @@ static void test_rfc_unmasked_hello(void **state) {
  * parses and unmasks it. */
 static void test_rfc_masked_hello(void **state) {
     (void)state;
-    static const uint8_t in[] = {
-        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
-    };
+    static const uint8_t in[] = { TV_HELLO_MASKED };
     struct frame_log want;
     log_init(&want);
     expect_frame(&want, WS_OP_TEXT, 1, "Hello", 5);
@@ -295,10 +268,8 @@ static void test_rfc_fragmented(void **state) {
  * pong (opcode 0xA), as the RFC's bytes say. */
 static void test_rfc_ping_pong(void **state) {
     (void)state;
-    static const uint8_t ping[] = { 0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
-    static const uint8_t pong[] = {
-        0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
-    };
+    static const uint8_t ping[] = { TV_PING_UNMASKED };
+    static const uint8_t pong[] = { TV_PONG_MASKED };
     struct frame_log want;
 
     log_init(&want);
@@ -346,7 +317,7 @@ static void test_rfc_binary_64k(void **state) {
  * unmasking must continue at the right key byte across every cut. */
 static void test_masked_long_frames(void **state) {
     (void)state;
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
     static const size_t sizes[] = { 126, 256, 1000, 65535, 65536 };
 
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -453,9 +424,9 @@ struct reject_case {
 
 /* A masked "Hello" from a client, to put a valid frame in front of a bad
  * one: the parser must still reject at the right byte of the second. */
-#define HELLO_M 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+#define HELLO_M TV_HELLO_MASKED
 /* An unmasked "Hello" from a server. */
-#define HELLO_U 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f
+#define HELLO_U TV_HELLO_UNMASKED
 
 /* clang-format off */
 static const struct reject_case reject_cases[] = {
@@ -573,7 +544,7 @@ static void test_header_encoding(void **state) {
         { 65536, 10, { 0x82, 0x7f, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00 } },
         { UINT64_C(1) << 32, 10, { 0x82, 0x7f, 0, 0, 0, 0x01, 0, 0, 0, 0 } },
     };
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         /* Buffers of exactly the documented size, flush against a guard
@@ -659,7 +630,7 @@ static void naive_mask(uint8_t *data, size_t len, const uint8_t key[4], size_t o
  * loads), the data flush against a guard page. */
 static void test_mask_vs_naive(void **state) {
     (void)state;
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
     static const size_t offsets[] = { 0, 1, 2, 3, 4, 5, 6, 7, 1001, SIZE_MAX };
     uint8_t src[100 + 8], want[100 + 8];
 
@@ -713,7 +684,7 @@ static void test_mask_zero_key(void **state) {
  * single byte >= 0x80 at any position (word loop or tail) gives 0. */
 static void test_mask_reports_ascii(void **state) {
     (void)state;
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
     uint8_t plain[100 + 8], data[100 + 8];
 
     for (size_t len = 0; len <= 100; len++)
@@ -776,7 +747,8 @@ static void test_random_frames(void **state) {
         tu_chunks(in, n, n, run_and_check, &ctx);
         tu_chunks(in, n, 1, run_and_check, &ctx);
         tu_chunks(in, n, 1 + rnd[60] % 40, run_and_check, &ctx);
-        for (size_t c = 0; c < 8; c++) feed_cut(in, n, (rnd[50 + c] * n) / 255, &ctx);
+        for (size_t c = 0; c < 8; c++)
+            tu_split_at(in, n, (rnd[50 + c] * n) / 255, run_and_check, &ctx);
         log_free(&want);
     }
 }

@@ -27,26 +27,18 @@
 #include "error.h"
 #include "http.h"
 #include "testutil.h"
+#include "vectors.h"
 
 #define MAX_HEAD WS_HTTP_DEFAULT_MAX_HEAD
 #define LIT(s)   s, sizeof(s) - 1 /* a string literal and its length, NULs included */
 
 /* RFC 6455 §1.3: the sample client handshake and its answer. */
-static const char rfc_request[] = "GET /chat HTTP/1.1\r\n"
-                                  "Host: server.example.com\r\n"
-                                  "Upgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Origin: http://example.com\r\n"
-                                  "Sec-WebSocket-Protocol: chat, superchat\r\n"
-                                  "Sec-WebSocket-Version: 13\r\n"
-                                  "\r\n";
-static const char rfc_accept[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+static const char rfc_request[] = TV_REQUEST;
+static const char rfc_accept[] = TV_ACCEPT;
 
 /* RFC 6455 §5.7: a single-frame masked text message, "Hello". A client may
  * send it in the same packet as its handshake. */
-static const uint8_t hello_frame[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                       0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+static const uint8_t hello_frame[] = { TV_HELLO_MASKED };
 
 /* ---------------------------------------------------------------------- */
 /* Feeding helpers                                                         */
@@ -186,7 +178,7 @@ static void test_rfc_handshake(void **state) {
     assert_int_equal(req->version_minor, 1);
     assert_string_equal(req->target, "/chat");
     assert_int_equal(req->target_len, 5);
-    assert_string_equal(req->key, "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_string_equal(req->key, TV_KEY);
     assert_int_equal(req->key_len, 24);
     assert_string_equal(req->forwarded_for, "");
     assert_int_equal(req->ws_version, 13);
@@ -205,7 +197,7 @@ static void test_rfc_handshake(void **state) {
     static const char want[] = "HTTP/1.1 101 Switching Protocols\r\n"
                                "Upgrade: websocket\r\n"
                                "Connection: Upgrade\r\n"
-                               "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                               "Sec-WebSocket-Accept: " TV_ACCEPT "\r\n"
                                "\r\n";
     assert_int_equal(ws_http_write_101(out, sizeof(out), accept, NULL), sizeof(want) - 1);
     assert_string_equal(out, want);
@@ -218,7 +210,7 @@ static void test_rfc_handshake_splits(void **state) {
     parse_everywhere(rfc_request, sizeof(rfc_request) - 1, MAX_HEAD, &o);
     assert_int_equal(o.rc, WS_HTTP_DONE);
     assert_int_equal(o.offset, sizeof(rfc_request) - 1);
-    assert_string_equal(o.parser.req.key, "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_string_equal(o.parser.req.key, TV_KEY);
     assert_int_equal(ws_http_classify(&o.parser.req), WS_HTTP_UPGRADE);
 }
 
@@ -278,7 +270,7 @@ static void test_first_frame_not_consumed(void **state) {
 #define L_HOST      "Host: server.example.com\r\n"
 #define L_UPG       "Upgrade: websocket\r\n"
 #define L_CONN      "Connection: Upgrade\r\n"
-#define L_KEY       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define L_KEY       "Sec-WebSocket-Key: " TV_KEY "\r\n"
 #define L_VER       "Sec-WebSocket-Version: 13\r\n"
 #define KEY_LINE(k) "Sec-WebSocket-Key: " k "\r\n"
 #define VER_LINE(v) "Sec-WebSocket-Version: " v "\r\n"
@@ -1198,12 +1190,12 @@ static void test_feed_edges(void **state) {
 static void test_accept_key(void **state) {
     (void)state;
     char out[WS_HTTP_ACCEPT_LEN + 1];
-    ws_http_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, out);
+    ws_http_accept_key(TV_KEY, 24, out);
     assert_string_equal(out, rfc_accept);
     ws_http_accept_key("x3JJHMbDL1EzLkh9GBhXDw==", 24, out);
     assert_string_equal(out, "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
     /* Only key_len bytes are read: the key need not be NUL-terminated. */
-    uint8_t *g = tu_guarded_copy("dGhlIHNhbXBsZSBub25jZQ==", 24);
+    uint8_t *g = tu_guarded_copy(TV_KEY, 24);
     ws_http_accept_key((const char *)g, 24, out);
     assert_string_equal(out, rfc_accept);
     tu_guarded_free(g, 24);
@@ -1247,7 +1239,7 @@ static void test_write_101(void **state) {
     static const char want[] = "HTTP/1.1 101 Switching Protocols\r\n"
                                "Upgrade: websocket\r\n"
                                "Connection: Upgrade\r\n"
-                               "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                               "Sec-WebSocket-Accept: " TV_ACCEPT "\r\n"
                                "\r\n";
     char out[sizeof(want)];
     assert_int_equal(ws_http_write_101(out, sizeof(out), rfc_accept, NULL), sizeof(want) - 1);

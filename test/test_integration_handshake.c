@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "itest.h"
 #include "spawn.h"
+#include "vectors.h"
 #include "wsclient.h"
 
 #include <stdio.h>
@@ -58,32 +59,23 @@ static int request(wsc *c, const char *req, size_t req_len, char *head, size_t c
 /* ---------------------------------------------------------------------- */
 
 /* RFC 6455 §1.3: this exact request gets exactly this response. */
-static const char rfc_request[] = "GET /chat HTTP/1.1\r\n"
-                                  "Host: server.example.com\r\n"
-                                  "Upgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Origin: http://example.com\r\n"
-                                  "Sec-WebSocket-Protocol: chat, superchat\r\n"
-                                  "Sec-WebSocket-Version: 13\r\n"
-                                  "\r\n";
+static const char rfc_request[] = TV_REQUEST;
 
 /* The RFC's own response, to the byte: by default (--subprotocol "*") the
  * server takes the client's first choice, "chat", as §1.3 shows it. */
 static const char rfc_response[] = "HTTP/1.1 101 Switching Protocols\r\n"
                                    "Upgrade: websocket\r\n"
                                    "Connection: Upgrade\r\n"
-                                   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                                   "Sec-WebSocket-Accept: " TV_ACCEPT "\r\n"
                                    "Sec-WebSocket-Protocol: chat\r\n"
                                    "\r\n";
 
 /* The same, to a request that offers no subprotocol. */
-static const char response_without_protocol[] =
-    "HTTP/1.1 101 Switching Protocols\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-    "\r\n";
+static const char response_without_protocol[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                                                "Upgrade: websocket\r\n"
+                                                "Connection: Upgrade\r\n"
+                                                "Sec-WebSocket-Accept: " TV_ACCEPT "\r\n"
+                                                "\r\n";
 
 static void test_rfc_example_request_gets_exact_101(void **state) {
     (void)state;
@@ -124,7 +116,7 @@ static void test_first_frame_in_same_write_as_request_is_echoed(void **state) {
     wsc c;
     char head[1024];
     uint8_t buf[512];
-    const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    const uint8_t mask[4] = { TV_MASK_KEY };
 
     start(NULL);
     /* Request and a masked text frame "Hello" in one send(): the frame
@@ -169,7 +161,7 @@ static void test_header_names_any_case_and_connection_token_list(void **state) {
 /* ---------------------------------------------------------------------- */
 /* Bad handshakes: each answered with its status, then the server closes. */
 
-#define KEY  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+#define KEY  "Sec-WebSocket-Key: " TV_KEY "\r\n"
 #define V13  "Sec-WebSocket-Version: 13\r\n"
 #define UPG  "Upgrade: websocket\r\n"
 #define CONN "Connection: Upgrade\r\n"

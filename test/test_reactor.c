@@ -62,6 +62,21 @@ static void nonblocking_pipe(int fds[2]) {
     assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
 }
 
+/* A pipe whose read end is registered for reads, and its undoing (p[1]
+ * set to -1 when a test closed it already). */
+static void open_watched_pipe(ws_reactor *r, int p[2], struct watched *w, int drain) {
+    nonblocking_pipe(p);
+    watch(w, p[0]);
+    w->drain = drain;
+    assert_int_equal(ws_reactor_add(r, &w->io, WS_EV_READ), 0);
+}
+
+static void close_watched_pipe(ws_reactor *r, int p[2], struct watched *w) {
+    ws_reactor_del(r, &w->io);
+    close(p[0]);
+    if (p[1] >= 0) close(p[1]);
+}
+
 static uint64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -81,10 +96,7 @@ static void test_read_readiness_on_a_pipe(void **state) {
     int p[2];
     struct watched w;
     assert_non_null(r);
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    w.drain = 1;
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 1);
     assert_int_equal(w.io.mask, WS_EV_READ);
 
     assert_int_equal(ws_reactor_poll(r, 0), 0);
@@ -99,9 +111,7 @@ static void test_read_readiness_on_a_pipe(void **state) {
     assert_int_equal(ws_reactor_poll(r, 0), 0);
     assert_int_equal(w.calls, 1);
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -112,17 +122,13 @@ static void test_unread_input_is_reported_every_round(void **state) {
     ws_reactor *r = ws_reactor_create(8);
     int p[2];
     struct watched w;
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 0);
     assert_int_equal(write(p[1], "abc", 3), 3);
     for (int i = 1; i <= 3; i++) {
         assert_int_equal(ws_reactor_poll(r, 1000), 0);
         assert_int_equal(w.calls, i);
     }
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -173,9 +179,7 @@ static void test_del_stops_reports_and_add_works_again(void **state) {
     ws_reactor *r = ws_reactor_create(8);
     int p[2];
     struct watched w;
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 0);
     ws_reactor_del(r, &w.io);
     assert_int_equal(w.io.mask, 0);
 
@@ -187,9 +191,7 @@ static void test_del_stops_reports_and_add_works_again(void **state) {
     assert_int_equal(ws_reactor_poll(r, 1000), 0);
     assert_int_equal(w.calls, 1);
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -198,9 +200,7 @@ static void test_add_fails_for_a_bad_or_repeated_fd(void **state) {
     ws_reactor *r = ws_reactor_create(8);
     int p[2];
     struct watched w, bad;
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 0);
     /* epoll_ctl(ADD) of an fd already registered: EEXIST. */
     assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), -1);
     assert_int_equal(errno, EEXIST);
@@ -209,9 +209,7 @@ static void test_add_fails_for_a_bad_or_repeated_fd(void **state) {
     assert_int_equal(ws_reactor_add(r, &bad.io, WS_EV_READ), -1);
     assert_int_equal(bad.io.mask, 0); /* left as it was */
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -222,15 +220,13 @@ static void test_hangup_is_reported_as_error(void **state) {
     ws_reactor *r = ws_reactor_create(8);
     int p[2];
     struct watched w;
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 0);
     close(p[1]);
+    p[1] = -1;
     assert_int_equal(ws_reactor_poll(r, 1000), 0);
     assert_int_equal(w.calls, 1);
     assert_true(w.events & WS_EV_ERROR);
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -461,10 +457,7 @@ static void test_clock_is_read_once_per_round_after_the_wait(void **state) {
 
     /* A callback sees the value read after epoll_wait() returned, the
      * same one the round leaves behind. */
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    w.drain = 1;
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 1);
     sleep_ms(15);
     assert_int_equal(write(p[1], "x", 1), 1);
     assert_int_equal(ws_reactor_poll(r, 1000), 0);
@@ -473,9 +466,7 @@ static void test_clock_is_read_once_per_round_after_the_wait(void **state) {
     assert_true(w.now >= after + 15);
     assert_true(w.now <= mono_ms());
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -500,10 +491,7 @@ static void test_after_runs_once_per_round_after_callbacks(void **state) {
     int p[2];
     struct watched w;
     struct after_log a = { 0, &w, -1 };
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    w.drain = 1;
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 1);
     ws_reactor_set_after(r, on_after, &a);
 
     assert_int_equal(ws_reactor_poll(r, 0), 0); /* a quiet round too */
@@ -519,9 +507,7 @@ static void test_after_runs_once_per_round_after_callbacks(void **state) {
     assert_int_equal(ws_reactor_poll(r, 0), 0);
     assert_int_equal(a.calls, 2);
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -532,10 +518,7 @@ static void test_busy_poll_delivers_events_and_idles_normally(void **state) {
     ws_reactor *r = ws_reactor_create(8);
     int p[2];
     struct watched w;
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    w.drain = 1;
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
+    open_watched_pipe(r, p, &w, 1);
     ws_reactor_set_busy_poll(r, 2000);
 
     assert_int_equal(write(p[1], "x", 1), 1);
@@ -553,9 +536,7 @@ static void test_busy_poll_delivers_events_and_idles_normally(void **state) {
     assert_true(mono_ms() - t0 >= 29);
     assert_true(mono_ms() - t0 < 1000);
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 
@@ -589,14 +570,11 @@ static void test_run_until_a_callback_stops_it(void **state) {
     int p[2];
     struct watched w;
     struct feeder f;
-    nonblocking_pipe(p);
-    watch(&w, p[0]);
-    w.drain = 1;
+    open_watched_pipe(r, p, &w, 1);
     w.stop_after = 3;
     f.fd = p[1];
     f.left = 10;
     guard_fired = 0;
-    assert_int_equal(ws_reactor_add(r, &w.io, WS_EV_READ), 0);
     assert_true(ws_reactor_add_timer(r, 5, on_feed, &f) > 0);
     long guard = ws_reactor_add_timer(r, 5000, on_guard, NULL);
     assert_true(guard > 0);
@@ -613,9 +591,7 @@ static void test_run_until_a_callback_stops_it(void **state) {
     assert_int_equal(ws_reactor_run(r), 0);
     assert_true(guard_fired);
 
-    ws_reactor_del(r, &w.io);
-    close(p[0]);
-    close(p[1]);
+    close_watched_pipe(r, p, &w);
     ws_reactor_free(r);
 }
 

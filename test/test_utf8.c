@@ -422,21 +422,8 @@ static void test_boundary_bytes_4_and_5(void **state) {
 
 /* ---- Random text ----------------------------------------------------- */
 
-/* A tiny generator for the tests' own choices (splitmix64 via
- * tu_fill_random, read eight bytes at a time). */
-struct rng {
-    uint64_t seed;
-};
-
-static uint64_t next_u64(struct rng *g) {
-    uint8_t b[8];
-    uint64_t v = 0;
-    tu_fill_random(b, 8, g->seed++);
-    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
-static uint32_t below(struct rng *g, uint32_t n) { return (uint32_t)(next_u64(g) % n); }
+/* The tests' own choices come from tu_rng (testutil.h). */
+static uint32_t below(tu_rng *g, uint32_t n) { return (uint32_t)tu_rng_below(g, n); }
 
 static size_t encode(uint32_t cp, uint8_t *o) {
     if (cp < 0x80) {
@@ -463,7 +450,7 @@ static size_t encode(uint32_t cp, uint8_t *o) {
 
 /* A random scalar value: ASCII half the time, otherwise any length, with
  * the edges of each range (and of the surrogate gap) over-represented. */
-static uint32_t random_scalar(struct rng *g) {
+static uint32_t random_scalar(tu_rng *g) {
     static const uint32_t edges[] = { 0x80,   0x7FF,   0x800,   0xD7FF,  0xE000,  0xFFFD,
                                       0xFFFF, 0x10000, 0x3FFFF, 0x40000, 0x10FFFF };
     switch (below(g, 8)) {
@@ -480,7 +467,7 @@ static uint32_t random_scalar(struct rng *g) {
 
 /* Fill buf with up to cap bytes of valid UTF-8; mark where characters
  * start in starts[] (starts[len] = 1). Returns the length. */
-static size_t random_text(struct rng *g, uint8_t *buf, uint8_t *starts, size_t cap) {
+static size_t random_text(tu_rng *g, uint8_t *buf, uint8_t *starts, size_t cap) {
     size_t len = 0;
     for (;;) {
         uint8_t tmp[4];
@@ -502,7 +489,7 @@ static size_t random_text(struct rng *g, uint8_t *buf, uint8_t *starts, size_t c
 static void test_random_text_random_chunks(void **state) {
     (void)state;
     const size_t cap = 4u << 20;
-    struct rng g = { 0x7574663800000001u };
+    tu_rng g = { 0x7574663800000001u };
     uint8_t *buf = malloc(cap), *starts = malloc(cap + 1);
     assert_non_null(buf);
     assert_non_null(starts);
@@ -537,7 +524,7 @@ static void test_random_text_random_chunks(void **state) {
 static void test_corruption_exact_index(void **state) {
     (void)state;
     enum { CAP = 3000 };
-    struct rng g = { 0x636f727275707400u };
+    tu_rng g = { 0x636f727275707400u };
     uint8_t text[CAP], starts[CAP + 1], s[CAP];
 
     for (int trial = 0; trial < 2000; trial++) {

@@ -1,6 +1,6 @@
 /*
- * testutil.c -- guard pages, split feeding and a deterministic generator
- * for the unit tests (see testutil.h).
+ * testutil.c -- guard pages, split feeding, a deterministic generator and
+ * a growing byte buffer for the unit tests (see testutil.h).
  *
  * A guarded buffer is laid out as
  *
@@ -136,4 +136,56 @@ void tu_fill_random(uint8_t *buf, size_t len, uint64_t seed) {
         uint64_t r = splitmix64(&s);
         for (unsigned k = 0; k < 8 && i < len; k++, i++) buf[i] = (uint8_t)(r >> (8 * k));
     }
+}
+
+uint64_t tu_rng_next(tu_rng *r) { return splitmix64(&r->s); }
+
+size_t tu_rng_below(tu_rng *r, size_t n) { return n ? (size_t)(tu_rng_next(r) % n) : 0; }
+
+void tu_split_at(const void *data, size_t len, size_t cut, tu_pieces_fn fn, void *ctx) {
+    if (cut > len) {
+        fprintf(stderr, "tu_split_at: cut %zu is past the end (%zu)\n", cut, len);
+        abort();
+    }
+    size_t off[2] = { 0, cut }, lens[2] = { cut, len - cut };
+    call_with_pieces(data, off, lens, 2, fn, ctx);
+}
+
+void tu_bytewise(const void *data, size_t len, tu_pieces_fn fn, void *ctx) {
+    uint8_t *g = tu_guarded_copy(data, len);
+    const uint8_t **pieces = calloc(len ? len : 1, sizeof(*pieces));
+    size_t *lens = calloc(len ? len : 1, sizeof(*lens));
+    if (pieces == NULL || lens == NULL) {
+        perror("calloc");
+        abort();
+    }
+    for (size_t i = 0; i < len; i++) {
+        pieces[i] = g + i;
+        lens[i] = 1;
+    }
+    fn(ctx, pieces, lens, len);
+    free(pieces);
+    free(lens);
+    tu_guarded_free(g, len);
+}
+
+void tu_bytes_put(tu_bytes *b, const void *data, size_t n) {
+    if (b->p == NULL || b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (p == NULL) {
+            perror("realloc");
+            abort();
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n > 0) memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+void tu_bytes_free(tu_bytes *b) {
+    free(b->p);
+    memset(b, 0, sizeof(*b));
 }

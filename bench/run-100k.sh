@@ -22,9 +22,9 @@ HOLD=${BENCH_100K_HOLD:-25}
 SRV=$!
 IDLE=
 cleanup() {
-	kill $SRV 2>/dev/null
-	[ -n "$IDLE" ] && kill $IDLE 2>/dev/null
-	wait 2>/dev/null || true
+    kill "$SRV" 2>/dev/null
+    [ -n "$IDLE" ] && kill "$IDLE" 2>/dev/null
+    wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 sleep 1

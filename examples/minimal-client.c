@@ -45,19 +45,24 @@
 
 /* §10.4: an endpoint protects itself from messages larger than it can
  * hold, failing with 1009 (§7.4.1). */
-#define MAX_MESSAGE (64u * 1024 * 1024)
-#define HEAD_MAX 8192    /* the server's answer head; the RFC gives no limit */
-#define WAIT_MS 10000    /* how long any one wait for the server may last */
-#define CLOSE_WAIT_MS 2000 /* §7.1.1: how long to wait for the server's FIN */
+#define MAX_MESSAGE   (64u * 1024 * 1024)
+#define HEAD_MAX      8192  /* the server's answer head; the RFC gives no limit */
+#define WAIT_MS       10000 /* how long any one wait for the server may last */
+#define CLOSE_WAIT_MS 2000  /* §7.1.1: how long to wait for the server's FIN */
 
 /* §1.3, §4.1: the GUID the server appends to our key before hashing. */
 static const char GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* §5.2 opcodes, and the §7.4.1 close codes this client sends. */
-enum { OP_CONT = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9,
-       OP_PONG = 0xA };
-enum { CLOSE_NORMAL = 1000, CLOSE_PROTOCOL = 1002, CLOSE_NOT_UTF8 = 1007,
-       CLOSE_TOO_BIG = 1009 };
+enum {
+    OP_CONT = 0x0,
+    OP_TEXT = 0x1,
+    OP_BINARY = 0x2,
+    OP_CLOSE = 0x8,
+    OP_PING = 0x9,
+    OP_PONG = 0xA
+};
+enum { CLOSE_NORMAL = 1000, CLOSE_PROTOCOL = 1002, CLOSE_NOT_UTF8 = 1007, CLOSE_TOO_BIG = 1009 };
 
 /* One connection: the socket; bytes read but not used yet, in[pos..end);
  * the message being received; and how the close went. */
@@ -65,11 +70,11 @@ struct conn {
     int fd;
     uint8_t in[16384];
     size_t pos, end;
-    uint8_t *msg;       /* the data message being assembled */
+    uint8_t *msg; /* the data message being assembled */
     size_t msg_len, msg_cap;
-    int msg_op;         /* its opcode; -1 when none is in progress */
-    int close_sent;     /* our close frame is out: no more frames from us (§5.5.1) */
-    int close_got;      /* the server's close frame has arrived */
+    int msg_op;     /* its opcode; -1 when none is in progress */
+    int close_sent; /* our close frame is out: no more frames from us (§5.5.1) */
+    int close_got;  /* the server's close frame has arrived */
     unsigned close_code;
 };
 
@@ -162,10 +167,14 @@ static void sha1_block(uint32_t h[5], const uint8_t *p) {
     for (int t = 16; t < 80; t++) w[t] = rol(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
     for (int t = 0; t < 80; t++) {
         uint32_t f, k;
-        if (t < 20) f = (b & c) | (~b & d), k = 0x5a827999;
-        else if (t < 40) f = b ^ c ^ d, k = 0x6ed9eba1;
-        else if (t < 60) f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
-        else f = b ^ c ^ d, k = 0xca62c1d6;
+        if (t < 20)
+            f = (b & c) | (~b & d), k = 0x5a827999;
+        else if (t < 40)
+            f = b ^ c ^ d, k = 0x6ed9eba1;
+        else if (t < 60)
+            f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
+        else
+            f = b ^ c ^ d, k = 0xca62c1d6;
         uint32_t tmp = rol(a, 5) + f + e + k + w[t];
         e = d, d = c, c = rol(b, 30), b = a, a = tmp;
     }
@@ -245,7 +254,7 @@ static const char *check_answer(const char *head, size_t len, const char *accept
         if (!eol) break;
         const char *colon = memchr(p, ':', (size_t)(eol - p));
         const char *v, *ve = eol;
-        if (!colon) continue;  /* the empty line at the end */
+        if (!colon) continue; /* the empty line at the end */
         for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++) {}
         while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
         size_t nlen = (size_t)(colon - p), vlen = (size_t)(ve - v);
@@ -262,9 +271,9 @@ static const char *check_answer(const char *head, size_t len, const char *accept
                 return "Sec-WebSocket-Accept is not the value of our key";
             accepted = 1;
         } else if (same_word(p, nlen, "sec-websocket-extensions") && vlen > 0) {
-            return "an extension we did not ask for";  /* item 5 */
+            return "an extension we did not ask for"; /* item 5 */
         } else if (same_word(p, nlen, "sec-websocket-protocol") && vlen > 0) {
-            return "a subprotocol we did not ask for";  /* item 6 */
+            return "a subprotocol we did not ask for"; /* item 6 */
         }
     }
     if (!upgrade) return "no Upgrade: websocket";
@@ -392,8 +401,11 @@ static void fail(struct conn *c, unsigned code, const char *why) {
 static int valid_utf8(const uint8_t *p, size_t n) {
     for (size_t i = 0; i < n;) {
         uint8_t b = p[i];
-        size_t k = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2
-                 : b >= 0xf0 && b <= 0xf4 ? 3 : 9;
+        size_t k = b < 0x80                 ? 0
+                   : b >= 0xc2 && b <= 0xdf ? 1
+                   : b >= 0xe0 && b <= 0xef ? 2
+                   : b >= 0xf0 && b <= 0xf4 ? 3
+                                            : 9;
         if (k == 9 || n - i <= k) return k == 0;
         for (size_t j = 1; j <= k; j++)
             if ((p[i + j] & 0xc0) != 0x80) return 0;
@@ -452,7 +464,7 @@ static int read_one(struct conn *c) {
             if (!c->close_sent) send_frame(c, OP_PONG, ctl, (size_t)len);
             return GOT_CONTROL;
         }
-        if (op == OP_PONG) return GOT_CONTROL;  /* §5.5.3: nothing to do */
+        if (op == OP_PONG) return GOT_CONTROL; /* §5.5.3: nothing to do */
         /* §5.5.1: a code of 2 bytes, then a UTF-8 reason; or nothing. */
         unsigned code = len >= 2 ? (unsigned)ctl[0] << 8 | ctl[1] : 1005;
         if (len == 1 || !valid_utf8(ctl + 2, len > 2 ? (size_t)len - 2 : 0) ||
@@ -484,7 +496,7 @@ static int read_one(struct conn *c) {
     }
     if (take(c, c->msg + c->msg_len, (size_t)len) < 0) return GOT_ERROR;
     c->msg_len += (size_t)len;
-    if (!fin) return GOT_CONTROL;  /* more fragments to come */
+    if (!fin) return GOT_CONTROL; /* more fragments to come */
     /* §8.1: a text message must be UTF-8 as a whole. */
     if (c->msg_op == OP_TEXT && !valid_utf8(c->msg, c->msg_len))
         return fail(c, CLOSE_NOT_UTF8, "a text message that is not UTF-8"), GOT_ERROR;
@@ -628,14 +640,20 @@ int main(int argc, char **argv) {
         for (int i = 3; i < argc && ok == 0; i++) {
             if (send_text(&c, argv[i], strlen(argv[i]), &sent) < 0) ok = -1;
             while (ok == 0 && got < sent)
-                if (next_message(&c) == GOT_MESSAGE) got++; else ok = -1;
+                if (next_message(&c) == GOT_MESSAGE)
+                    got++;
+                else
+                    ok = -1;
         }
     } else {
         ok = from_stdin(&c, &sent, &got);
     }
     /* The replies still owed. */
     while (ok == 0 && got < sent)
-        if (next_message(&c) == GOT_MESSAGE) got++; else ok = -1;
+        if (next_message(&c) == GOT_MESSAGE)
+            got++;
+        else
+            ok = -1;
     if (c.close_got && c.fd >= 0) {
         /* The server closed first: our reply is out; wait for its FIN. */
         uint8_t byte;

@@ -148,9 +148,12 @@ static void upper_close(ws_conn *c, unsigned code, void *ud) {
 
 int main(int argc, char **argv) {
     static const struct option opts[] = {
-        { "host", required_argument, NULL, 'H' },    { "port", required_argument, NULL, 'p' },
-        { "workers", required_argument, NULL, 'w' }, { "log-level", required_argument, NULL, 'l' },
-        { "client-dir", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+        { "host", required_argument, NULL, 'H' },
+        { "port", required_argument, NULL, 'p' },
+        { "workers", required_argument, NULL, 'w' },
+        { "log-level", required_argument, NULL, 'l' },
+        { "client-dir", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
     };
     static const ws_handler handler = {
         .name = "upper",
@@ -165,7 +168,7 @@ int main(int argc, char **argv) {
 
     ws_server_config_defaults(&cfg);
     cfg.handler = &handler;
-    cfg.client_dir = NULL;  /* no page unless --client-dir names one */
+    cfg.client_dir = NULL; /* no page unless --client-dir names one */
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'H': cfg.host = optarg; break;

@@ -106,9 +106,13 @@ static void test_whole_messages(void **state) {
     (void)state;
     wsc c;
     /* "Grüße, ǆ é ça va? 日本 🙂": only the ASCII letters change. */
-    static const char utf8[] = "Gr\xc3\xbc\xc3\x9f" "e, \xc7\x86 \xc3\xa9 \xc3\xa7" "a va? "
+    static const char utf8[] = "Gr\xc3\xbc\xc3\x9f"
+                               "e, \xc7\x86 \xc3\xa9 \xc3\xa7"
+                               "a va? "
                                "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82";
-    static const char utf8_up[] = "GR\xc3\xbc\xc3\x9f" "E, \xc7\x86 \xc3\xa9 \xc3\xa7" "A VA? "
+    static const char utf8_up[] = "GR\xc3\xbc\xc3\x9f"
+                                  "E, \xc7\x86 \xc3\xa9 \xc3\xa7"
+                                  "A VA? "
                                   "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82";
     static const uint8_t bin[] = { 'a', 'b', 0x00, 0xff, 'z', 0xc3 };
 
@@ -184,7 +188,7 @@ static void test_large_messages(void **state) {
 
     start_upper();
     WSC_OK(&c, wsc_open(&c, &srv));
-    c.duplex = 1;  /* the reply streams while we still send */
+    c.duplex = 1; /* the reply streams while we still send */
     large_round(&c, WS_OP_TEXT, text, len, len);
     /* A 1-byte first fragment, then the rest: large only later. */
     large_round(&c, WS_OP_TEXT, text, len, 1);
@@ -202,8 +206,7 @@ static void test_large_messages(void **state) {
     free(text);
     stop_clean();
     char line[96];
-    snprintf(line, sizeof(line), ": 6 messages, %zu bytes, closed with 1000",
-             4 * len + 20000 + 3);
+    snprintf(line, sizeof(line), ": 6 messages, %zu bytes, closed with 1000", 4 * len + 20000 + 3);
     assert_true(ts_server_log_contains(&srv, line));
     /* The large ones really went the on_part way. */
     assert_true(ts_server_log_contains(&srv, "received text message #1, 300000 bytes in parts"));

@@ -5,8 +5,8 @@
  */
 #include "server.h"
 
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int count_request(ws_conn *c, const ws_request *req, void *ud) {

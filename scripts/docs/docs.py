@@ -109,8 +109,8 @@ def normalizer(name):
     tab, REPLACEMENT): a function that blurs what varies from run to run,
     applied to the page and to the run alike before they are compared.
     Without one, lines are compared as they are."""
-    path = os.path.join(ROOT, 'scripts', 'docs', name[:-3] + '.norm') if name.endswith('.sh') else ''
-    if not path or not os.path.exists(path):
+    path = os.path.join(ROOT, 'scripts', 'docs', name[:-3] + '.norm')
+    if not name.endswith('.sh') or not os.path.exists(path):
         return lambda line: line
     rules = []
     with open(path) as f:
@@ -310,6 +310,9 @@ def do_defaults(build, res, pages):
 # Names the pages use that are not the project's: Node's ws error code,
 # quoted in tutorial-vs-ws6455.md for comparison.
 FOREIGN_NAMES = {'WS_ERR_EXPECTED_MASK'}
+LIBC_HEADERS = ('stdlib.h', 'stdio.h', 'string.h', 'unistd.h', 'fcntl.h', 'signal.h', 'time.h',
+                'poll.h', 'sys/socket.h', 'sys/epoll.h', 'sys/sendfile.h', 'sys/uio.h',
+                'sys/mman.h', 'netinet/in.h', 'arpa/inet.h', 'malloc.h')
 SOURCE_GLOBS = ('src/*.c', 'src/*.h', 'include/*.h', 'test/*.c', 'test/*/*.c', 'test/*/*.h',
                 'test/*/*.py', 'test/*/*.js', 'test/*/*.sh', 'examples/*', 'scripts/*.sh',
                 'scripts/docs/*', 'client/*', 'bench/*.c', 'bench/*/*.c', 'bench/*.js', 'mk/*.mk',
@@ -328,6 +331,13 @@ def do_names(res, pages):
             if os.path.isfile(path):
                 with open(path, errors='replace') as f:
                     words.update(re.findall(r'\w+', f.read()))
+    # The C library's functions a page may name without the sources
+    # calling them (`rand()`): the names its headers declare.
+    for header in LIBC_HEADERS:
+        path = os.path.join('/usr/include', header)
+        if os.path.isfile(path):
+            with open(path, errors='replace') as f:
+                words.update(re.findall(r'\w+', f.read()))
     for page in pages:
         with open(os.path.join(ROOT, page)) as f:
             text = f.read()

@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d }; /* RFC 6455 §5.7's key */
-static const char accept_key[] = "dGhlIHNhbXBsZSBub25jZQ==";  /* RFC 6455 §1.3 */
+static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };    /* RFC 6455 §5.7's key */
+static const char accept_key[] = "dGhlIHNhbXBsZSBub25jZQ=="; /* RFC 6455 §1.3 */
 
 static void die(const char *what) {
     fprintf(stderr, "gen: %s\n", what);
@@ -179,16 +179,20 @@ static void fail_table(void) {
         { "89 fe 00", "`89 fe ...` (ping, length 126)", NULL },
         { "82 ff 80 00", "`82 ff 80 ...` (64-bit length, top bit set)", NULL },
         { "82 fe 00 05", "`82 fe 00 05` (5 in the 16-bit form)", NULL },
-        { "82 ff 00 00 00 00 00 00 ff ff", "`82 ff 00 00 00 00 00 00 ff ff` (65535 in the 64-bit form)",
+        { "82 ff 00 00 00 00 00 00 ff ff",
+          "`82 ff 00 00 00 00 00 00 ff ff` (65535 in the 64-bit form)",
           "the sixth zero length byte" },
     };
     static const struct {
         int err;
         const char *name;
     } names[] = {
-        { WS_E_RSV, "WS_E_RSV" }, { WS_E_OPCODE, "WS_E_OPCODE" },
-        { WS_E_UNMASKED, "WS_E_UNMASKED" }, { WS_E_CONTROL_LEN, "WS_E_CONTROL_LEN" },
-        { WS_E_CONTROL_FRAG, "WS_E_CONTROL_FRAG" }, { WS_E_LENGTH, "WS_E_LENGTH" },
+        { WS_E_RSV, "WS_E_RSV" },
+        { WS_E_OPCODE, "WS_E_OPCODE" },
+        { WS_E_UNMASKED, "WS_E_UNMASKED" },
+        { WS_E_CONTROL_LEN, "WS_E_CONTROL_LEN" },
+        { WS_E_CONTROL_FRAG, "WS_E_CONTROL_FRAG" },
+        { WS_E_LENGTH, "WS_E_LENGTH" },
     };
     printf("| input | fails at byte | error | close code |\n|---|---|---|---|\n");
     for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
@@ -285,19 +289,19 @@ static void hel_ping_lo_events(void) {
             switch (ev.type) {
             case WS_PROTO_EV_NONE:
                 printf("none: the header is incomplete; the frame parser keeps its place "
-                       "(`S_MASK`, %zu of the 4 key bytes seen) |\n", cuts[r] - 2);
+                       "(`S_MASK`, %zu of the 4 key bytes seen) |\n",
+                       cuts[r] - 2);
                 break;
             case WS_PROTO_EV_DATA:
                 printf("`DATA` %s, `first` %u, `last` %u, \"%.*s\", `size_hint` %llu |\n",
-                       ev.opcode == WS_OP_TEXT ? "text" : "binary", ev.first, ev.last,
-                       (int)ev.len, (const char *)ev.data, (unsigned long long)ev.size_hint);
+                       ev.opcode == WS_OP_TEXT ? "text" : "binary", ev.first, ev.last, (int)ev.len,
+                       (const char *)ev.data, (unsigned long long)ev.size_hint);
                 break;
             case WS_PROTO_EV_PING:
                 printf("`PING`, `first` %u, `last` %u, \"%.*s\" |\n", ev.first, ev.last,
                        (int)ev.len, (const char *)ev.data);
                 break;
-            default:
-                die("an event the table does not expect");
+            default: die("an event the table does not expect");
             }
         } while (off < cuts[r]);
     }
@@ -334,12 +338,9 @@ static void utf8_states(void) {
     static const struct {
         const char *bytes, *shown, *meaning;
     } rows[] = {
-        { "", "(nothing)", NULL },
-        { "\xE2", "`E2`", NULL },
-        { "\xE2\x82", "`E2 82`", NULL },
-        { "\xE2\x82\xAC", "`E2 82 AC` (\"\xE2\x82\xAC\")", NULL },
-        { "\xF0", "`F0`", NULL },
-        { "\xED", "`ED`", NULL },
+        { "", "(nothing)", NULL },       { "\xE2", "`E2`", NULL },
+        { "\xE2\x82", "`E2 82`", NULL }, { "\xE2\x82\xAC", "`E2 82 AC` (\"\xE2\x82\xAC\")", NULL },
+        { "\xF0", "`F0`", NULL },        { "\xED", "`ED`", NULL },
     };
     printf("| input so far | state | meaning |\n|---|---|---|\n");
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -528,7 +529,7 @@ static const uint8_t hello1[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
 static const uint8_t hello2[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };
 
 static void check_hellos(void) {
-    static const uint8_t tail[] = { 0x00, 0x00, 0xff, 0xff };  /* §7.2.2 */
+    static const uint8_t tail[] = { 0x00, 0x00, 0xff, 0xff }; /* §7.2.2 */
     const uint8_t *msgs[2] = { hello1, hello2 };
     size_t lens[2] = { sizeof(hello1), sizeof(hello2) }, size = ws_inflate_size(15);
     void *mem = malloc(size);
@@ -540,7 +541,8 @@ static void check_hellos(void) {
         memcpy(in, msgs[m], lens[m]);
         memcpy(in + lens[m], tail, sizeof(tail));
         int rc = ws_inflate_feed(z, in, lens[m] + 4, &used, out, sizeof(out), &got);
-        if (rc != WS_INFLATE_NEED_INPUT || used != lens[m] + 4 || got != 5 || memcmp(out, "Hello", 5))
+        if (rc != WS_INFLATE_NEED_INPUT || used != lens[m] + 4 || got != 5 ||
+            memcmp(out, "Hello", 5))
             die("the RFC's compressed Hello does not inflate to Hello");
     }
     free(mem);
@@ -560,7 +562,7 @@ static void deflate_hello_frame(void) {
     hexline(f, hl + sizeof(hello1), 0, NULL);
     memcpy(payload, f + hl, sizeof(payload));
     ws_frame_parser_init(&p, 1);
-    p.rsv1_ok = 1;  /* as ws_proto_enable_deflate() sets it */
+    p.rsv1_ok = 1; /* as ws_proto_enable_deflate() sets it */
     if (ws_frame_feed(&p, f, hl, &ev) != (long)hl || !ev.rsv1 || ev.length != sizeof(hello1) ||
         ws_frame_feed(&p, payload, sizeof(payload), &ev) != (long)sizeof(payload) ||
         memcmp(ev.data, hello1, sizeof(hello1)))

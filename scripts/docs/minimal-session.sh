@@ -12,7 +12,8 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 # A port the kernel says is free; another process may take it before the
 # server binds it, so try a few.
 for _ in 1 2 3 4 5; do
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
     "$server" "$port" 2>"$tmp/log" &
     pid=$!
     for _ in $(seq 50); do

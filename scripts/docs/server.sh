@@ -13,7 +13,8 @@ start_server() {
     server=$!
     port=
     for _ in $(seq 100); do
-        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log" 2>/dev/null | head -n 1)
+        port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log" 2>/dev/null |
+            head -n 1)
         [ -n "$port" ] && return 0
         sleep 0.1
     done

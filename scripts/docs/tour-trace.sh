@@ -14,16 +14,23 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # exec: $! is the PID of strace itself, which ends with the server.
-( exec strace -o "$tmp/trace" -e trace=accept4,setsockopt,mmap,epoll_wait,epoll_ctl,read,write,writev,shutdown,close \
+calls=accept4,setsockopt,mmap,epoll_wait,epoll_ctl,read,write,writev,shutdown,close
+( exec strace -o "$tmp/trace" -e trace=$calls \
       "$build/ws6455" --workers 1 --host 127.0.0.1 --port 0 --log-level debug 2>"$tmp/log" ) &
 tracer=$!
 port=
 for _ in $(seq 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log" 2>/dev/null | head -n 1)
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/log" 2>/dev/null |
+        head -n 1)
     [ -n "$port" ] && break
     sleep 0.1
 done
-[ -n "$port" ] || { kill "$tracer" 2>/dev/null; echo "tour-trace: the server did not start" >&2; cat "$tmp/log" >&2; exit 1; }
+if [ -z "$port" ]; then
+    kill "$tracer" 2>/dev/null
+    echo "tour-trace: the server did not start" >&2
+    cat "$tmp/log" >&2
+    exit 1
+fi
 
 timeout 10 python3 - "$port" <<'PY'
 import socket, sys, time

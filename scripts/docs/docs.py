@@ -165,6 +165,16 @@ def do_generated(page, lines, build, res, update):
 
 
 def do_programs(page, lines, build, res):
+    # A complete program (one with main()) must be marked, so that it runs.
+    fenced, start = False, 0
+    for i, line in enumerate(lines):
+        if line.startswith('```'):
+            fenced, start = not fenced, i
+            continue
+        if fenced and lines[start].startswith('```c') and re.match(r'int main\(', line) and \
+                not (start > 0 and PROG_RE.match(lines[start - 1])):
+            res.fail(f'{page}:{start + 1}',
+                     'a program (it has main()) without <!-- program: NAME -->')
     for i, line in enumerate(lines):
         m = PROG_RE.match(line)
         if not m:

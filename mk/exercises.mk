@@ -25,7 +25,7 @@ $(ORACLE_BIN): $(BUILD)/obj/book/oracle.o $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
 exercise: $(ORACLE_BIN) $(BIN)
-	$(Q)sh scripts/exercise.sh $(subst -, ,$(E)) $(A)
+	$(Q)sh scripts/exercise.sh --id $(E) $(A)
 
 exercises-check: check-deps
 	$(Q)$(MAKE) --no-print-directory $(ORACLE_BIN) $(BIN)

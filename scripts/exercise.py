@@ -291,8 +291,8 @@ def listening(port):
 class Server:
     """Start cmd + [PORT] on a free loopback port; stop it by its PID."""
 
-    def __init__(self, cmd):
-        self.cmd, self.proc = cmd, None
+    def __init__(self, cmd, log=None):
+        self.cmd, self.proc, self.log = cmd, None, log
 
     def __enter__(self):
         for _ in range(5):
@@ -300,7 +300,7 @@ class Server:
                 s.bind(("127.0.0.1", 0))
                 port = s.getsockname()[1]
             self.proc = subprocess.Popen(self.cmd + [str(port)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+                                         stderr=self.log or subprocess.DEVNULL)
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and self.proc.poll() is None:
                 # Listening yet? Asked of the kernel, not with a connection,
@@ -324,21 +324,23 @@ class Server:
         self.stop()
 
 
-def ws6455(*args):
-    """A build/ws6455 with these options; the port is appended last."""
+def ws6455(*args, log=None):
+    """A build/ws6455 with these options (the last --log-level given wins);
+    the port is appended last. log: a file for its log (stderr)."""
     make(os.path.join(BUILD, "ws6455"))
     return Server([SERVER, "--workers", "1", "--host", "127.0.0.1", "--log-level", "error",
-                   "--client-dir", os.path.join(ROOT, "client")] + list(args) + ["--port"])
+                   "--client-dir", os.path.join(ROOT, "client")] + list(args) + ["--port"],
+                  log=log)
 
 
 class Client:
     """A WebSocket client over a plain socket (RFC 6455 §4.1, §5.2, §5.3)."""
 
-    def __init__(self, port):
+    def __init__(self, port, extra=b""):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                       b"Sec-WebSocket-Version: 13\r\n\r\n")
+                       b"Sec-WebSocket-Version: 13\r\n" + extra + b"\r\n")
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             self.buf += self.recv_some()
@@ -363,6 +365,12 @@ class Client:
             self.buf += self.recv_some()
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
+
+    def first_byte(self):
+        """The first header byte of the next frame, left in the buffer."""
+        b = self.take(1)
+        self.buf = b + self.buf
+        return b[0]
 
     def frame(self):
         """(opcode, payload) of the next whole message (fragments joined)."""
@@ -426,6 +434,39 @@ def chat_events(step):
         a.close()
         b.close()
         return [data.decode()]
+
+
+def log_line_truth():
+    with tempfile.TemporaryFile(mode="w+") as log:
+        with ws6455("--log-level", "info", log=log) as port:
+            c = Client(port)
+            c.send(0x1, "Hello")
+            c.frame()
+            c.s.sendall(bytes.fromhex(masked(0x1, b"\xce\x28")))
+            c.frame()  # the close frame
+            c.s.sendall(bytes.fromhex(masked(0x8, (1007).to_bytes(2, "big"))))
+            c.close()  # the line is written once the connection is over
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                log.seek(0)
+                m = re.search(r"disconnected: (\d+).* from the (\w+); (\d+) message", log.read())
+                if m:
+                    return list(m.groups())
+                time.sleep(0.05)
+    raise Usage("the server logged no disconnection line")
+
+
+def threshold_truth():
+    """Which echoes come back compressed (RSV1) with --deflate-threshold 100."""
+    with ws6455("--deflate-threshold", "100") as port:
+        c = Client(port, b"Sec-WebSocket-Extensions: permessage-deflate\r\n")
+        out = []
+        for n in (60, 100, 140):
+            c.send(0x1, "a" * n)
+            out.append("yes" if c.first_byte() & 0x40 else "no")
+            c.frame()
+        c.close()
+        return out
 
 
 def test_record_truth():
@@ -767,6 +808,9 @@ EXERCISES = {
         "payload arrives"),
     "limits-2": h("8a1e51f084535dbca416e0dff900eb28d69496544ee703a633e9ba655456698f", "int",
                   "--max-queue plus one read buffer (include/server.h, max_queue)"),
+    "limits-4": Fields(
+        ["code", "by", "messages"], ["int", "word", "int"], log_line_truth,
+        "who sent the first close frame? and which messages reached the handler?"),
     "limits-3": Fields(
         ["code", "byte"], ["int", "int"],
         lambda: close_of("82 ff 7f ff ff ff ff ff ff ff " + K0),
@@ -791,6 +835,9 @@ EXERCISES = {
                                            "dedicated"),
                         "RFC 7692 §7.1.2.2: the server may answer client_max_window_bits only "
                         "if offered, with a value no larger"),
+
+    "deflate-5": Fields(["A", "B", "C"], ["word"] * 3, threshold_truth,
+                        "messages shorter than the threshold go plain (src/compress.c)"),
 
     # testing.md
     "testing-1": Fields(["passed", "failed"], ["int", "int"], test_record_truth,

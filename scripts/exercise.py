@@ -66,8 +66,13 @@ def make(*targets):
     want = [t for t in targets if t not in _built]
     if not want:
         return
-    r = subprocess.run(["make", "--no-print-directory", "-s", "-C", ROOT] + want,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A make of its own: under `make asan` the caller's MAKEFLAGS name another
+    # tree and flags the reader's code is not built with.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    r = subprocess.run(["make", "--no-print-directory", "-s", "-C", ROOT, "BUILD=" + BUILD]
+                       + want, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       env=env)
     if r.returncode != 0:
         sys.stderr.write(r.stdout)
         raise Usage("could not build " + " ".join(want))

@@ -152,7 +152,15 @@ def n_json(s):
         raise NotYet("that is not JSON; copy the message as the server would write it")
 
 
-NORM = {"hex": n_hex, "int": n_int, "word": n_word, "text": n_text, "json": n_json}
+def n_dec2(s):
+    try:
+        return f"{float(s.strip().replace(',', '')):.2f}"
+    except ValueError:
+        raise NotYet(f"'{s.strip()}' is not a number")
+
+
+NORM = {"hex": n_hex, "int": n_int, "word": n_word, "text": n_text, "json": n_json,
+        "dec2": n_dec2}
 
 
 def tokens(answer):
@@ -502,6 +510,20 @@ def guarded_offset(n):
         subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-D_GNU_SOURCE", "-I" + support,
                         "-o", exe, src, os.path.join(support, "testutil.c")], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return [subprocess.run([exe], stdout=subprocess.PIPE, text=True).stdout.strip()]
+
+
+def slot_size():
+    """sizeof(ws_conn), from src/server_internal.h, compiled here."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = os.path.join(tmp, "main.c"), os.path.join(tmp, "size")
+        with open(src, "w") as f:
+            f.write('#include "server_internal.h"\n#include <stdio.h>\n'
+                    'int main(void) { printf("%zu\\n", sizeof(ws_conn)); return 0; }\n')
+        subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-D_GNU_SOURCE",
+                        "-I" + os.path.join(ROOT, "include"), "-I" + os.path.join(ROOT, "src"),
+                        "-o", exe, src], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         return [subprocess.run([exe], stdout=subprocess.PIPE, text=True).stdout.strip()]
 
 
@@ -874,6 +896,16 @@ EXERCISES = {
                         "proves the 64-bit length is not minimal"),
     "fuzzing-3": Fields(["byte"], ["int"], lambda: utf8_at("f4 90 80 80"),
                         "U+10FFFF is F4 8F BF BF: which byte takes F4 past it?"),
+
+    # benchmarks.md
+    "benchmarks-1": h(
+        "a663d6c1f8d3517560511ce36f2cb178ca58688e4c0f113e7584fcc56f6066a9", "dec2",
+        "MiB is 1048576 bytes, and wsbench counts payload bytes only"),
+    "benchmarks-2": h(
+        "eb3eacf13dec346ab352ea25feb6453fc54a937fb6eef0fe97d8f726e173e344", "dec2",
+        "one epoll_wait() that returns every connection serves one echo on each"),
+    "benchmarks-3": Fields(["bytes"], ["int"], slot_size,
+                           "the slot is the connection struct of src/server_internal.h"),
 
     # deploy.md
     "deploy-1": Fields(

@@ -23,6 +23,10 @@ accident. A "write code" exercise takes the path of the reader's file, which
 is compiled against build/libws6455.a with a test program of
 test/book/check/ (or run as a handler under build/ws6455's server code).
 
+The chapters whose exercises have a checker of their own (handlers.md and
+client-side.md: scripts/exercise-chapters.py) are handed to it, so this
+one command checks an answer in any chapter.
+
 --self-test runs every exercise with the right answer from answers.txt
 (which must pass) and a wrong one (which must fail), checks that every
 exercise in docs/ is known here and the other way round, and prints
@@ -925,6 +929,26 @@ EXERCISES = {
 
 # ---------------------------------------------------------------------------
 
+# Chapters whose exercises another checker knows: scripts/exercise.sh
+# hands them over, so that one command checks every chapter of the book.
+DELEGATES = {
+    "handlers": ("exercise-chapters.py", "handlers"),        # docs/handlers.md
+    "client-side": ("exercise-chapters.py", "client"),       # docs/client-side.md
+}
+
+
+def delegate(chapter, rest):
+    """Run the other checker for chapter, if this tree has it; its exit
+    status is the answer. None if the chapter is not delegated."""
+    if chapter not in DELEGATES:
+        return None
+    script, name = DELEGATES[chapter]
+    path = os.path.join(ROOT, "scripts", script)
+    if not os.path.isfile(path):
+        return None
+    return subprocess.run([sys.executable, path, name] + rest).returncode
+
+
 def check(ident, answer):
     ex = EXERCISES.get(ident)
     if ex is None:
@@ -1021,6 +1045,11 @@ def main(argv):
         for ident in EXERCISES:
             print(ident)
         return 0
+    chapter = os.path.basename(argv[0])[:-3] if argv and argv[0].endswith(".md") else \
+        (argv[0] if argv else "")
+    handed = delegate(chapter, argv[1:])
+    if handed is not None:
+        return handed
     if len(argv) < 2 or not argv[1].isdigit():
         print("usage: scripts/exercise.sh CHAPTER N ANSWER...   (e.g. scripts/exercise.sh "
               "framing 3 82 7f ...)", file=sys.stderr)

@@ -95,11 +95,16 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap) {
             s++;
             continue;
         }
-        if (*s >= '0' && *s <= '9') v = *s - '0';
-        else if (*s >= 'a' && *s <= 'f') v = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F') v = *s - 'A' + 10;
-        else if (*s == ' ' || *s == ',' || *s == ':' || *s == '\n' || *s == '\t') continue;
-        else die("not hex");
+        if (*s >= '0' && *s <= '9')
+            v = *s - '0';
+        else if (*s >= 'a' && *s <= 'f')
+            v = *s - 'a' + 10;
+        else if (*s >= 'A' && *s <= 'F')
+            v = *s - 'A' + 10;
+        else if (*s == ' ' || *s == ',' || *s == ':' || *s == '\n' || *s == '\t')
+            continue;
+        else
+            die("not hex");
         if (hi < 0) {
             hi = v;
         } else {
@@ -160,8 +165,7 @@ static int cmd_frame(int server, const char *hex) {
 
 static int cmd_header(const char *fin, const char *op, const char *len) {
     uint8_t out[WS_MAX_SERVER_HEADER_LEN];
-    size_t n = ws_frame_header(out, atoi(fin), (int)strtol(op, NULL, 0),
-                               strtoull(len, NULL, 0));
+    size_t n = ws_frame_header(out, atoi(fin), (int)strtol(op, NULL, 0), strtoull(len, NULL, 0));
     print_hex(out, n);
     printf("\n");
     return 0;
@@ -205,16 +209,12 @@ static int cmd_reply(uint64_t max, const char *hex) {
                 printf("\n");
             }
             break;
-        case WS_PROTO_EV_PONG:
-            printf("pong received\n");
-            break;
+        case WS_PROTO_EV_PONG: printf("pong received\n"); break;
         case WS_PROTO_EV_CLOSE:
-            printf("close %u at byte %zu\n", ev.close_code ? ev.close_code : WS_CLOSE_NORMAL,
-                   i);
+            printf("close %u at byte %zu\n", ev.close_code ? ev.close_code : WS_CLOSE_NORMAL, i);
             return 0;
         case WS_PROTO_EV_ERROR:
-            printf("close %u at byte %zu %s\n", ev.close_code, i,
-                   error_name(ev.error));
+            printf("close %u at byte %zu %s\n", ev.close_code, i, error_name(ev.error));
             return 0;
         default:
             if (used == 0) die("engine consumed nothing and reported nothing");
@@ -231,9 +231,12 @@ static int cmd_utf8(const char *hex) {
     ws_utf8 u;
     ws_utf8_init(&u);
     int r = ws_utf8_feed(&u, in, n, &bad);
-    if (r == WS_UTF8_OK) printf("valid\n");
-    else if (r == WS_UTF8_PARTIAL) printf("incomplete\n");
-    else printf("invalid at byte %zu\n", bad + 1);
+    if (r == WS_UTF8_OK)
+        printf("valid\n");
+    else if (r == WS_UTF8_PARTIAL)
+        printf("incomplete\n");
+    else
+        printf("invalid at byte %zu\n", bad + 1);
     return 0;
 }
 
@@ -262,8 +265,7 @@ static int cmd_deflate(const char *text) {
            olen = 0;
     void *mem = malloc(size);
     if (!mem) die("out of memory");
-    ws_deflate *d =
-        ws_deflate_init(mem, size, WS_DEFLATE_MAX_WINDOW_BITS, WS_DEFLATE_LEVEL_FAST);
+    ws_deflate *d = ws_deflate_init(mem, size, WS_DEFLATE_MAX_WINDOW_BITS, WS_DEFLATE_LEVEL_FAST);
     if (!d || ws_deflate_feed(d, (const uint8_t *)text, strlen(text), &used, out, sizeof(out),
                               &olen, WS_DEFLATE_MESSAGE_END) != WS_DEFLATE_NEED_INPUT)
         die("deflate failed");

@@ -12,12 +12,14 @@
 size_t my_frame_header(uint8_t *out, int fin, int opcode, uint64_t len);
 
 int main(void) {
+    /* clang-format off */
     static const uint64_t lens[] = { 0, 1, 5, 124, 125, 126, 127, 200, 255, 256, 1000,
                                      65535, 65536, 65537, 70000, 1u << 24, 0xffffffffu,
                                      0x100000000ull, 0x0102030405060708ull,
                                      0x7fffffffffffffffull };
     static const int ops[] = { WS_OP_CONT, WS_OP_TEXT, WS_OP_BINARY, WS_OP_CLOSE, WS_OP_PING,
                                WS_OP_PONG };
+    /* clang-format on */
     for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
         for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
             for (int fin = 0; fin <= 1; fin++) {

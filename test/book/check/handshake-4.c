@@ -18,7 +18,7 @@ int main(void) {
         if (i > 0) {
             uint8_t raw[16];
             for (int j = 0; j < 16; j++) {
-                x ^= x << 13, x ^= x >> 17, x ^= x << 5;  /* xorshift32 */
+                x ^= x << 13, x ^= x >> 17, x ^= x << 5; /* xorshift32 */
                 raw[j] = (uint8_t)x;
             }
             ws_base64_encode(raw, sizeof(raw), key);

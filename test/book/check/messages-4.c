@@ -46,8 +46,10 @@ int main(void) {
         if (compare(b, 3)) return 1;
     }
     /* Longer inputs, drawn from bytes that start or continue characters. */
+    /* clang-format off */
     static const uint8_t pool[] = { 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc2,
                                     0xdf, 0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf1, 0xf4, 0xf5 };
+    /* clang-format on */
     for (int i = 0; i < 200000; i++) {
         x ^= x << 13, x ^= x >> 17, x ^= x << 5;
         size_t len = 4 + x % 8;

@@ -35,5 +35,5 @@ static void counter_close(ws_conn *c, unsigned code, void *ud) {
     free(ws_conn_user(c));
 }
 
-const ws_handler exercise_handler = { "counter", counter_open, counter_message, counter_close,
-                                      NULL, NULL, NULL };
+const ws_handler exercise_handler = { "counter", counter_open, counter_message, counter_close, NULL,
+                                      NULL,      NULL };

@@ -12,6 +12,14 @@
  * with --max-queue 64K was closed with 1013 "server memory full" by a
  * server with 256 MiB to spare (found by test/endings/run.py's
  * tcp-send-timeout scenario).
+ *
+ * A response that is still going out is FLUSHING, and FLUSHING has a
+ * deadline, --close-timeout. It used to count from the moment the response
+ * was queued, so a file that took longer than 5 s to download was cut off
+ * in the middle, with a FIN that looked like a clean end: a slow client
+ * got a truncated file. The deadline now counts from the last write
+ * progress: a peer that reads slowly gets all of it, one that stops
+ * reading is dropped after --close-timeout (docs/timers.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,8 +34,12 @@
 #include "testutil.h"
 #include "wsclient.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 enum { MSGS = 4, MSG_LEN = 64 * 1024 };
 
@@ -69,9 +81,54 @@ static void test_queue_full_in_the_batch_parks_input(void **state) {
     stop_clean();
 }
 
+/* A 4 MiB file, read at about 1 MiB/s through a small receive buffer, from
+ * a server with --close-timeout 1: every byte arrives, then the FIN. */
+static void test_slow_download_outlives_close_timeout(void **state) {
+    enum { SIZE = 4 << 20 };
+    static uint8_t block[64 * 1024];
+    char dir[64], path[128], head[1024];
+    size_t got = 0;
+    int fd, rcvbuf = 32 * 1024;
+    wsc c;
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "/tmp/ws6455-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/big.bin", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    memset(block, 'f', sizeof(block));
+    for (size_t done = 0; done < SIZE; done += sizeof(block))
+        assert_int_equal(write(fd, block, sizeof(block)), (ssize_t)sizeof(block));
+    close(fd);
+
+    start(TS_ARGS("--client-dir", dir, "--close-timeout", "1", "--log-level", "debug"));
+    WSC_OK(&c, wsc_connect(&c, srv.host, srv.port));
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    static const char req[] = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    WSC_OK(&c, wsc_send_raw(&c, req, sizeof(req) - 1));
+    assert_int_equal(wsc_read_http_head(&c, head, sizeof(head)), 200);
+    uint64_t t0 = ts_now_ms();
+    for (;;) {
+        long n = wsc_recv_some(&c, block, 16 * 1024, 5000);
+        if (n <= 0) break;
+        got += (size_t)n;
+        ts_sleep_ms(15);  /* about 1 MiB/s: 4 s in all, 4 close-timeouts */
+        if (ts_now_ms() - t0 > 30000) break;
+    }
+    print_message("  %zu of %d bytes in %.1f s\n", got, SIZE, (ts_now_ms() - t0) / 1000.0);
+    assert_true(ts_now_ms() - t0 > 2000);  /* it did take longer than --close-timeout */
+    assert_int_equal(got, SIZE);
+    wsc_close(&c);
+    stop_clean();
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_queue_full_in_the_batch_parks_input, teardown),
+        cmocka_unit_test_teardown(test_slow_download_outlives_close_timeout, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

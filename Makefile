@@ -205,7 +205,8 @@ install-test: check-deps
 	    timeout -k 5 300 $(TEST_PYTHON) test/install/run.py --build $(BUILD)/install-test
 
 # Each step runs even when one before it failed; the last line sums them.
-TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test examples-test
+TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test examples-test \
+              endings-test
 
 test: check-deps
 	$(Q)rm -rf $(TEST_RESULTS); fail=0; \

@@ -122,9 +122,16 @@ def upgrade_request(port, extra=""):
             "Sec-WebSocket-Version: 13\r\n%s\r\n" % (port, KEY, extra)).encode()
 
 
-def ws_open(port, extra=""):
-    """An open WebSocket connection: the socket, and bytes after the 101."""
-    s = connect(port)
+def ws_open(port, extra="", rcvbuf=0):
+    """An open WebSocket connection: the socket, and bytes after the 101.
+    rcvbuf > 0: SO_RCVBUF, set before connecting (the window is agreed then)."""
+    if rcvbuf:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+    else:
+        s = connect(port)
     s.sendall(upgrade_request(port, extra))
     data = b""
     while b"\r\n\r\n" not in data:
@@ -481,8 +488,7 @@ def _(srv):
     # Send without ever reading: the echo fills our receive buffer, then the
     # server's queue; it stops reading us, and what we send after that stays
     # unread in its receive buffer.
-    s, rest = ws_open(srv.port)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s, rest = ws_open(srv.port, rcvbuf=4096)
     s.setblocking(False)
     msg = frame(2, b"x" * 65536)
     sent, t0 = 0, time.monotonic()
@@ -492,7 +498,10 @@ def _(srv):
         except BlockingIOError:
             time.sleep(0.01)
     s.setblocking(True)
-    time.sleep(2.0)  # --send-timeout, and a sweep
+    # Reading would be progress: wait (bounded) for the drop before reading.
+    deadline = time.monotonic() + 15
+    while "peer not reading" not in srv.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
     data, end = collect(s, 5, rest)
     s.close()
     return ws_seen(data, end)

@@ -26,7 +26,11 @@ wait_port() {
 	while [ $i -lt 50 ]; do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
 		# /dev/tcp is a bash feature; fall back to node if sh lacks it.
-		if node -e "require('net').connect($1,'127.0.0.1').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))" 2>/dev/null; then return 0; fi
+		if node -e "require('net').connect($1, '127.0.0.1')
+			.on('connect', () => process.exit(0)).on('error', () => process.exit(1))" 2>/dev/null
+		then
+			return 0
+		fi
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -43,7 +47,8 @@ check() {
 		echo "FAIL $mode: server did not start"
 		fail=$((fail + 1)); cleanup; return
 	fi
-	out=$(timeout 60 "$WSBENCH" --port "$PORT" -c 4 -t 1 -w 0 --timeout 2 -q "$@" 2>/tmp/check-wsbench.err)
+	out=$(timeout 60 "$WSBENCH" --port "$PORT" -c 4 -t 1 -w 0 --timeout 2 -q "$@" \
+		2>/tmp/check-wsbench.err)
 	rc=$?
 	cleanup
 	line=$(printf '%s\n' "$out" | grep '^RESULT' | tail -n 1)

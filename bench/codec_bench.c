@@ -49,8 +49,8 @@
 #endif
 
 #define WINDOW_BITS 15
-#define MAX_ROUNDS 101
-#define MAX_RUNS 64
+#define MAX_ROUNDS  101
+#define MAX_RUNS    64
 
 /* ---------------------------------------------------------------------- */
 /* The corpus                                                              */
@@ -60,7 +60,7 @@ struct corpus {
     const char *name;
     uint8_t *data;
     size_t len;
-    size_t *cut;    /* message i is data[cut[i] .. cut[i + 1]) */
+    size_t *cut; /* message i is data[cut[i] .. cut[i + 1]) */
     size_t nmsg;
 };
 
@@ -74,9 +74,7 @@ static uint64_t rnd(void) {
     return z ^ (z >> 31);
 }
 
-static unsigned rnd_below(unsigned n) {
-    return (unsigned)(rnd() % n);
-}
+static unsigned rnd_below(unsigned n) { return (unsigned)(rnd() % n); }
 
 static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
@@ -88,25 +86,28 @@ static void *xmalloc(size_t n) {
 }
 
 static const char *const words[] = {
-    "the", "of", "and", "to", "a", "in", "is", "it", "you", "that", "he", "was", "for", "on",
-    "are", "with", "as", "I", "his", "they", "be", "at", "one", "have", "this", "from", "or",
-    "had", "by", "hot", "word", "but", "what", "some", "we", "can", "out", "other", "were",
-    "all", "there", "when", "up", "use", "your", "how", "said", "an", "each", "she", "which",
-    "do", "their", "time", "if", "will", "way", "about", "many", "then", "them", "write",
-    "would", "like", "so", "these", "her", "long", "make", "thing", "see", "him", "two",
-    "has", "look", "more", "day", "could", "go", "come", "did", "number", "sound", "no",
-    "most", "people", "my", "over", "know", "water", "than", "call", "first", "who", "may",
-    "down", "side", "been", "now", "find", "meeting", "deploy", "server", "tomorrow", "lunch",
-    "release", "build", "review", "ticket", "thanks", "great", "sounds", "good", "sure",
-    "later", "today", "morning", "weekend", "coffee", "latency", "bug", "fixed", "merged",
-    "branch", "test", "green", "red", "failing", "ship", "it", "please", "check", "logs",
+    "the",     "of",      "and",     "to",     "a",        "in",     "is",      "it",    "you",
+    "that",    "he",      "was",     "for",    "on",       "are",    "with",    "as",    "I",
+    "his",     "they",    "be",      "at",     "one",      "have",   "this",    "from",  "or",
+    "had",     "by",      "hot",     "word",   "but",      "what",   "some",    "we",    "can",
+    "out",     "other",   "were",    "all",    "there",    "when",   "up",      "use",   "your",
+    "how",     "said",    "an",      "each",   "she",      "which",  "do",      "their", "time",
+    "if",      "will",    "way",     "about",  "many",     "then",   "them",    "write", "would",
+    "like",    "so",      "these",   "her",    "long",     "make",   "thing",   "see",   "him",
+    "two",     "has",     "look",    "more",   "day",      "could",  "go",      "come",  "did",
+    "number",  "sound",   "no",      "most",   "people",   "my",     "over",    "know",  "water",
+    "than",    "call",    "first",   "who",    "may",      "down",   "side",    "been",  "now",
+    "find",    "meeting", "deploy",  "server", "tomorrow", "lunch",  "release", "build", "review",
+    "ticket",  "thanks",  "great",   "sounds", "good",     "sure",   "later",   "today", "morning",
+    "weekend", "coffee",  "latency", "bug",    "fixed",    "merged", "branch",  "test",  "green",
+    "red",     "failing", "ship",    "it",     "please",   "check",  "logs",
 };
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
 static const char *const rooms[] = { "general", "random", "dev-backend", "dev-frontend",
-                                     "ops", "design", "support", "announcements" };
-static const char *const names[] = { "alice", "bob", "carol", "dave", "erin", "frank",
-                                     "grace", "heidi", "ivan", "judy", "mallory", "oscar",
+                                     "ops",     "design", "support",     "announcements" };
+static const char *const names[] = { "alice", "bob",   "carol", "dave",   "erin",    "frank",
+                                     "grace", "heidi", "ivan",  "judy",   "mallory", "oscar",
                                      "peggy", "sybil", "trent", "victor", "walter" };
 
 /* Append a sentence of nw words to p (at most 16 bytes a word). */
@@ -136,11 +137,12 @@ static void make_json(struct corpus *c) {
         char *start = (char *)c->data + off, *p = start;
         unsigned user = rnd_below(sizeof(names) / sizeof(names[0]));
         ts += 200 + rnd_below(30000);
-        p += sprintf(p, "{\"type\":\"message\",\"id\":%u,\"room\":\"%s\",\"user\":{\"id\":%u,"
-                        "\"name\":\"%s\",\"status\":\"%s\"},\"ts\":%llu,\"text\":\"",
-                     100000 + i, rooms[rnd_below(sizeof(rooms) / sizeof(rooms[0]))],
-                     1000 + user * 7, names[user], rnd_below(4) ? "online" : "away",
-                     (unsigned long long)ts);
+        p +=
+            sprintf(p,
+                    "{\"type\":\"message\",\"id\":%u,\"room\":\"%s\",\"user\":{\"id\":%u,"
+                    "\"name\":\"%s\",\"status\":\"%s\"},\"ts\":%llu,\"text\":\"",
+                    100000 + i, rooms[rnd_below(sizeof(rooms) / sizeof(rooms[0]))], 1000 + user * 7,
+                    names[user], rnd_below(4) ? "online" : "away", (unsigned long long)ts);
         unsigned ns = 1 + rnd_below(3);
         for (unsigned s = 0; s < ns; s++) {
             if (s > 0) *p++ = ' ';
@@ -151,10 +153,11 @@ static void make_json(struct corpus *c) {
         for (unsigned m = 0; m < nm; m++)
             p += sprintf(p, "%s\"%s\"", m ? "," : "",
                          names[rnd_below(sizeof(names) / sizeof(names[0]))]);
-        p += sprintf(p, "],\"reactions\":{\"thumbs_up\":%u,\"heart\":%u},\"edited\":%s,"
-                        "\"client\":{\"app\":\"web\",\"version\":\"4.%u.%u\"}}",
-                     rnd_below(5), rnd_below(3), rnd_below(6) ? "false" : "true",
-                     rnd_below(3), rnd_below(20));
+        p += sprintf(p,
+                     "],\"reactions\":{\"thumbs_up\":%u,\"heart\":%u},\"edited\":%s,"
+                     "\"client\":{\"app\":\"web\",\"version\":\"4.%u.%u\"}}",
+                     rnd_below(5), rnd_below(3), rnd_below(6) ? "false" : "true", rnd_below(3),
+                     rnd_below(20));
         c->cut[i] = off;
         off += (size_t)(p - start);
     }
@@ -250,8 +253,8 @@ static const char *const codec_names[] = { "ws6455", "zlib", "libdeflate" };
 struct run {
     int codec, level, takeover;
     const struct corpus *c;
-    uint8_t *out;          /* all messages' outputs, one after the other */
-    size_t *out_cut;       /* message i is out[out_cut[i] .. out_cut[i + 1]) */
+    uint8_t *out;    /* all messages' outputs, one after the other */
+    size_t *out_cut; /* message i is out[out_cut[i] .. out_cut[i + 1]) */
     size_t out_len;
     double secs[MAX_ROUNDS];
     /* state */
@@ -552,12 +555,13 @@ int main(int argc, char **argv) {
     /* Decompression of our level-6 output (the takeover-free json run). */
     static struct dec_run decs[32];
     int ndecs = 0;
-    int dec_list[] = { DEC_ZLIB,
+    int dec_list[] = {
+        DEC_ZLIB,
 #ifdef WS_BENCH_LIBDEFLATE
-                       DEC_LIBDEFLATE,
+        DEC_LIBDEFLATE,
 #endif
 #ifdef WS_BENCH_INFLATE
-                       DEC_OURS,
+        DEC_OURS,
 #endif
     };
     for (int i = 0; i < nruns; i++) {

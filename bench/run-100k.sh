@@ -21,7 +21,12 @@ HOLD=${BENCH_100K_HOLD:-25}
     --log-level warn 2>build/bench-100k-server.log &
 SRV=$!
 IDLE=
-trap 'kill $SRV 2>/dev/null; [ -n "$IDLE" ] && kill $IDLE 2>/dev/null; wait 2>/dev/null || true' EXIT INT TERM
+cleanup() {
+    kill "$SRV" 2>/dev/null
+    [ -n "$IDLE" ] && kill "$IDLE" 2>/dev/null
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
 sleep 1
 
 "$WSBENCH" --port "$PORT" -c "$CONNS" --idle "$HOLD" --server-pid "$SRV" --settle 3 \

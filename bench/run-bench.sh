@@ -73,7 +73,9 @@ trap 'exit 130' INT TERM
 
 # Every section but codec runs servers and wsbench.
 SERVERS_NEEDED=0
-for s in matrix memory workers syscalls allocs busypoll deflate; do want $s && SERVERS_NEEDED=1; done
+for s in matrix memory workers syscalls allocs busypoll deflate; do
+	want $s && SERVERS_NEEDED=1
+done
 command -v taskset >/dev/null || { log "run-bench: taskset (util-linux) is missing"; exit 1; }
 if [ $SERVERS_NEEDED = 1 ]; then
 	for f in "$WS6455" "$WSBENCH"; do
@@ -192,11 +194,19 @@ load_round() {
 }
 
 # median: of the numbers on stdin (the lower middle one for an even count).
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
+}
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a"
+	}'
+}
 
-fmt_int() { awk -v a="$1" 'BEGIN { if (a == "n/a" || a == "") print "n/a"; else printf "%\047d", a }'; }
+fmt_int() {
+	awk -v a="$1" 'BEGIN { if (a == "n/a" || a == "") print "n/a"; else printf "%\047d", a }'
+}
 
 # ---- the report -------------------------------------------------------------
 
@@ -212,9 +222,12 @@ emit "- Machine: ${cpu_model:-unknown CPU}, $(nproc) CPUs, $mem_total RAM; $(una
 	"$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release 2>/dev/null)"
 emit "- Load while measuring: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 if [ $SERVERS_NEEDED = 1 ]; then
-	emit "- ws6455: $("$WS6455" --version 2>&1 | head -n 1), built with $(${CC:-cc} --version | head -n 1)"
-	emit "- Node $("$NODE" --version), ws $("$NODE" -p "require('$HERE/node_modules/ws/package.json').version")"
-	emit "- Command: \`make bench BENCH_SECONDS=$SECONDS_PER BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP${CLIENT_ARGS:+ BENCH_CLIENT_ARGS=\"$CLIENT_ARGS\"}\`;" \
+	emit "- ws6455: $("$WS6455" --version 2>&1 | head -n 1)," \
+		"built with $(${CC:-cc} --version | head -n 1)"
+	emit "- Node $("$NODE" --version)," \
+		"ws $("$NODE" -p "require('$HERE/node_modules/ws/package.json').version")"
+	emit "- Command: \`make bench BENCH_SECONDS=$SECONDS_PER BENCH_ROUNDS=$ROUNDS" \
+		"BENCH_WARMUP=$WARMUP${CLIENT_ARGS:+ BENCH_CLIENT_ARGS=\"$CLIENT_ARGS\"}\`;" \
 		"server on CPU $SERVER_CPU, wsbench on CPU $CLIENT_CPU; text messages;" \
 		"${SECONDS_PER} s measured after ${WARMUP} s warm-up; median of $ROUNDS rounds"
 else
@@ -256,7 +269,8 @@ for cell in "${CELLS[@]}"; do
 		done
 	done
 	ws_rate=$(median <"$TMP/ws.rates"); node_rate=$(median <"$TMP/node.rates")
-	emit "| $label | $(fmt_int "$ws_rate") | $(fmt_int "$node_rate") | $(ratio "$ws_rate" "$node_rate") |" \
+	emit "| $label | $(fmt_int "$ws_rate") | $(fmt_int "$node_rate") |" \
+		"$(ratio "$ws_rate" "$node_rate") |" \
 		"$(median <"$TMP/ws.p99") | $(median <"$TMP/node.p99") |"
 done
 stop_server "$WS_PID"
@@ -290,8 +304,9 @@ idle_row() {
 	local warm_pid=$!
 	sleep 2
 	# shellcheck disable=SC2086
-	out=$(timeout $((HOLD + 120)) taskset -c "$CLIENT_CPU" "$WSBENCH" -q --port "$port" -c $((n - WARM)) \
-		--idle "$HOLD" --settle 2 --timeout 5 --server-pid "$SERVER_PID" ${IDLE_ARGS:-} 2>>"$TMP/wsbench.err")
+	out=$(timeout $((HOLD + 120)) taskset -c "$CLIENT_CPU" "$WSBENCH" -q --port "$port" \
+		-c $((n - WARM)) --idle "$HOLD" --settle 2 --timeout 5 --server-pid "$SERVER_PID" \
+		${IDLE_ARGS:-} 2>>"$TMP/wsbench.err")
 	line=$(printf '%s\n' "$out" | grep '^RESULT' | tail -n 1)
 	# The warm connections outlive the sample (HOLD + 12 s from their
 	# start), then close by themselves.
@@ -306,16 +321,21 @@ idle_row() {
 	[ "$name" = node ] && label="Node ws${SERVER_ENV:+ ($SERVER_ENV)}"
 	local note=""
 	if [ "${open:-0}" != "$n" ]; then
-		note="only $(fmt_int "${open:-0}") of $(fmt_int "$n") opened; the other $(field errors "$line") failed (connect $(field err_connect "$line"), handshake $(field err_handshake "$line"))"
+		note="only $(fmt_int "${open:-0}") of $(fmt_int "$n") opened;"
+		note="$note the other $(field errors "$line") failed"
+		note="$note (connect $(field err_connect "$line"),"
+		note="$note handshake $(field err_handshake "$line"))"
 		[ "$name" = node ] || FAILED=1
 	fi
-	emit "| $label | $(fmt_int "$n") | $(fmt_int "${open:-0}") | $(fmt_int "${before:-0}") | $(fmt_int "${after:-0}") | $(fmt_int "${per:-0}") | $note |"
+	emit "| $label | $(fmt_int "$n") | $(fmt_int "${open:-0}") | $(fmt_int "${before:-0}") |" \
+		"$(fmt_int "${after:-0}") | $(fmt_int "${per:-0}") | $note |"
 }
 if want memory; then
 log "run-bench: memory per idle connection"
 emit "### Memory per idle connection (server VmRSS, all processes)"
 emit ""
-emit "| server | connections | open | RSS before KiB | RSS with them KiB | bytes per connection | note |"
+emit "| server | connections | open | RSS before KiB | RSS with them KiB |" \
+	"bytes per connection | note |"
 emit "|---|---:|---:|---:|---:|---:|---|"
 idle_row ws6455 10000 $((PORT + 2)) 1
 idle_row node 10000 $((PORT + 3)) 1
@@ -323,7 +343,8 @@ idle_row ws6455 50000 $((PORT + 4)) 4
 idle_row node 50000 $((PORT + 5)) 1
 emit ""
 emit "RSS before: with $(fmt_int $WARM) connections open already (held by a second wsbench);" \
-	"bytes per connection: over the other connections. Open-file hard limit: $(ulimit -Hn) per process."
+	"bytes per connection: over the other connections." \
+	"Open-file hard limit: $(ulimit -Hn) per process."
 emit ""
 fi
 
@@ -393,7 +414,8 @@ elif command -v strace >/dev/null; then
 	emit "| cell | echoes traced | syscalls per echo | read | write | epoll_wait |"
 	emit "|---|---:|---:|---:|---:|---:|"
 	sp=$((PORT + 8))
-	for cell in "1 32 1 1 conn x 32 B" "100 32 1 100 conns x 32 B" "1 32 64 1 conn x 32 B, depth 64"; do
+	for cell in "1 32 1 1 conn x 32 B" "100 32 1 100 conns x 32 B" \
+		"1 32 64 1 conn x 32 B, depth 64"; do
 		read -r conns size depth label <<<"$cell"
 		read -r t0 m0 r0 w0 e0 <<<"$(traced_calls $sp -c "$conns" --idle 0 --settle 0)"
 		sp=$((sp + 1))
@@ -429,13 +451,16 @@ if want allocs && [ -f "$MALLOC_COUNT_SO" ]; then
 	log "run-bench: allocations per message (LD_PRELOAD counter)"
 	emit "### ws6455 heap allocations per echoed message (LD_PRELOAD malloc counter, --workers 1)"
 	emit ""
-	emit "| cell | allocations per connection (open + close) | echoes | allocations per echo | bytes allocated per echo |"
+	emit "| cell | allocations per connection (open + close) | echoes |" \
+		"allocations per echo | bytes allocated per echo |"
 	emit "|---|---:|---:|---:|---:|"
 	mp=$((PORT + 14))
-	for cell in "100 32 1 100 conns x 32 B" "100 16384 1 100 conns x 16 KiB" "10 1048576 1 10 conns x 1 MiB"; do
+	for cell in "100 32 1 100 conns x 32 B" "100 16384 1 100 conns x 16 KiB" \
+		"10 1048576 1 10 conns x 1 MiB"; do
 		read -r conns size depth label <<<"$cell"
 		rm -rf "$TMP/mc"; mkdir -p "$TMP/mc"
-		SERVER_ENV="LD_PRELOAD=$(cd "$(dirname "$MALLOC_COUNT_SO")" && pwd)/$(basename "$MALLOC_COUNT_SO") MALLOC_COUNT_DIR=$TMP/mc" \
+		preload="$(cd "$(dirname "$MALLOC_COUNT_SO")" && pwd)/$(basename "$MALLOC_COUNT_SO")"
+		SERVER_ENV="LD_PRELOAD=$preload MALLOC_COUNT_DIR=$TMP/mc" \
 			start_server ws6455 "$mp" "$SERVER_CPU" --workers 1
 		read -r a0 b0 <<<"$(alloc_sum)"
 		bench "$CLIENT_CPU" --port "$mp" -c "$conns" --idle 0 --settle 0 >/dev/null
@@ -445,10 +470,14 @@ if want allocs && [ -f "$MALLOC_COUNT_SO" ]; then
 		read -r a2 b2 <<<"$(alloc_sum)"
 		stop_server "$SERVER_PID"
 		m=$(field total_msgs "$line")
-		emit "| $label | $(awk -v a="$a1" -v b="$a0" -v n="$conns" 'BEGIN { printf "%.1f", (a - b) / n }') |" \
-			"$(fmt_int "$m") |" \
-			"$(awk -v a="$a2" -v b="$a1" -v c="$a0" -v n="$conns" -v m="$m" 'BEGIN { printf "%.4f", m ? ((a - b) - (b - c)) / m : 0 }') |" \
-			"$(awk -v a="$b2" -v b="$b1" -v c="$b0" -v m="$m" 'BEGIN { printf "%.1f", m ? ((a - b) - (b - c)) / m : 0 }') |"
+		# Allocations per connection; then per echo, minus what the
+		# connections alone cost (the second difference).
+		per_conn=$(awk -v a="$a1" -v b="$a0" -v n="$conns" 'BEGIN { printf "%.1f", (a - b) / n }')
+		per_echo=$(awk -v a="$a2" -v b="$a1" -v c="$a0" -v m="$m" \
+			'BEGIN { printf "%.4f", m ? ((a - b) - (b - c)) / m : 0 }')
+		bytes_echo=$(awk -v a="$b2" -v b="$b1" -v c="$b0" -v m="$m" \
+			'BEGIN { printf "%.1f", m ? ((a - b) - (b - c)) / m : 0 }')
+		emit "| $label | $per_conn | $(fmt_int "$m") | $per_echo | $bytes_echo |"
 		mp=$((mp + 1))
 	done
 	emit ""
@@ -476,7 +505,8 @@ NODE_PID=$SERVER_PID
 TICK=$(getconf CLK_TCK)
 emit "### ws6455 --busy-poll 50 (server on CPU 0, wsbench on CPU 1)"
 emit ""
-emit "| cell | ws6455 msg/s | ws6455 --busy-poll 50 msg/s | Node ws msg/s | busy-poll / Node | ws6455 p99 µs | busy-poll p99 µs | busy-poll server CPU |"
+emit "| cell | ws6455 msg/s | ws6455 --busy-poll 50 msg/s | Node ws msg/s | busy-poll / Node |" \
+	"ws6455 p99 µs | busy-poll p99 µs | busy-poll server CPU |"
 emit "|---|---:|---:|---:|---:|---:|---:|---:|"
 for cell in "1 32 1 1 conn x 32 B" "1 32 64 1 conn x 32 B, depth 64" "100 32 1 100 conns x 32 B"; do
 	read -r conns size depth label <<<"$cell"
@@ -546,7 +576,8 @@ start_server ws6455 "$P_PLAIN" "$SERVER_CPU" --workers 1 --deflate off
 PLAIN_PID=$SERVER_PID
 emit "### Compressed echo (permessage-deflate, level 1, no context takeover)"
 emit ""
-emit "| cell | bytes on the wire | ws6455 msg/s | Node ws msg/s | ratio | ws6455 uncompressed msg/s | ws6455 p99 µs | Node ws p99 µs |"
+emit "| cell | bytes on the wire | ws6455 msg/s | Node ws msg/s | ratio |" \
+	"ws6455 uncompressed msg/s | ws6455 p99 µs | Node ws p99 µs |"
 emit "|---|---:|---:|---:|---:|---:|---:|---:|"
 for cell in "1 1024 64 1 conn x 1 KiB, depth 64" "100 1024 1 100 conns x 1 KiB" \
 	"10 16384 1 10 conns x 16 KiB" "4 262144 1 4 conns x 256 KiB"; do
@@ -557,14 +588,16 @@ for cell in "1 1024 64 1 conn x 1 KiB, depth 64" "100 1024 1 100 conns x 1 KiB" 
 		for s in ws node plain; do
 			case $s in
 			ws) load_round "$label" "$r" ws "$CLIENT_CPU" "$P_WS" "$conns" "$size" "$depth" --deflate ;;
-			node) load_round "$label" "$r" node "$CLIENT_CPU" "$P_NODE" "$conns" "$size" "$depth" --deflate ;;
+			node) load_round "$label" "$r" node "$CLIENT_CPU" "$P_NODE" "$conns" "$size" "$depth" \
+				--deflate ;;
 			plain) load_round "$label" "$r" plain "$CLIENT_CPU" "$P_PLAIN" "$conns" "$size" "$depth" ;;
 			esac
 		done
 	done
 	wire=$(cat "$TMP/ws.sent")
 	ws_rate=$(median <"$TMP/ws.rates"); node_rate=$(median <"$TMP/node.rates")
-	emit "| $label | $(fmt_int "${wire:-n/a}") of $(fmt_int "$size") | $(fmt_int "$ws_rate") | $(fmt_int "$node_rate") |" \
+	emit "| $label | $(fmt_int "${wire:-n/a}") of $(fmt_int "$size") | $(fmt_int "$ws_rate") |" \
+		"$(fmt_int "$node_rate") |" \
 		"$(ratio "$ws_rate" "$node_rate") | $(fmt_int "$(median <"$TMP/plain.rates")") |" \
 		"$(median <"$TMP/ws.p99") | $(median <"$TMP/node.p99") |"
 done
@@ -576,7 +609,8 @@ emit ""
 log "run-bench: idle connections that agreed to permessage-deflate"
 emit "### Memory per idle connection with permessage-deflate agreed"
 emit ""
-emit "| server | connections | open | RSS before KiB | RSS with them KiB | bytes per connection | note |"
+emit "| server | connections | open | RSS before KiB | RSS with them KiB |" \
+	"bytes per connection | note |"
 emit "|---|---:|---:|---:|---:|---:|---|"
 IDLE_ARGS="--deflate" idle_row ws6455 10000 $((PORT + 23)) 1 --deflate shared
 IDLE_ARGS="--deflate" idle_row ws6455 10000 $((PORT + 24)) 1 --deflate dedicated

@@ -19,21 +19,21 @@
 #define WSB_ZSET 16
 
 /* The header line the handshake offers. */
-#define WSB_DEFLATE_OFFER \
-	"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; " \
-	"client_no_context_takeover\r\n"
+#define WSB_DEFLATE_OFFER                                                                          \
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "                   \
+    "client_no_context_takeover\r\n"
 
 struct wsb_zset {
-	size_t size;                /* uncompressed payload bytes */
-	int text;
-	uint8_t *plain[WSB_ZSET];   /* the payloads */
-	uint8_t *z[WSB_ZSET];       /* compressed (RFC 7692 §7.2.1) */
-	size_t zlen[WSB_ZSET];
-	uint8_t *echo[WSB_ZSET];    /* the server's compressed echo, once checked */
-	size_t echo_len[WSB_ZSET];
-	uint8_t *scratch;           /* inflated bytes */
-	size_t max_zlen;            /* the largest of zlen[] */
-	void *zs;                   /* a z_stream for inflating */
+    size_t size; /* uncompressed payload bytes */
+    int text;
+    uint8_t *plain[WSB_ZSET]; /* the payloads */
+    uint8_t *z[WSB_ZSET];     /* compressed (RFC 7692 §7.2.1) */
+    size_t zlen[WSB_ZSET];
+    uint8_t *echo[WSB_ZSET]; /* the server's compressed echo, once checked */
+    size_t echo_len[WSB_ZSET];
+    uint8_t *scratch; /* inflated bytes */
+    size_t max_zlen;  /* the largest of zlen[] */
+    void *zs;         /* a z_stream for inflating */
 };
 
 /* Build the set for payloads of size bytes. 0 or -1. */
@@ -42,7 +42,6 @@ void wsb_zset_free(struct wsb_zset *s);
 
 /* Check a whole echoed message of payload k: compressed (RSV1 was set) or
  * not. Returns 0 if it is the payload, -1 if not. */
-int wsb_zset_check(struct wsb_zset *s, unsigned k, const uint8_t *data, size_t len,
-		   int compressed);
+int wsb_zset_check(struct wsb_zset *s, unsigned k, const uint8_t *data, size_t len, int compressed);
 
 #endif

@@ -15,16 +15,16 @@
 #include <stdint.h>
 
 #define WSB_HIST_SUB_BITS 6
-#define WSB_HIST_SUB (1u << WSB_HIST_SUB_BITS)
+#define WSB_HIST_SUB      (1u << WSB_HIST_SUB_BITS)
 /* 64 exact buckets + 64 per octave for exponents 6..63. */
-#define WSB_HIST_BUCKETS (WSB_HIST_SUB + (64 - WSB_HIST_SUB_BITS) * WSB_HIST_SUB)
+#define WSB_HIST_BUCKETS  (WSB_HIST_SUB + (64 - WSB_HIST_SUB_BITS) * WSB_HIST_SUB)
 
 struct wsb_hist {
-	uint64_t count;
-	uint64_t min;  /* UINT64_MAX while count == 0 */
-	uint64_t max;
-	uint64_t sum;  /* for the mean; wraps only after ~584 years of latency */
-	uint64_t bucket[WSB_HIST_BUCKETS];
+    uint64_t count;
+    uint64_t min; /* UINT64_MAX while count == 0 */
+    uint64_t max;
+    uint64_t sum; /* for the mean; wraps only after ~584 years of latency */
+    uint64_t bucket[WSB_HIST_BUCKETS];
 };
 
 /* Empty the histogram. */

@@ -26,12 +26,11 @@ uint64_t wsb_pattern_base(uint64_t salt, uint32_t id, uint64_t seq);
  * XOR-ed with the 4-byte masking key as RFC 6455 §5.3 requires of a client:
  * out[i] = payload[i] ^ mask[i % 4]. The mask is applied 8 bytes at a time. */
 void wsb_pattern_fill_masked(uint8_t *out, size_t len, uint64_t base, int text,
-			     const uint8_t mask[4]);
+                             const uint8_t mask[4]);
 
 /* Check that p[0..len) equals bytes [off, off + len) of the payload that
  * starts with base. Returns -1 if all match, else the index in p of the
  * first byte that differs. */
-long wsb_pattern_check(const uint8_t *p, size_t len, uint64_t base, uint64_t off,
-		       int text);
+long wsb_pattern_check(const uint8_t *p, size_t len, uint64_t base, uint64_t off, int text);
 
 #endif

@@ -16,10 +16,10 @@
 
 /* Running hash state. Fill with wsb_sha1_init(); owned by the caller. */
 struct wsb_sha1 {
-	uint32_t h[5];      /* H0..H4 of FIPS 180-4 §6.1.2 */
-	uint64_t total;     /* bytes hashed so far (message length l / 8) */
-	uint8_t block[64];  /* the partial 512-bit block not yet hashed */
-	size_t used;        /* bytes of block[] in use, 0..63 */
+    uint32_t h[5];     /* H0..H4 of FIPS 180-4 §6.1.2 */
+    uint64_t total;    /* bytes hashed so far (message length l / 8) */
+    uint8_t block[64]; /* the partial 512-bit block not yet hashed */
+    size_t used;       /* bytes of block[] in use, 0..63 */
 };
 
 void wsb_sha1_init(struct wsb_sha1 *s);

@@ -50,7 +50,10 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    { "/echo", 0, 0 }, { "/shout", 1, 0 }, { "/echo", 0, 1 }, { "/shout", 1, 1 },
+    { "/echo", 0, 0 },
+    { "/shout", 1, 0 },
+    { "/echo", 0, 1 },
+    { "/shout", 1, 1 },
 };
 
 /* Does the value (len bytes, not NUL-terminated) equal s? */
@@ -146,13 +149,17 @@ static void gate_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
 
 int main(int argc, char **argv) {
     static const struct option opts[] = {
-        { "host", required_argument, NULL, 'H' },   { "port", required_argument, NULL, 'p' },
-        { "workers", required_argument, NULL, 'w' }, { "log-level", required_argument, NULL, 'l' },
+        { "host", required_argument, NULL, 'H' },
+        { "port", required_argument, NULL, 'p' },
+        { "workers", required_argument, NULL, 'w' },
+        { "log-level", required_argument, NULL, 'l' },
         { "client-dir", required_argument, NULL, 'c' },
-        { "token", required_argument, NULL, 't' },  { "origin", required_argument, NULL, 'o' },
+        { "token", required_argument, NULL, 't' },
+        { "origin", required_argument, NULL, 'o' },
         { NULL, 0, NULL, 0 },
     };
-    static ws_handler handler = { .name = "gate", .on_message = gate_message,
+    static ws_handler handler = { .name = "gate",
+                                  .on_message = gate_message,
                                   .on_request = gate_request };
     ws_server_config cfg;
     char err[256];
@@ -160,8 +167,8 @@ int main(int argc, char **argv) {
 
     ws_server_config_defaults(&cfg);
     cfg.handler = &handler;
-    cfg.client_dir = NULL;          /* no page: WebSocket only */
-    cfg.subprotocols = "gate.v1";   /* named in the 101 when asked for */
+    cfg.client_dir = NULL;        /* no page: WebSocket only */
+    cfg.subprotocols = "gate.v1"; /* named in the 101 when asked for */
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case 'H': cfg.host = optarg; break;

@@ -51,10 +51,21 @@
 static const char GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* §5.2 opcodes, and the §7.4.1 close codes this server sends. */
-enum { OP_CONT = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9,
-       OP_PONG = 0xA };
-enum { CLOSE_NORMAL = 1000, CLOSE_PROTOCOL = 1002, CLOSE_NOT_UTF8 = 1007, CLOSE_TOO_BIG = 1009,
-       CLOSE_INTERNAL = 1011 };
+enum {
+    OP_CONT = 0x0,
+    OP_TEXT = 0x1,
+    OP_BINARY = 0x2,
+    OP_CLOSE = 0x8,
+    OP_PING = 0x9,
+    OP_PONG = 0xA
+};
+enum {
+    CLOSE_NORMAL = 1000,
+    CLOSE_PROTOCOL = 1002,
+    CLOSE_NOT_UTF8 = 1007,
+    CLOSE_TOO_BIG = 1009,
+    CLOSE_INTERNAL = 1011
+};
 
 /* One connection: its socket, and the bytes read from it but not used yet,
  * in[pos..end). §5.2: TCP has no message boundaries, so one read() may
@@ -255,10 +266,12 @@ static void sha1_block(uint32_t h[5], const uint8_t *block) {
     }
     for (int t = 0; t < 80; t++) { /* §4.1.1 f(t), §4.2.1 K(t) */
         uint32_t f, k;
+        /* clang-format off */
         if (t < 20) f = (b & c) | (~b & d), k = 0x5a827999;
         else if (t < 40) f = b ^ c ^ d, k = 0x6ed9eba1;
         else if (t < 60) f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
         else f = b ^ c ^ d, k = 0xca62c1d6;
+        /* clang-format on */
         uint32_t tmp = (a << 5 | a >> 27) + f + e + k + w[t];
         e = d, d = c, c = b << 30 | b >> 2, b = a, a = tmp;
     }
@@ -327,6 +340,7 @@ static int check_request(const char *p, size_t len, char accept[29]) {
         for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++) {}
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
         size_t vlen = (size_t)(ve - v);
+        /* clang-format off */
         if (equals_nocase(line, name_len, "host")) hosts++;                       /* item 2 */
         if (equals_nocase(line, name_len, "upgrade"))                             /* item 3 */
             upgrade |= has_token(v, vlen, "websocket");
@@ -337,8 +351,8 @@ static int check_request(const char *p, size_t len, char accept[29]) {
         if (equals_nocase(line, name_len, "sec-websocket-version"))               /* item 6 */
             versions++, version = v, version_len = vlen;
     }
-    if (hosts != 1 || !upgrade || !connection || keys != 1 || !key_valid(key, key_len))
-        return 400;
+    /* clang-format on */
+    if (hosts != 1 || !upgrade || !connection || keys != 1 || !key_valid(key, key_len)) return 400;
     /* §4.2.2 /version/, §4.4: any version but 13 gets 426 and the one we speak. */
     if (versions != 1 || version_len != 2 || memcmp(version, "13", 2) != 0) return 426;
 
@@ -373,9 +387,11 @@ static int handshake(struct conn *c) {
         }
     }
     if (status == 101) {
-        snprintf(reply, sizeof(reply), "HTTP/1.1 101 Switching Protocols\r\n"
+        snprintf(reply, sizeof(reply),
+                 "HTTP/1.1 101 Switching Protocols\r\n"
                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+                 "Sec-WebSocket-Accept: %s\r\n\r\n",
+                 accept);
         return write_text(c->fd, reply) < 0 ? -1 : 101;
     }
     if (status == 426)
@@ -398,6 +414,7 @@ static int handshake(struct conn *c) {
 
 /* Reads one frame header into f. Returns 0, -1 if the connection ended, or
  * the close code of the rule the header breaks. */
+/* clang-format off */
 static int read_header(struct conn *c, struct frame *f) {
     uint8_t h[8];
     if (take(c, h, 2) < 0) return -1;
@@ -422,6 +439,7 @@ static int read_header(struct conn *c, struct frame *f) {
     }
     return take(c, f->key, 4);
 }
+/* clang-format on */
 
 /* §5.3: byte i of a payload is XORed with byte i % 4 of the key; at is how
  * many bytes of this frame's payload came before p. */

@@ -50,22 +50,22 @@ enum {
 
 /* Flush modes of ws_deflate_feed(). */
 enum {
-    WS_DEFLATE_NO_FLUSH = 0,    /* more input follows; output comes as blocks fill */
-    WS_DEFLATE_SYNC_FLUSH,      /* emit everything so far, then an empty stored
-                                   block (00 00 ff ff): the peer can decode all
-                                   of it now; the stream goes on */
-    WS_DEFLATE_MESSAGE_END      /* as SYNC_FLUSH, without the final 00 00 ff ff
-                                   (RFC 7692 §7.2.1); the stream goes on */
+    WS_DEFLATE_NO_FLUSH = 0, /* more input follows; output comes as blocks fill */
+    WS_DEFLATE_SYNC_FLUSH,   /* emit everything so far, then an empty stored
+                                block (00 00 ff ff): the peer can decode all
+                                of it now; the stream goes on */
+    WS_DEFLATE_MESSAGE_END   /* as SYNC_FLUSH, without the final 00 00 ff ff
+                                (RFC 7692 §7.2.1); the stream goes on */
 };
 
 typedef struct ws_deflate ws_deflate;
 
 /* Results of ws_deflate_feed() (errors are negative ws_error codes). */
 enum {
-    WS_DEFLATE_NEED_INPUT = 0,  /* all input consumed (and with a flush, all
-                                   of its output written) */
-    WS_DEFLATE_OUTPUT_FULL = 1  /* out is full: call again with more room and
-                                   the rest of the input, same flush */
+    WS_DEFLATE_NEED_INPUT = 0, /* all input consumed (and with a flush, all
+                                  of its output written) */
+    WS_DEFLATE_OUTPUT_FULL = 1 /* out is full: call again with more room and
+                                  the rest of the input, same flush */
 };
 
 /* Bytes of memory the state needs, or 0 if window_bits or level is out of
@@ -102,8 +102,8 @@ void ws_deflate_reset(ws_deflate *d);
  * and a second sync flush writes another 00 00 ff ff.
  * A negative ws_error (WS_E_DEFLATE_ARG) for a NULL state, NULL pointers
  * with lengths, or an unknown flush mode; the state is unchanged then. */
-int ws_deflate_feed(ws_deflate *d, const uint8_t *in, size_t in_len, size_t *in_used,
-                    uint8_t *out, size_t out_cap, size_t *out_len, int flush);
+int ws_deflate_feed(ws_deflate *d, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
+                    size_t out_cap, size_t *out_len, int flush);
 
 /* An upper bound on the output for in_len bytes of input ended by one
  * WS_DEFLATE_MESSAGE_END on a fresh or flushed stream: what a caller must

@@ -14,6 +14,7 @@
 
 typedef enum ws_error {
     WS_OK = 0,
+    /* clang-format off */
     /* Frame layer (RFC 6455 §5). */
     WS_E_RSV            = -1,  /* RSV bit set without a negotiated extension (§5.2) */
     WS_E_OPCODE         = -2,  /* reserved opcode (§5.2) */
@@ -29,7 +30,6 @@ typedef enum ws_error {
     WS_E_CLOSE_REASON   = -12, /* close reason not UTF-8 (§5.5.1) */
     WS_E_TOO_BIG        = -13, /* message over the configured maximum (§7.4.1: 1009) */
     WS_E_TOO_MANY_FRAGS = -14, /* more fragments than the configured maximum (1009) */
-    WS_E_CLOSED         = -15, /* bytes after the close frame (ignored, not fatal) */
     /* HTTP handshake (RFC 6455 §4.2.1, RFC 9110/9112). */
     WS_E_HTTP_SYNTAX    = -20, /* malformed request line or header: 400 */
     WS_E_HTTP_TOO_LARGE = -21, /* request head over the limit: 431 */
@@ -46,9 +46,7 @@ typedef enum ws_error {
     WS_E_DEFLATE_ARG      = -46, /* a bad argument to the encoder (a bug, not input) */
     WS_E_INFLATE_END      = -47, /* a compressed message does not end between blocks
                                     (RFC 7692 §7.2.2) */
-    /* System. */
-    WS_E_NOMEM          = -30,
-    WS_E_IO             = -31
+    /* clang-format on */
 } ws_error;
 
 /* A short English description of err; never NULL. */

@@ -19,25 +19,21 @@
 
 #include "pmd.h"
 
-#define WS_HTTP_MAX_TARGET 1024    /* request-target bytes kept; longer: 414 */
-#define WS_HTTP_MAX_KEY 64         /* Sec-WebSocket-Key value bytes kept; longer is invalid */
-#define WS_HTTP_MAX_FORWARDED 64   /* X-Forwarded-For bytes kept (first address) */
-#define WS_HTTP_MAX_ORIGIN 256     /* Origin bytes kept; a longer one matches nothing */
-#define WS_HTTP_MAX_PROTOCOL 64    /* a subprotocol name kept; longer ones are never chosen */
+#define WS_HTTP_MAX_TARGET       1024 /* request-target bytes kept; longer: 414 */
+#define WS_HTTP_MAX_KEY          64   /* Sec-WebSocket-Key value bytes kept; longer is invalid */
+#define WS_HTTP_MAX_FORWARDED    64   /* X-Forwarded-For bytes kept (first address) */
+#define WS_HTTP_MAX_ORIGIN       256  /* Origin bytes kept; a longer one matches nothing */
+#define WS_HTTP_MAX_PROTOCOL     64   /* a subprotocol name kept; longer ones are never chosen */
 #define WS_HTTP_DEFAULT_MAX_HEAD 8192
-#define WS_HTTP_ACCEPT_LEN 28      /* base64 of a 20-byte SHA-1 */
+#define WS_HTTP_ACCEPT_LEN       28 /* base64 of a 20-byte SHA-1 */
 
-enum {
-    WS_HTTP_METHOD_OTHER = 0,
-    WS_HTTP_METHOD_GET,
-    WS_HTTP_METHOD_HEAD
-};
+enum { WS_HTTP_METHOD_OTHER = 0, WS_HTTP_METHOD_GET, WS_HTTP_METHOD_HEAD };
 
 /* What the server needs from a request head; every string is a copy,
  * NUL-terminated, owned by the struct. */
 typedef struct ws_http_request {
-    uint8_t method;                 /* WS_HTTP_METHOD_* */
-    uint8_t version_major;          /* HTTP-version digits, e.g. 1 and 1 */
+    uint8_t method;        /* WS_HTTP_METHOD_* */
+    uint8_t version_major; /* HTTP-version digits, e.g. 1 and 1 */
     uint8_t version_minor;
     char target[WS_HTTP_MAX_TARGET + 1];
     size_t target_len;
@@ -50,13 +46,13 @@ typedef struct ws_http_request {
     char forwarded_for[WS_HTTP_MAX_FORWARDED + 1];
     /* Sec-WebSocket-Version as a number; -1 when absent or not a number. */
     int ws_version;
-    uint8_t host_count;             /* number of Host headers */
-    uint8_t key_count;              /* number of Sec-WebSocket-Key headers */
-    uint8_t version_count;          /* number of Sec-WebSocket-Version headers */
-    uint8_t has_upgrade;            /* an Upgrade header was present */
-    uint8_t upgrade_websocket;      /* Upgrade token list contains "websocket" */
-    uint8_t connection_upgrade;     /* Connection token list contains "upgrade" */
-    uint8_t has_body;               /* Content-Length > 0 or any Transfer-Encoding */
+    uint8_t host_count;         /* number of Host headers */
+    uint8_t key_count;          /* number of Sec-WebSocket-Key headers */
+    uint8_t version_count;      /* number of Sec-WebSocket-Version headers */
+    uint8_t has_upgrade;        /* an Upgrade header was present */
+    uint8_t upgrade_websocket;  /* Upgrade token list contains "websocket" */
+    uint8_t connection_upgrade; /* Connection token list contains "upgrade" */
+    uint8_t has_body;           /* Content-Length > 0 or any Transfer-Encoding */
     /* Sec-WebSocket-Extensions: the first acceptable permessage-deflate
      * offer (RFC 7692 §5), if pmd_offered. */
     uint8_t pmd_offered;
@@ -75,29 +71,29 @@ typedef struct ws_http_request {
 /* Parser state. Treat as opaque; it lives in the connection only during the
  * handshake. */
 typedef struct ws_http_parser {
-    int state;                /* where in the grammar the next byte goes */
-    int error;                /* the error returned, once one was */
-    size_t seen;              /* bytes of the head consumed so far */
-    size_t max_head;          /* limit on seen: over it -> WS_E_HTTP_TOO_LARGE */
-    int header;               /* which known header the current value belongs to */
-    char name[32];            /* current header name, lower-cased, if short */
-    size_t name_len;          /* its full length (may exceed the buffer) */
-    char token[32];           /* current element of a token list, lower-cased */
+    int state;                         /* where in the grammar the next byte goes */
+    int error;                         /* the error returned, once one was */
+    size_t seen;                       /* bytes of the head consumed so far */
+    size_t max_head;                   /* limit on seen: over it -> WS_E_HTTP_TOO_LARGE */
+    int header;                        /* which known header the current value belongs to */
+    char name[32];                     /* current header name, lower-cased, if short */
+    size_t name_len;                   /* its full length (may exceed the buffer) */
+    char token[32];                    /* current element of a token list, lower-cased */
     char ptoken[WS_HTTP_MAX_PROTOCOL]; /* the same as sent (subprotocols keep case) */
-    size_t token_len;         /* its full length (may exceed the buffer) */
-    size_t value_len;         /* value bytes after leading OWS (digits, for numbers) */
-    size_t value_trim;        /* value_len without the trailing whitespace */
-    uint64_t number;          /* numeric value being parsed (versions, lengths) */
-    uint8_t number_ok;        /* the value so far is a plain decimal number */
-    uint8_t pending_ws;       /* whitespace seen after the current element */
-    uint8_t elem_flags;       /* state of the current list element */
-    uint8_t forwarded_seen;   /* an X-Forwarded-For header was read */
+    size_t token_len;                  /* its full length (may exceed the buffer) */
+    size_t value_len;                  /* value bytes after leading OWS (digits, for numbers) */
+    size_t value_trim;                 /* value_len without the trailing whitespace */
+    uint64_t number;                   /* numeric value being parsed (versions, lengths) */
+    uint8_t number_ok;                 /* the value so far is a plain decimal number */
+    uint8_t pending_ws;                /* whitespace seen after the current element */
+    uint8_t elem_flags;                /* state of the current list element */
+    uint8_t forwarded_seen;            /* an X-Forwarded-For header was read */
     uint8_t method_len;
     char method[8];
-    ws_pmd_parser pmd;        /* Sec-WebSocket-Extensions offers */
+    ws_pmd_parser pmd;            /* Sec-WebSocket-Extensions offers */
     const char *const *protocols; /* the server's subprotocols ("*": any) */
     size_t nprotocols;
-    ws_http_request req;      /* filled in as the head is parsed */
+    ws_http_request req; /* filled in as the head is parsed */
 } ws_http_parser;
 
 /* Prepare p for a new request; max_head is the 431 limit in bytes (request
@@ -111,8 +107,8 @@ void ws_http_parser_init(ws_http_parser *p, size_t max_head);
 void ws_http_parser_protocols(ws_http_parser *p, const char *const *names, size_t n);
 
 enum {
-    WS_HTTP_AGAIN = 0,   /* all len bytes consumed, head not complete yet */
-    WS_HTTP_DONE = 1     /* head complete */
+    WS_HTTP_AGAIN = 0, /* all len bytes consumed, head not complete yet */
+    WS_HTTP_DONE = 1   /* head complete */
 };
 
 /* Feed len more bytes of the request. On WS_HTTP_DONE *consumed is the
@@ -122,14 +118,14 @@ enum {
  * WS_E_HTTP_SYNTAX (400), WS_E_HTTP_TOO_LARGE (431), WS_E_HTTP_URI_LONG
  * (414) or WS_E_HTTP_VERSION (505), as soon as the offending byte arrives,
  * with *consumed = the offset of that byte in buf; the parser must not be
- * fed again (if it is, it consumes nothing and returns the same result). A bare LF is accepted as a line end
- * (RFC 9112 §2.2). Obsolete line folding is rejected (RFC 9112 §5.2). */
+ * fed again (if it is, it consumes nothing and returns the same result). A bare LF is accepted as a
+ * line end (RFC 9112 §2.2). Obsolete line folding is rejected (RFC 9112 §5.2). */
 int ws_http_feed(ws_http_parser *p, const uint8_t *buf, size_t len, size_t *consumed);
 
 /* What a complete request asks for. */
 enum {
-    WS_HTTP_PLAIN = 1,   /* a GET or HEAD with no WebSocket header: serve a file */
-    WS_HTTP_UPGRADE = 2  /* a valid RFC 6455 §4.2.1 opening handshake */
+    WS_HTTP_PLAIN = 1,  /* a GET or HEAD with no WebSocket header: serve a file */
+    WS_HTTP_UPGRADE = 2 /* a valid RFC 6455 §4.2.1 opening handshake */
 };
 
 /* Classify a parsed request. A request with an Upgrade,
@@ -151,6 +147,16 @@ void ws_http_accept_key(const char *key, size_t key_len, char out[WS_HTTP_ACCEPT
 
 /* The reason phrase of a status code ("Bad Request"), never NULL. */
 const char *ws_http_reason(int status);
+
+/* Buffer sizes that always hold what the writers below produce, so that a
+ * caller using them never has a response that does not fit (test_http.c
+ * checks each): WS_HTTP_RESPONSE_MAX for any ws_http_write_error() status
+ * (400-599) and for a ws_http_write_head() with a content type of up to
+ * 64 bytes; WS_HTTP_101_MAX for a 101 with up to WS_HTTP_101_EXTRA_MAX - 1
+ * bytes of extra lines. */
+#define WS_HTTP_RESPONSE_MAX  256
+#define WS_HTTP_101_EXTRA_MAX 256
+#define WS_HTTP_101_MAX       (160 + WS_HTTP_101_EXTRA_MAX)
 
 /* Write "HTTP/1.1 101 Switching Protocols" with Upgrade, Connection and
  * Sec-WebSocket-Accept into out (cap bytes), then extra (NULL: nothing):
@@ -175,8 +181,8 @@ int ws_http_write_head(char *out, size_t cap, int status, const char *content_ty
  * max), pointing into buf, a copy of the list (cap bytes). Each name must
  * be a token of at most WS_HTTP_MAX_PROTOCOL characters, or "*" (any).
  * Returns the count (0 for NULL or ""), or -1 with a sentence in err. */
-int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char **names,
-                            size_t max, char *err, size_t errcap);
+int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char **names, size_t max,
+                            char *err, size_t errcap);
 
 /* --allow-origin: the comma-separated list is origins as browsers send
  * them (RFC 6454: scheme://host[:port], compared case-insensitively),

@@ -91,8 +91,8 @@ void ws_inflate_reset(ws_inflate *z, int keep_window);
  * bytes); nothing at or beyond out + out_cap is. in and out may be NULL
  * when their length is 0. No pointer into in or out is kept after the
  * call: the history later streams may refer to is copied into the state. */
-int ws_inflate_feed(ws_inflate *z, const uint8_t *in, size_t in_len, size_t *in_used,
-                    uint8_t *out, size_t out_cap, size_t *out_len);
+int ws_inflate_feed(ws_inflate *z, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
+                    size_t out_cap, size_t *out_len);
 
 /* 1 if the stream stands between two blocks, with no output pending: where
  * a permessage-deflate message must end once the receiver has appended

@@ -20,8 +20,8 @@
 
 enum { WS_LOG_ERROR = 0, WS_LOG_WARN, WS_LOG_INFO, WS_LOG_DEBUG };
 
-extern int ws_log_level;      /* lines above this level are dropped [INFO] */
-extern int ws_log_worker;     /* worker number shown in lines, -1 for none */
+extern int ws_log_level;  /* lines above this level are dropped [INFO] */
+extern int ws_log_worker; /* worker number shown in lines, -1 for none */
 
 /* Parse "error", "warn", "info" or "debug"; returns the level or -1. */
 int ws_log_parse_level(const char *s);
@@ -31,20 +31,22 @@ __attribute__((format(printf, 2, 3)))
 #endif
 void ws_log(int level, const char *fmt, ...);
 
-extern int ws_log_json;       /* 1: JSON lines (--log-format json) [0] */
+extern int ws_log_json; /* 1: JSON lines (--log-format json) [0] */
 
 /* A field of an event. A string field may hold a peer's bytes (give len;
  * (size_t)-1 for a NUL-terminated string): it is escaped as ws_log_escape
  * does, then as JSON requires. */
 typedef struct ws_log_field {
     const char *key;
-    const char *str;   /* NULL: a number */
+    const char *str; /* NULL: a number */
     size_t len;
     double num;
 } ws_log_field;
+/* clang-format off */
 #define WS_LOG_STR(k, v) { (k), (v), (size_t)-1, 0 }
 #define WS_LOG_BYTES(k, v, n) { (k), (v), (n), 0 }
 #define WS_LOG_NUM(k, v) { (k), NULL, 0, (double)(v) }
+/* clang-format on */
 
 /* An event: in text, the line fmt makes (as ws_log); in JSON, that text
  * as "msg" plus "event" and the n fields. Fields whose str is NULL and

@@ -39,11 +39,11 @@ typedef enum ws_mem_kind {
 #define WS_MEM_OVERHEAD 16
 
 typedef struct ws_mem_stats {
-    size_t used[WS_MEM_KINDS];  /* bytes counted now, by kind */
-    size_t total;               /* their sum */
-    size_t peak;                /* the highest total so far */
-    size_t limit;               /* the budget (0: none) */
-    uint64_t refused;           /* requests refused for the budget */
+    size_t used[WS_MEM_KINDS]; /* bytes counted now, by kind */
+    size_t total;              /* their sum */
+    size_t peak;               /* the highest total so far */
+    size_t limit;              /* the budget (0: none) */
+    uint64_t refused;          /* requests refused for the budget */
 } ws_mem_stats;
 
 /* Set the budget (bytes; 0 means no limit) and clear the counters. */

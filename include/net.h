@@ -16,8 +16,8 @@
  * as IPv4 (family AF_INET, addr[0..4)); an IPv4-mapped IPv6 peer
  * (::ffff:a.b.c.d, what a socket listening on "::" sees) matches them. */
 typedef struct ws_cidr {
-    int family;          /* AF_INET or AF_INET6 */
-    unsigned prefix;     /* 0..32 or 0..128 */
+    int family;      /* AF_INET or AF_INET6 */
+    unsigned prefix; /* 0..32 or 0..128 */
     uint8_t addr[16];
 } ws_cidr;
 
@@ -55,7 +55,6 @@ int ws_listen_check_host(const char *host, char *err, size_t errcap);
  * (another ws6455 included, which SO_REUSEPORT would otherwise let share
  * the port silently) listens on it already, this fails with EADDRINUSE.
  * Returns 0, or -1 with errno set and a sentence in err. */
-int ws_listen_open(const char *host, unsigned port, int *fds, unsigned n, char *err,
-                   size_t errcap);
+int ws_listen_open(const char *host, unsigned port, int *fds, unsigned n, char *err, size_t errcap);
 
 #endif /* WS_NET_H */

@@ -23,56 +23,56 @@
 
 /* One permessage-deflate offer's parameters (RFC 7692 §7.1). */
 typedef struct ws_pmd_offer {
-    uint8_t server_no_context_takeover;  /* 0 or 1 */
-    uint8_t client_no_context_takeover;  /* 0 or 1 */
-    uint8_t server_max_window_bits;      /* 0: absent; 8..15 */
-    uint8_t client_max_window_bits;      /* 0: absent; 1: present without a
-                                            value; 8..15 */
+    uint8_t server_no_context_takeover; /* 0 or 1 */
+    uint8_t client_no_context_takeover; /* 0 or 1 */
+    uint8_t server_max_window_bits;     /* 0: absent; 8..15 */
+    uint8_t client_max_window_bits;     /* 0: absent; 1: present without a
+                                           value; 8..15 */
 } ws_pmd_offer;
 
 /* The agreed parameters of a connection ("agreed parameters", §7). */
 typedef struct ws_pmd_params {
-    uint8_t server_no_context_takeover;  /* we reset our compressor per message */
-    uint8_t client_no_context_takeover;  /* the client resets its compressor:
-                                            our decompressor needs no window
-                                            between messages */
-    uint8_t server_window_bits;          /* 8..15: our compressor's window */
-    uint8_t client_window_bits;          /* 8..15: the client's window, so
-                                            our decompressor's */
-    uint8_t server_bits_in_response;     /* write server_max_window_bits */
-    uint8_t client_bits_in_response;     /* write client_max_window_bits */
+    uint8_t server_no_context_takeover; /* we reset our compressor per message */
+    uint8_t client_no_context_takeover; /* the client resets its compressor:
+                                           our decompressor needs no window
+                                           between messages */
+    uint8_t server_window_bits;         /* 8..15: our compressor's window */
+    uint8_t client_window_bits;         /* 8..15: the client's window, so
+                                           our decompressor's */
+    uint8_t server_bits_in_response;    /* write server_max_window_bits */
+    uint8_t client_bits_in_response;    /* write client_max_window_bits */
 } ws_pmd_params;
 
 /* What the server is willing to do. */
 typedef struct ws_pmd_policy {
-    int no_context_takeover;  /* 1: ask both directions to reset per message
-                                 (no window kept between messages: the
-                                 "shared" memory mode); 0: context takeover
-                                 unless the client asks otherwise */
-    unsigned server_window_bits;  /* the largest window we compress with, 8..15 */
-    unsigned client_window_bits;  /* the largest window we agree to inflate
-                                     with, 8..15; below 15 only if the client
-                                     can limit its own (it offered
-                                     client_max_window_bits) */
+    int no_context_takeover;     /* 1: ask both directions to reset per message
+                                    (no window kept between messages: the
+                                    "shared" memory mode); 0: context takeover
+                                    unless the client asks otherwise */
+    unsigned server_window_bits; /* the largest window we compress with, 8..15 */
+    unsigned client_window_bits; /* the largest window we agree to inflate
+                                    with, 8..15; below 15 only if the client
+                                    can limit its own (it offered
+                                    client_max_window_bits) */
 } ws_pmd_policy;
 
 /* Parser state for the offers of one request. */
 typedef struct ws_pmd_parser {
-    uint8_t state;        /* where in the grammar the next byte goes */
-    uint8_t name_match;   /* bytes of "permessage-deflate" matched so far */
-    uint8_t name_ok;      /* the element's name is permessage-deflate */
-    uint8_t bad;          /* the element is declined */
-    uint8_t param;        /* which parameter is being read */
-    uint8_t param_match;  /* bytes of a candidate parameter name matched */
-    uint8_t param_cands;  /* bit set of parameter names still possible */
-    uint8_t seen;         /* bit set of parameters seen in this element */
-    uint8_t value_len;    /* digits of the value so far */
-    uint8_t value;        /* the value so far (up to 3 digits) */
-    uint8_t has_value;    /* the parameter has "=" */
-    ws_pmd_offer cur;     /* the element being read */
+    uint8_t state;       /* where in the grammar the next byte goes */
+    uint8_t name_match;  /* bytes of "permessage-deflate" matched so far */
+    uint8_t name_ok;     /* the element's name is permessage-deflate */
+    uint8_t bad;         /* the element is declined */
+    uint8_t param;       /* which parameter is being read */
+    uint8_t param_match; /* bytes of a candidate parameter name matched */
+    uint8_t param_cands; /* bit set of parameter names still possible */
+    uint8_t seen;        /* bit set of parameters seen in this element */
+    uint8_t value_len;   /* digits of the value so far */
+    uint8_t value;       /* the value so far (up to 3 digits) */
+    uint8_t has_value;   /* the parameter has "=" */
+    ws_pmd_offer cur;    /* the element being read */
     ws_pmd_offer accepted;
-    uint8_t found;        /* accepted holds the first acceptable offer */
-    uint8_t offers;       /* permessage-deflate elements seen (up to 255) */
+    uint8_t found;  /* accepted holds the first acceptable offer */
+    uint8_t offers; /* permessage-deflate elements seen (up to 255) */
 } ws_pmd_parser;
 
 void ws_pmd_parser_init(ws_pmd_parser *p);

@@ -17,10 +17,11 @@
 
 #include <stdint.h>
 
-#define RFC1951_LEN_SYMS 29      /* length symbols 257..285 */
-#define RFC1951_DIST_SYMS 30     /* distance symbols 0..29 (30 and 31 never occur) */
-#define RFC1951_CL_SYMS 19       /* §3.2.7: the code-length alphabet */
+#define RFC1951_LEN_SYMS  29 /* length symbols 257..285 */
+#define RFC1951_DIST_SYMS 30 /* distance symbols 0..29 (30 and 31 never occur) */
+#define RFC1951_CL_SYMS   19 /* §3.2.7: the code-length alphabet */
 
+/* clang-format off */
 static const uint16_t rfc1951_len_base[RFC1951_LEN_SYMS] = {
     3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
     35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
@@ -43,5 +44,6 @@ static const uint8_t rfc1951_dist_extra[RFC1951_DIST_SYMS] = {
 static const uint8_t rfc1951_cl_order[RFC1951_CL_SYMS] = {
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15
 };
+/* clang-format on */
 
 #endif

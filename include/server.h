@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rfc6455.h"  /* WS_OP_TEXT, WS_CLOSE_*: what ws_send() and ws_close() take */
+#include "rfc6455.h" /* WS_OP_TEXT, WS_CLOSE_*: what ws_send() and ws_close() take */
 
 typedef struct ws_conn ws_conn;
 typedef struct ws_server ws_server;
@@ -47,8 +47,8 @@ typedef struct ws_handler {
      * over --max-message), no last part comes: the connection is failed
      * and on_close follows. The server then holds at most WS_PART_MIN bytes
      * of such a message, however large it is. */
-    void (*on_part)(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
-                    int is_text, void *ud);
+    void (*on_part)(ws_conn *c, const uint8_t *data, size_t len, int first, int last, int is_text,
+                    void *ud);
     /* Optional: a valid opening handshake arrived (its Origin, if
      * --allow-origin is set, is allowed), before it is answered. Return 0
      * to accept it (the 101 goes out, then on_open), or an HTTP status
@@ -61,7 +61,7 @@ typedef struct ws_handler {
      * the request's header lines until the handshake is answered (counted
      * in the memory budget, at most --max-header). */
     int (*on_request)(ws_conn *c, const ws_request *req, void *ud);
-    void *ud;   /* passed to every callback */
+    void *ud; /* passed to every callback */
 } ws_handler;
 
 /* Messages at least this large go to on_part (when a handler has it):
@@ -71,43 +71,43 @@ typedef struct ws_handler {
 /* Every limit and timeout of the server. Times are in milliseconds; 0
  * disables a timeout. Defaults (ws_server_config_defaults) in brackets. */
 typedef struct ws_server_config {
-    const char *host;            /* listen address, IPv4 or IPv6 ["0.0.0.0"] */
-    unsigned port;               /* [8080] */
-    const char *client_dir;      /* files served to plain GETs ["client"]; NULL: none */
-    const ws_handler *handler;   /* required [NULL; the command line: echo] */
-    size_t max_message;          /* bytes per message, else 1009 [16 MiB] */
-    unsigned max_fragments;      /* frames per message, else 1009 [100000] */
-    size_t max_header;           /* bytes of HTTP request head, else 431 [8192] */
-    size_t max_queue;            /* queued output bytes per connection before it
-                                    is no longer read [4 MiB]; what one
-                                    connection may hold is at most this plus
-                                    one read buffer (256 KiB) */
-    size_t max_memory;           /* the worker's memory budget: every byte held
-                                    for peers, counted in one place (mem.h);
-                                    0 = no budget [256 MiB] */
-    unsigned max_connections;    /* open connections per worker, else 503 [10000] */
-    unsigned workers;            /* processes sharing the port [number of CPUs] */
-    unsigned handshake_timeout;  /* ms to receive the request head [10000] */
-    unsigned ping_interval;      /* ms of silence before we ping [30000] */
-    unsigned ping_timeout;       /* ms to wait for any reply to a ping, then close 1001 [10000] */
-    unsigned close_timeout;      /* ms to wait for the peer's close / FIN [5000] */
-    unsigned message_timeout;    /* ms an unfinished message or frame may go
-                                    without progress, then close 1008 [30000] */
-    unsigned send_timeout;       /* ms a peer may leave output unread, then drop [30000] */
-    unsigned shutdown_timeout;   /* ms to wait for close replies on SIGTERM [5000] */
-    const char *trust_proxy;     /* comma-separated addresses or CIDR ranges whose
-                                    X-Forwarded-For (when it is an address) is
-                                    believed in logs [NULL: none] */
-    unsigned busy_poll;          /* µs to poll without sleeping after traffic,
-                                    0 = off (ws_reactor_set_busy_poll) [0] */
-    unsigned stats_interval;     /* ms between stats lines in the log, 0 = only
-                                    on SIGUSR1 [0] */
+    const char *host;           /* listen address, IPv4 or IPv6 ["0.0.0.0"] */
+    unsigned port;              /* [8080] */
+    const char *client_dir;     /* files served to plain GETs ["client"]; NULL: none */
+    const ws_handler *handler;  /* required [NULL; the command line: echo] */
+    size_t max_message;         /* bytes per message, else 1009 [16 MiB] */
+    unsigned max_fragments;     /* frames per message, else 1009 [100000] */
+    size_t max_header;          /* bytes of HTTP request head, else 431 [8192] */
+    size_t max_queue;           /* queued output bytes per connection before it
+                                   is no longer read [4 MiB]; what one
+                                   connection may hold is at most this plus
+                                   one read buffer (256 KiB) */
+    size_t max_memory;          /* the worker's memory budget: every byte held
+                                   for peers, counted in one place (mem.h);
+                                   0 = no budget [256 MiB] */
+    unsigned max_connections;   /* open connections per worker, else 503 [10000] */
+    unsigned workers;           /* processes sharing the port [number of CPUs] */
+    unsigned handshake_timeout; /* ms to receive the request head [10000] */
+    unsigned ping_interval;     /* ms of silence before we ping [30000] */
+    unsigned ping_timeout;      /* ms to wait for any reply to a ping, then close 1001 [10000] */
+    unsigned close_timeout;     /* ms to wait for the peer's close / FIN [5000] */
+    unsigned message_timeout;   /* ms an unfinished message or frame may go
+                                   without progress, then close 1008 [30000] */
+    unsigned send_timeout;      /* ms a peer may leave output unread, then drop [30000] */
+    unsigned shutdown_timeout;  /* ms to wait for close replies on SIGTERM [5000] */
+    const char *trust_proxy;    /* comma-separated addresses or CIDR ranges whose
+                                   X-Forwarded-For (when it is an address) is
+                                   believed in logs [NULL: none] */
+    unsigned busy_poll;         /* µs to poll without sleeping after traffic,
+                                   0 = off (ws_reactor_set_busy_poll) [0] */
+    unsigned stats_interval;    /* ms between stats lines in the log, 0 = only
+                                   on SIGUSR1 [0] */
     /* permessage-deflate (RFC 7692), docs/deflate.md. */
-    int deflate;                 /* WS_DEFLATE_OFF / _SHARED / _DEDICATED [SHARED] */
-    unsigned deflate_level;      /* 1 (fast) .. 9 (small) [1] */
-    unsigned deflate_window;     /* 8..15: the largest LZ77 window, in bits, we
-                                    compress with and ask clients to use [15] */
-    size_t deflate_threshold;    /* messages shorter than this go uncompressed [64] */
+    int deflate;              /* WS_DEFLATE_OFF / _SHARED / _DEDICATED [SHARED] */
+    unsigned deflate_level;   /* 1 (fast) .. 9 (small) [1] */
+    unsigned deflate_window;  /* 8..15: the largest LZ77 window, in bits, we
+                                 compress with and ask clients to use [15] */
+    size_t deflate_threshold; /* messages shorter than this go uncompressed [64] */
     /* RFC 6455 §1.9, §4.2.2: the subprotocols the server speaks, comma-
      * separated; of those a client offers, its first choice is answered
      * in Sec-WebSocket-Protocol. "*" accepts whatever the client offers
@@ -126,14 +126,14 @@ typedef struct ws_server_config {
 
 /* The memory modes of permessage-deflate. */
 enum {
-    WS_DEFLATE_OFF = 0,          /* decline every offer */
-    WS_DEFLATE_SHARED,           /* no context takeover either way: nothing is
-                                    kept between messages, so one compressor
-                                    and one decompressor per worker serve all
-                                    connections (an idle one costs nothing) */
-    WS_DEFLATE_DEDICATED         /* context takeover unless the client declines
-                                    it: better compression of similar messages,
-                                    for a window per direction per connection */
+    WS_DEFLATE_OFF = 0,  /* decline every offer */
+    WS_DEFLATE_SHARED,   /* no context takeover either way: nothing is
+                            kept between messages, so one compressor
+                            and one decompressor per worker serve all
+                            connections (an idle one costs nothing) */
+    WS_DEFLATE_DEDICATED /* context takeover unless the client declines
+                            it: better compression of similar messages,
+                            for a window per direction per connection */
 };
 
 /* The documented defaults. handler is NULL: the embedding program picks

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define WS_SHA1_DIGEST_LEN 20
-#define WS_SHA1_BLOCK_LEN 64
+#define WS_SHA1_BLOCK_LEN  64
 
 typedef struct ws_sha1_ctx {
     uint32_t h[5];                    /* chaining state H0..H4 */

@@ -23,9 +23,9 @@ typedef struct ws_utf8 {
 } ws_utf8;
 
 enum {
-    WS_UTF8_OK = 0,       /* all bytes valid; input ends between characters */
-    WS_UTF8_PARTIAL = 1,  /* all bytes valid so far; a character is incomplete */
-    WS_UTF8_INVALID = -1  /* invalid; *bad (if given) = offset of the first bad byte */
+    WS_UTF8_OK = 0,      /* all bytes valid; input ends between characters */
+    WS_UTF8_PARTIAL = 1, /* all bytes valid so far; a character is incomplete */
+    WS_UTF8_INVALID = -1 /* invalid; *bad (if given) = offset of the first bad byte */
 };
 
 static inline void ws_utf8_init(ws_utf8 *u) { u->state = 0; }

@@ -107,10 +107,8 @@ $(CODEC_BENCH): $(BUILD)/obj/codec-bench/codec_bench.o $(LIB)
 bench-codec-deps:
 	$(Q)sh scripts/ensure-test-deps.sh
 	$(Q)if ! printf '#include <libdeflate.h>\n' | $(CC) -E -x c - >/dev/null 2>&1; then \
-	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	        apt-get update -qq && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdeflate-dev; \
-	    else echo "bench-codec: libdeflate-dev is not installed; comparing with zlib only"; fi; \
+	    $(APT_INSTALL) bench-codec "a second reference to compare with" libdeflate-dev || \
+	        echo "bench-codec: comparing with zlib only"; \
 	fi
 
 # A sub-make, so that the libdeflate check above sees a fresh install.

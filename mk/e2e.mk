@@ -16,16 +16,14 @@ CHROMIUM     ?= /usr/bin/chromium
 # npm ci installs exactly what the lock file says; the stamp makes it rerun
 # only when the manifest or the lock file changes.
 $(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
-	$(Q)command -v npm >/dev/null 2>&1 || { \
-	    echo "e2e: installing nodejs and npm with apt-get --no-install-recommends: npm ci brings playwright-core, which drives the browser"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
+	$(Q)command -v npm >/dev/null 2>&1 || $(APT_INSTALL) e2e \
+	    "npm ci brings playwright-core, which drives the browser" nodejs npm
 	$(Q)cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	$(Q)touch $@
 
 e2e-deps: $(E2E_STAMP)
-	$(Q)test -x $(CHROMIUM) || { \
-	    echo "e2e: installing chromium with apt-get --no-install-recommends: the headless browser the page is tested in"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	$(Q)test -x $(CHROMIUM) || $(APT_INSTALL) e2e \
+	    "the headless browser the page is tested in" chromium
 
 # run.js bounds itself (120 s) and kills its servers by PID; timeout(1) is
 # the outer guard in case node itself hangs.

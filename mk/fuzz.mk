@@ -44,14 +44,14 @@ FUZZ_OPTS    ?= -max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 -print_f
 # one-line target, and install clang's runtime package when that fails.
 $(FUZZ_STAMP):
 	@mkdir -p $(dir $@)
-	$(Q)printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
-	    > $(FUZZ_DIR)/probe.c
+	$(Q)printf '%s\n' 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);' \
+	    'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) {' \
+	    '    (void)d; (void)n; return 0;' '}' > $(FUZZ_DIR)/probe.c
 	$(Q)if ! $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe 2>/dev/null; then \
 	    echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer; installing clang's runtime"; \
-	    command -v clang >/dev/null 2>&1 || { apt-get update && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y clang; }; \
+	    command -v clang >/dev/null 2>&1 || $(APT_INSTALL) fuzz "libFuzzer comes with clang" clang; \
 	    ver=$$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1); \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libclang-rt-$$ver-dev; \
+	    $(APT_INSTALL) fuzz "clang's libFuzzer runtime" libclang-rt-$$ver-dev; \
 	    $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_DIR)/probe.c -o $(FUZZ_DIR)/probe; \
 	fi
 	$(Q)touch $@

@@ -15,10 +15,10 @@ INTEROP_TIMEOUT ?= 180
 .PHONY: interop interop-deps
 
 interop-deps:
-	$(Q)command -v npm >/dev/null 2>&1 || { apt-get update && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
-	$(Q)$(INTEROP_PYTHON) -c 'import websockets' 2>/dev/null || { apt-get update && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y python3 python3-websockets; }
+	$(Q)command -v npm >/dev/null 2>&1 || $(APT_INSTALL) interop \
+	    "npm ci brings Node's ws, one of the clients" nodejs npm
+	$(Q)$(INTEROP_PYTHON) -c 'import websockets' 2>/dev/null || $(APT_INSTALL) interop \
+	    "Python's websockets, the other client" python3 python3-websockets
 
 interop: interop-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN) $(BENCH_NODE_WS)

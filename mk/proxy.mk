@@ -24,13 +24,10 @@ PROXY_TIMEOUT ?= 120
 # nginx lives in /usr/sbin, which an ordinary user's PATH may lack.
 proxy-deps:
 	$(Q)sh test/proxy/install-nginx.sh
-	$(Q)command -v openssl >/dev/null 2>&1 || { \
-	    echo "proxy-test: installing openssl with apt-get --no-install-recommends, for a throwaway certificate"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssl; }
-	$(Q)$(PROXY_PYTHON) -c 'import websockets' 2>/dev/null || { \
-	    echo "proxy-test: installing python3-websockets with apt-get --no-install-recommends, the test's client"; \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	        python3 python3-websockets; }
+	$(Q)command -v openssl >/dev/null 2>&1 || $(APT_INSTALL) proxy-test \
+	    "for a throwaway certificate" openssl
+	$(Q)$(PROXY_PYTHON) -c 'import websockets' 2>/dev/null || $(APT_INSTALL) proxy-test \
+	    "the test's client" python3 python3-websockets
 
 proxy-test: proxy-deps
 	$(Q)$(MAKE) --no-print-directory $(BIN)

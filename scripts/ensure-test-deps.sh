@@ -19,8 +19,10 @@ set -eu
 
 # have HEADER LIB: can a program including HEADER link with -lLIB?
 have() {
-    printf '#include <stdarg.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <setjmp.h>\n#include <%s>\nint main(void){return 0;}\n' "$1" \
-        | ${CC:-cc} -x c - -o /dev/null "-l$2" >/dev/null 2>&1
+    {
+        printf '#include <%s>\n' stdarg.h stddef.h stdint.h setjmp.h "$1"
+        echo 'int main(void){return 0;}'
+    } | ${CC:-cc} -x c - -o /dev/null "-l$2" >/dev/null 2>&1
 }
 
 python=${TEST_PYTHON:-/usr/bin/python3}
@@ -38,10 +40,12 @@ check_all
 
 echo "ensure-test-deps: the tests need these packages, which are not installed:$missing"
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "ensure-test-deps: installing them with: apt-get install -y --no-install-recommends$missing"
+    echo "ensure-test-deps: installing them with:" \
+        "apt-get install -y --no-install-recommends$missing"
     apt-get update -qq
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null
     check_all
     if [ -z "$missing" ]; then
         echo "ensure-test-deps: installed."

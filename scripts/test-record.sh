@@ -95,7 +95,8 @@ summary)
         END {
             for (i = 1; i <= nsteps; i++) if (stepst[i] != 0 && dirfail[stepdir[i]] == 0) {
                 name = step[i]; sub(/\.step$/, "", name)
-                printf "FAILED: %s exited %d before any test failed (a build or set-up error above): one failure\n", name, stepst[i]
+                printf "FAILED: %s exited %d before any test failed", name, stepst[i]
+                printf " (a build or set-up error above): one failure\n"
                 f++
             }
             if (s > 0) printf "%d passed, %d failed, %d skipped\n", p, f, s

@@ -52,10 +52,9 @@
 
 #include <limits.h>
 
-static const char alphabet[64] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    "abcdefghijklmnopqrstuvwxyz"
-    "0123456789+/";
+static const char alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "abcdefghijklmnopqrstuvwxyz"
+                                 "0123456789+/";
 
 /* The 6-bit value of an alphabet character, or -1 for anything else
  * (including '=', which the caller handles by position). Comparisons, not a

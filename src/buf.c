@@ -92,11 +92,6 @@ void buf_free_chain(buf **bp) {
  * own), so the creator's pointer stays valid. data[] starts with room for
  * the longest server frame header (RFC 6455 §5.2: 10 bytes), written in
  * front of the payload when the message is first sent. */
-
-size_t shared_cost(size_t cap) {
-    return sizeof(ws_shared) + WS_MEM_OVERHEAD + WS_MAX_SERVER_HEADER_LEN + cap + WS_MEM_OVERHEAD;
-}
-
 ws_shared *ws_shared_new(int opcode) {
     ws_shared *m;
     if (opcode != WS_OP_TEXT && opcode != WS_OP_BINARY) return NULL;

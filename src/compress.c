@@ -93,7 +93,7 @@ int pmd_handshake(ws_conn *c, const ws_http_request *req, char *line, size_t cap
     pol.client_window_bits = srv->cfg->deflate_window;
     ws_pmd_agree(&req->pmd, &pol, &a);
     n = ws_pmd_write_response(&a, line, cap);
-    if (n < 0) return 0;  /* cannot happen with the caller's buffer: decline */
+    if (n < 0) return 0; /* cannot happen with the caller's buffer: decline */
     c->pmd = (uint8_t)(PMD_ON | (a.server_no_context_takeover ? PMD_SERVER_NCT : 0) |
                        (a.client_no_context_takeover ? PMD_CLIENT_NCT : 0));
     c->pmd_bits = (uint8_t)(a.server_window_bits | a.client_window_bits << 4);
@@ -109,7 +109,8 @@ void pmd_describe(const ws_conn *c, char *out, size_t cap) {
              client_bits(c),
              (c->pmd & (PMD_SERVER_NCT | PMD_CLIENT_NCT)) == (PMD_SERVER_NCT | PMD_CLIENT_NCT)
                  ? "not kept"
-                 : (c->pmd & (PMD_SERVER_NCT | PMD_CLIENT_NCT)) ? "kept one way" : "kept");
+             : (c->pmd & (PMD_SERVER_NCT | PMD_CLIENT_NCT)) ? "kept one way"
+                                                            : "kept");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -193,7 +194,7 @@ static int deflate_into(ws_conn *c, ws_deflate *d, int opcode, const uint8_t *in
         int rc = ws_deflate_feed(d, in, len, &used, out + *zl, ZBUF_SIZE - *zl, &got, flush);
         if (rc < 0) return rc;
         *zl += got;
-        if (used) {  /* in may be NULL (len 0): no arithmetic on it */
+        if (used) { /* in may be NULL (len 0): no arithmetic on it */
             in += used;
             len -= used;
         }
@@ -256,7 +257,7 @@ int pmd_send(ws_conn *c, int opcode, const ws_piece *pieces, size_t n, int first
     else
         emit(c, opcode, srv->zbuf_out, zl, 0);
     if (last && !(first && last) && (c->pmd & PMD_SERVER_NCT) && c->x && c->x->zout)
-        free_deflater(&c->x->zout, server_bits(c));  /* the message in parts is done */
+        free_deflater(&c->x->zout, server_bits(c)); /* the message in parts is done */
     return 0;
 }
 

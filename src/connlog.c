@@ -31,17 +31,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NOTE_TEXT_MAX 512     /* bytes of target or reason kept */
+#define NOTE_TEXT_MAX 512 /* bytes of target or reason kept */
 
 struct endnote {
-    uint16_t status;          /* HTTP: the status answered; 0: WebSocket */
-    uint16_t code;            /* WebSocket: the close code */
-    uint8_t by_peer;          /* WebSocket: the peer's close came first */
-    char method[9];           /* HTTP */
-    char client[WS_ADDR_TEXT];/* HTTP: the client (X-Forwarded-For when believed) */
-    size_t text_len;          /* HTTP: the target; WebSocket: the close reason */
-    size_t why_len;           /* HTTP: why an error, after the target */
-    size_t size;              /* bytes allocated, for the budget */
+    uint16_t status;           /* HTTP: the status answered; 0: WebSocket */
+    uint16_t code;             /* WebSocket: the close code */
+    uint8_t by_peer;           /* WebSocket: the peer's close came first */
+    char method[9];            /* HTTP */
+    char client[WS_ADDR_TEXT]; /* HTTP: the client (X-Forwarded-For when believed) */
+    size_t text_len;           /* HTTP: the target; WebSocket: the close reason */
+    size_t why_len;            /* HTTP: why an error, after the target */
+    size_t size;               /* bytes allocated, for the budget */
     char text[];
 };
 
@@ -58,11 +58,6 @@ static endnote *note_new(size_t text_len) {
 static void note_attach(ws_conn *c, endnote *n) {
     c->note = n;
     c->flags |= F_NOTE;
-}
-
-/* A note that was never attached (the handshake ended with it). */
-void endnote_discard(endnote *n) {
-    if (n) ws_mem_free(WS_MEM_CONN, n, n->size);
 }
 
 void endnote_free(ws_conn *c) {
@@ -129,8 +124,7 @@ void endnote_http(ws_conn *c, int status, const char *why) {
     else if (req && req->method == WS_HTTP_METHOD_GET)
         strcpy(n->method, "GET");
     else if (req && c->hs->parser.method_len > 0 && c->hs->parser.method_len <= 8)
-        ws_log_escape(n->method, sizeof(n->method), c->hs->parser.method,
-                      c->hs->parser.method_len);
+        ws_log_escape(n->method, sizeof(n->method), c->hs->parser.method, c->hs->parser.method_len);
     else
         strcpy(n->method, "-");
     if (c->flags & F_HS)
@@ -160,8 +154,9 @@ void endnote_http(ws_conn *c, int status, const char *why) {
 static void disconnect_line(const ws_conn *c, const endnote *n) {
     char in[32], out[32], took[32], reason[NOTE_TEXT_MAX * 4 + 4], said[NOTE_TEXT_MAX * 4 + 8];
     uint32_t ms = now_ms() - c->opened_at;
-    const char *who = n->code == WS_CLOSE_ABNORMAL ? "" : n->by_peer ? " from the client"
-                                                                     : " from the server";
+    const char *who = n->code == WS_CLOSE_ABNORMAL ? ""
+                      : n->by_peer                 ? " from the client"
+                                                   : " from the server";
     ws_mem_format(in, sizeof(in), (size_t)c->bytes_in);
     ws_mem_format(out, sizeof(out), (size_t)c->bytes_out);
     duration(took, sizeof(took), ms);
@@ -183,8 +178,8 @@ static void disconnect_line(const ws_conn *c, const endnote *n) {
         WS_LOG_NUM("ms", ms),
     };
     ws_log_event(WS_LOG_INFO, "disconnect", f, sizeof(f) / sizeof(f[0]),
-                 "client #%u disconnected: %u%s%s; %u message%s, %s in, %s out, %s", c->id,
-                 n->code, said, who, c->msgs_in, c->msgs_in == 1 ? "" : "s", in, out, took);
+                 "client #%u disconnected: %u%s%s; %u message%s, %s in, %s out, %s", c->id, n->code,
+                 said, who, c->msgs_in, c->msgs_in == 1 ? "" : "s", in, out, took);
 }
 
 void endnote_ws(ws_conn *c, unsigned code, const void *reason, size_t len, int by_peer) {

@@ -96,8 +96,8 @@
  *   output space was cut.
  */
 #include "deflate.h"
-#include "rfc1951.h"
 #include "error.h"
+#include "rfc1951.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h> /* compiler intrinsics, no library: see lower_positions() */
@@ -106,22 +106,22 @@
 #include <string.h>
 
 /* RFC 1951 §3.2.5. */
-#define MIN_MATCH 3
-#define MAX_MATCH 258
-#define END_BLOCK 256
-#define LITLEN_SYMS 286  /* 0..285; 286 and 287 never occur */
+#define MIN_MATCH         3
+#define MAX_MATCH         258
+#define END_BLOCK         256
+#define LITLEN_SYMS       286 /* 0..285; 286 and 287 never occur */
 /* ... but the fixed code (§3.2.6) gives them 8-bit codes, and every 9-bit
  * code is numbered after them (§3.2.2), so they count there. */
 #define FIXED_LITLEN_SYMS 288
-#define DIST_SYMS 30     /* 0..29; 30 and 31 never occur */
-#define CL_SYMS 19       /* §3.2.7: the code-length alphabet */
-#define MAX_BITS 15      /* longest literal/length or distance code */
-#define MAX_CL_BITS 7    /* longest code-length code (3-bit fields) */
-#define MAX_STORED 65535 /* §3.2.4: LEN is 16 bits */
+#define DIST_SYMS         30    /* 0..29; 30 and 31 never occur */
+#define CL_SYMS           19    /* §3.2.7: the code-length alphabet */
+#define MAX_BITS          15    /* longest literal/length or distance code */
+#define MAX_CL_BITS       7     /* longest code-length code (3-bit fields) */
+#define MAX_STORED        65535 /* §3.2.4: LEN is 16 bits */
 
 /* Matches are found through a hash of 4 bytes, so they are 4..258 long. */
 #define HASH_BYTES 4
-#define HASH_MUL 0x9e3779b1u /* 2^32 / golden ratio: spreads the bits */
+#define HASH_MUL   0x9e3779b1u /* 2^32 / golden ratio: spreads the bits */
 
 /* A search at cur reads up to cur + MAX_MATCH; taking a lazy match that
  * started at cur - 1 hashes positions up to cur + MAX_MATCH - 2, which
@@ -133,10 +133,10 @@
 
 /* Emission phases (what emit() is in the middle of). */
 enum {
-    EM_NONE = 0,  /* between blocks: look at what is queued */
-    EM_STORED,    /* copying the data of a stored block */
-    EM_HEADER,    /* a Huffman block's header, item by item */
-    EM_SYMBOLS    /* a Huffman block's symbols */
+    EM_NONE = 0, /* between blocks: look at what is queued */
+    EM_STORED,   /* copying the data of a stored block */
+    EM_HEADER,   /* a Huffman block's header, item by item */
+    EM_SYMBOLS   /* a Huffman block's symbols */
 };
 
 /* Block types, as BTYPE (§3.2.3). */
@@ -182,29 +182,29 @@ struct code_tables {
 struct ws_deflate {
     /* Configuration, fixed by ws_deflate_init(). */
     int level;
-    unsigned hash_shift;   /* 32 - hash bits */
-    uint32_t wmask;        /* window size - 1: prev[] is indexed by pos & wmask */
-    uint32_t half;         /* P: a slide moves the window down by this much */
-    uint32_t buf_size;     /* B = 2P bytes of window buffer */
-    uint32_t max_dist;     /* the longest distance ever used */
-    uint32_t sym_cap;      /* symbols per block */
-    uint32_t hash_size;    /* entries in head[] */
+    unsigned hash_shift; /* 32 - hash bits */
+    uint32_t wmask;      /* window size - 1: prev[] is indexed by pos & wmask */
+    uint32_t half;       /* P: a slide moves the window down by this much */
+    uint32_t buf_size;   /* B = 2P bytes of window buffer */
+    uint32_t max_dist;   /* the longest distance ever used */
+    uint32_t sym_cap;    /* symbols per block */
+    uint32_t hash_size;  /* entries in head[] */
     struct level_params lp;
-    uint8_t *win;          /* [buf_size] */
-    uint16_t *head;        /* [hash_size]: latest position per hash; 0 = none */
-    uint16_t *prev;        /* [wmask + 1]: the position before, same hash */
-    uint32_t *syms;        /* [sym_cap]: the block being built */
+    uint8_t *win;   /* [buf_size] */
+    uint16_t *head; /* [hash_size]: latest position per hash; 0 = none */
+    uint16_t *prev; /* [wmask + 1]: the position before, same hash */
+    uint32_t *syms; /* [sym_cap]: the block being built */
 
     /* The window: win[0..end) holds input, cur is the next position to
      * match, positions before it are matched, hashed and recorded (up to
      * the pending lazy one). */
     uint32_t cur, end;
-    uint32_t block_start;  /* first byte of the block being built */
-    uint32_t have_prev;    /* lazy: position cur - 1 is not recorded yet */
-    uint32_t prev_len;     /*   and the match found there (0: none) */
+    uint32_t block_start; /* first byte of the block being built */
+    uint32_t have_prev;   /* lazy: position cur - 1 is not recorded yet */
+    uint32_t prev_len;    /*   and the match found there (0: none) */
     uint32_t prev_dist;
-    uint32_t nsym;         /* symbols recorded in syms[] */
-    uint32_t slid;         /* a slide happened since the last reset */
+    uint32_t nsym; /* symbols recorded in syms[] */
+    uint32_t slid; /* a slide happened since the last reset */
 
     /* Bytes decided to go out as stored blocks, not yet written: win[
      * run_start .. run_start + run_len). run_all: write all of it now. */
@@ -214,14 +214,14 @@ struct ws_deflate {
     /* Output. Bits not yet written: the low bitcnt bits of bitbuf. */
     uint64_t bitbuf;
     uint32_t bitcnt;
-    uint32_t em;           /* EM_* */
-    uint32_t em_idx;       /* progress inside the phase */
-    uint32_t piece;        /* EM_STORED: LEN of the stored block */
-    uint32_t blk_ready;    /* a Huffman block is decided and queued */
-    uint32_t blk_type;     /* BT_FIXED or BT_DYNAMIC */
-    uint32_t marker;       /* MARK_*: the empty stored block to write */
-    uint32_t busy;         /* the last call returned WS_DEFLATE_OUTPUT_FULL */
-    uint32_t flush_done;   /* this call's flush marker is queued or written */
+    uint32_t em;         /* EM_* */
+    uint32_t em_idx;     /* progress inside the phase */
+    uint32_t piece;      /* EM_STORED: LEN of the stored block */
+    uint32_t blk_ready;  /* a Huffman block is decided and queued */
+    uint32_t blk_type;   /* BT_FIXED or BT_DYNAMIC */
+    uint32_t marker;     /* MARK_*: the empty stored block to write */
+    uint32_t busy;       /* the last call returned WS_DEFLATE_OUTPUT_FULL */
+    uint32_t flush_done; /* this call's flush marker is queued or written */
 
     /* The dynamic header: HLIT, HDIST, HCLEN and the run-length coded code
      * lengths (symbol | extra value << 5). */
@@ -244,19 +244,15 @@ struct ws_deflate {
     const struct code_tables *codes;
     struct code_tables fixed, dyn;
 
-    uint8_t len_sym[256];  /* length - 3 -> length code - 257 */
+    uint8_t len_sym[256]; /* length - 3 -> length code - 257 */
 };
 
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                           */
 
-static uint32_t min_u32(uint32_t a, uint32_t b) {
-    return a < b ? a : b;
-}
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
-static size_t align_up(size_t n) {
-    return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-}
+static size_t align_up(size_t n) { return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
 
 static uint32_t load32(const uint8_t *p) {
     uint32_t v;
@@ -373,8 +369,8 @@ static uint32_t hash4(const ws_deflate *d, const uint8_t *p) {
 #define COUNTING_SORT_MAX 1024 /* frequencies below this: counting sort */
 static void huff_lengths(const uint32_t *freq, uint16_t *used, unsigned *pm, unsigned max_bits,
                          uint8_t *len) {
-    uint32_t key[LITLEN_SYMS];     /* freq << 9 | index into used[], sorted */
-    uint32_t weight[LITLEN_SYMS];  /* merged nodes, in order of creation */
+    uint32_t key[LITLEN_SYMS];        /* freq << 9 | index into used[], sorted */
+    uint32_t weight[LITLEN_SYMS];     /* merged nodes, in order of creation */
     uint16_t parent[2 * LITLEN_SYMS]; /* leaves 0..m-1, then nodes m.. */
     uint16_t depth[2 * LITLEN_SYMS];
     unsigned count[MAX_BITS + 2] = { 0 }, m = *pm;
@@ -580,8 +576,8 @@ static void build_tables(struct code_tables *t, const uint8_t *llen, const uint8
     }
     for (unsigned i = 0; i < ndused; i++) {
         unsigned s = dused[i];
-        t->dtab[s] = dcode[s] | (uint32_t)dlen[s] << 16 |
-                     (uint32_t)(dlen[s] + rfc1951_dist_extra[s]) << 24;
+        t->dtab[s] =
+            dcode[s] | (uint32_t)dlen[s] << 16 | (uint32_t)(dlen[s] + rfc1951_dist_extra[s]) << 24;
     }
 }
 
@@ -659,8 +655,7 @@ size_t ws_deflate_bound(size_t in_len) {
 static void reset_stream(ws_deflate *d) {
     if (d->head != NULL) {
         if (!d->slid && d->end < d->hash_size / 4) {
-            for (uint32_t p = 0; p + HASH_BYTES <= d->end; p++)
-                d->head[hash4(d, d->win + p)] = 0;
+            for (uint32_t p = 0; p + HASH_BYTES <= d->end; p++) d->head[hash4(d, d->win + p)] = 0;
         } else {
             memset(d->head, 0, (size_t)d->hash_size * sizeof(uint16_t));
         }
@@ -861,6 +856,7 @@ static int drain(ws_deflate *d, uint8_t **o, uint8_t *oend) {
 }
 
 /* The bits of one symbol (at most 15 + 5 + 15 + 13 = 48) into bb/bc. */
+/* clang-format off */
 #define PUT_SYMBOL(t, s, bb, bc)                                                    \
     do {                                                                            \
         if ((s) < 0x10000) {                                                        \
@@ -879,6 +875,7 @@ static int drain(ws_deflate *d, uint8_t **o, uint8_t *oend) {
             (bc) += e_ >> 24;                                                       \
         }                                                                           \
     } while (0)
+/* clang-format on */
 
 /* The symbols of the queued Huffman block, from em_idx on. 1 when all are
  * written (into the bit buffer at least), 0 when the output is full. */
@@ -986,8 +983,10 @@ static int emit(ws_deflate *d, uint8_t **po, uint8_t *oend) {
                     d->em = EM_SYMBOLS;
                     break;
                 }
-                put_bits(d, BT_DYNAMIC << 1 | (d->hlit - 257) << 3 | (d->hdist - 1) << 8 |
-                                (d->hclen - 4) << 13, 17);
+                put_bits(d,
+                         BT_DYNAMIC << 1 | (d->hlit - 257) << 3 | (d->hdist - 1) << 8 |
+                             (d->hclen - 4) << 13,
+                         17);
             } else if (d->em_idx <= d->hclen) {
                 put_bits(d, d->cl_len[rfc1951_cl_order[d->em_idx - 1]], 3);
             } else if (d->em_idx <= d->hclen + d->nitems) {
@@ -1177,14 +1176,10 @@ static int run_chain(ws_deflate *d, int flush) {
 }
 
 /* The first byte not covered by recorded symbols. */
-static uint32_t recorded_end(const ws_deflate *d) {
-    return d->cur - d->have_prev;
-}
+static uint32_t recorded_end(const ws_deflate *d) { return d->cur - d->have_prev; }
 
 /* Level 0: every byte goes into stored blocks of up to this many. */
-static uint32_t stored_block_max(const ws_deflate *d) {
-    return min_u32(d->buf_size, MAX_STORED);
-}
+static uint32_t stored_block_max(const ws_deflate *d) { return min_u32(d->buf_size, MAX_STORED); }
 
 /* ---------------------------------------------------------------------- */
 /* Input                                                                   */

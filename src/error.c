@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+/* clang-format off */
 static const struct {
     int code;
     uint16_t close_code;
@@ -32,7 +33,6 @@ static const struct {
     { WS_E_CLOSE_REASON,   WS_CLOSE_PROTOCOL_ERROR, "close reason is not valid UTF-8" },
     { WS_E_TOO_BIG,        WS_CLOSE_MESSAGE_TOO_BIG, "message too big" },
     { WS_E_TOO_MANY_FRAGS, WS_CLOSE_MESSAGE_TOO_BIG, "too many fragments" },
-    { WS_E_CLOSED,         0, "data after close" },
     { WS_E_HTTP_SYNTAX,    0, "malformed HTTP request" },
     { WS_E_HTTP_TOO_LARGE, 0, "HTTP request head too large" },
     { WS_E_HTTP_URI_LONG,  0, "HTTP request target too long" },
@@ -48,9 +48,8 @@ static const struct {
     { WS_E_INFLATE_DISTANCE, WS_CLOSE_INVALID_PAYLOAD, "compressed data: distance too far back" },
     { WS_E_DEFLATE_ARG,      0, "invalid argument to the compressor" },
     { WS_E_INFLATE_END,      WS_CLOSE_INVALID_PAYLOAD, "compressed message cut short" },
-    { WS_E_NOMEM,          WS_CLOSE_INTERNAL_ERROR, "out of memory" },
-    { WS_E_IO,             0, "I/O error" },
 };
+/* clang-format on */
 
 const char *ws_strerror(int err) {
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)

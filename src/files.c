@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 static const char *content_type(const char *path) {
-    static const struct { const char *ext, *type; } types[] = {
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
         { ".html", "text/html; charset=utf-8" },
         { ".js", "text/javascript; charset=utf-8" },
         { ".css", "text/css; charset=utf-8" },
@@ -61,7 +63,7 @@ static int target_to_path(const char *target, char *out, size_t cap) {
     const char *t = target;
     char prev = '/';
 
-    if (*t != '/') return -1;  /* origin-form only (RFC 9112 §3.2.1) */
+    if (*t != '/') return -1; /* origin-form only (RFC 9112 §3.2.1) */
     t++;
     for (; *t && *t != '?' && *t != '#'; t++) {
         char ch = *t;
@@ -75,7 +77,7 @@ static int target_to_path(const char *target, char *out, size_t cap) {
               ch == '.' || ch == '_' || ch == '~' || ch == '-' || ch == '/'))
             return -1;
         if (ch == '.' && prev == '/') return -1;
-        if (ch == '/' && prev == '/') continue;  /* collapse "//" */
+        if (ch == '/' && prev == '/') continue; /* collapse "//" */
         if (n + 1 >= cap) return -1;
         out[n++] = ch;
         prev = ch;
@@ -119,7 +121,7 @@ static int open_beneath(int dirfd, char *path) {
 /* A plain GET or HEAD: the HTML client's files (DESIGN: the server itself
  * serves the page that talks to it). */
 void serve_file(ws_conn *c, const ws_http_request *req) {
-    char path[WS_HTTP_MAX_TARGET + 16], head[512];
+    char path[WS_HTTP_MAX_TARGET + 16], head[WS_HTTP_RESPONSE_MAX];
     struct stat st;
     int fd = -1, n;
     buf *seg;
@@ -136,6 +138,14 @@ void serve_file(ws_conn *c, const ws_http_request *req) {
         return;
     }
     n = ws_http_write_head(head, sizeof(head), 200, content_type(path), (size_t)st.st_size);
+    if (n < 0) {
+        /* The types above are short enough for WS_HTTP_RESPONSE_MAX
+         * (test_http.c); a head that does not fit gets a 500, not a
+         * truncated head. */
+        close(fd);
+        http_error(c, 500, "response head too long");
+        return;
+    }
     endnote_http(c, 200, NULL);
     conn_write(c, head, (size_t)n, NULL, 0);
     if (req->method != WS_HTTP_METHOD_GET || st.st_size == 0 || c->state == C_DEAD) {
@@ -148,13 +158,13 @@ void serve_file(ws_conn *c, const ws_http_request *req) {
     if (!seg && shed_for(c, sizeof(buf))) seg = buf_new(WS_MEM_OUT, 0);
     if (!seg) {
         close(fd);
-        conn_kill(c);  /* the head promised bytes we cannot give */
+        conn_kill(c); /* the head promised bytes we cannot give */
         return;
     }
     seg->kind = B_FILE;
     seg->fd = fd;
     seg->off = 0;
     seg->len = (size_t)st.st_size;
-    if (srv->wconn == c) batch_flush();  /* the head goes first */
+    if (srv->wconn == c) batch_flush(); /* the head goes first */
     if (queue_segment(c, seg) == 0) conn_finish(c);
 }

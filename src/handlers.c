@@ -31,8 +31,8 @@ static void echo_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
  * fragment of the reply (RFC 6455 §5.4): the server never holds the whole
  * message, and the peer starts receiving its echo before it has finished
  * sending. */
-static void echo_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
-                      int is_text, void *ud) {
+static void echo_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last, int is_text,
+                      void *ud) {
     (void)ud;
     ws_send_part(c, is_text ? WS_OP_TEXT : WS_OP_BINARY, first, last, data, len);
 }
@@ -53,8 +53,8 @@ static void said_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
 
 /* A large message: the reply streams as it arrives, framed by the quote
  * as the first and last fragments of the reply (RFC 6455 §5.4). */
-static void said_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
-                      int is_text, void *ud) {
+static void said_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last, int is_text,
+                      void *ud) {
     int op = is_text ? WS_OP_TEXT : WS_OP_BINARY;
     (void)ud;
     if (first) ws_send_part(c, op, 1, 0, said_pre, sizeof(said_pre) - 1);
@@ -92,10 +92,10 @@ static void said_part(ws_conn *c, const uint8_t *data, size_t len, int first, in
 
 typedef struct member {
     ws_conn *c;
-    size_t index;         /* position in room.members */
+    size_t index; /* position in room.members */
     uint32_t id;
     char nick[NICK_MAX + 1];
-    ws_shared *building;  /* a large message arriving in parts */
+    ws_shared *building; /* a large message arriving in parts */
 } member;
 
 /* A member dropped during a broadcast, whose leave is still to announce. */
@@ -205,12 +205,13 @@ static void broadcast(ws_shared *m, const member *skip) {
             ws_close(to->c, WS_CLOSE_POLICY_VIOLATION, "too slow to receive the chat");
         }
         room_remove(to);
-        if (room_grow((void **)&room.gone, &room.capgone, sizeof(*room.gone), room.ngone + 1) == 0) {
+        if (room_grow((void **)&room.gone, &room.capgone, sizeof(*room.gone), room.ngone + 1) ==
+            0) {
             room.gone[room.ngone].id = to->id;
             memcpy(room.gone[room.ngone].nick, to->nick, sizeof(to->nick));
             room.ngone++;
         }
-        to->index = SIZE_MAX;  /* out of the room; freed in chat_close */
+        to->index = SIZE_MAX; /* out of the room; freed in chat_close */
     }
 }
 
@@ -235,9 +236,7 @@ static void announce_gone(void) {
 }
 
 /* Send one event to one member. */
-static void tell(member *mb, const char *json) {
-    ws_send(mb->c, WS_OP_TEXT, json, strlen(json));
-}
+static void tell(member *mb, const char *json) { ws_send(mb->c, WS_OP_TEXT, json, strlen(json)); }
 
 static void chat_open(ws_conn *c, void *ud) {
     member *mb;
@@ -356,13 +355,13 @@ static void chat_message(ws_conn *c, const uint8_t *data, size_t len, int is_tex
 
 /* A large message, escaped into its event part by part as it arrives:
  * the work is spread over the reads, and the room sees it once whole. */
-static void chat_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last,
-                      int is_text, void *ud) {
+static void chat_part(ws_conn *c, const uint8_t *data, size_t len, int first, int last, int is_text,
+                      void *ud) {
     member *mb = ws_conn_user(c);
     (void)ud;
     if (!mb || mb->index == SIZE_MAX) return;
     if (first) mb->building = relay_start(mb, is_text);
-    if (!mb->building) return;  /* no room: already closing */
+    if (!mb->building) return; /* no room: already closing */
     if (relay_append(mb->building, data, len, is_text) < 0) {
         ws_shared_release(mb->building);
         mb->building = NULL;
@@ -399,12 +398,14 @@ static void chat_close(ws_conn *c, unsigned code, void *ud) {
 
 /* ---- the table ---------------------------------------------------------- */
 
+/* clang-format off */
 static const ws_handler handlers[] = {
     /* name    on_open    on_message    on_close    on_part    on_request ud */
     { "echo", NULL,      echo_message, NULL,       echo_part, NULL,      NULL },
     { "said", NULL,      said_message, NULL,       said_part, NULL,      NULL },
     { "chat", chat_open, chat_message, chat_close, chat_part, NULL,      NULL },
 };
+/* clang-format on */
 
 const ws_handler *ws_handler_by_name(const char *name) {
     for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)

@@ -17,7 +17,7 @@
 
 /* Answer an HTTP error and close; the access line (connlog.c) says why. */
 void http_error(ws_conn *c, int status, const char *why) {
-    char resp[512];
+    char resp[WS_HTTP_RESPONSE_MAX];
     int n = ws_http_write_error(resp, sizeof(resp), status);
     endnote_http(c, status, why);
     if (n > 0) conn_write(c, resp, (size_t)n, NULL, 0);
@@ -64,8 +64,9 @@ int handshake_client(const handshake *hs, char client[WS_ADDR_TEXT], char *peer)
  * connection is open, -1 if it was refused. */
 static int upgrade(ws_conn *c) {
     const ws_http_request *req = &c->hs->parser.req;
-    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[768], peer[WS_ADDR_TEXT], client[WS_ADDR_TEXT];
-    char lines[256], agreed[96], proto[WS_HTTP_MAX_PROTOCOL + 40];
+    char accept[WS_HTTP_ACCEPT_LEN + 1], resp[WS_HTTP_101_MAX], peer[WS_ADDR_TEXT];
+    char client[WS_ADDR_TEXT], lines[WS_HTTP_101_EXTRA_MAX], agreed[96];
+    char proto[WS_HTTP_MAX_PROTOCOL + 40];
     int n, proxied = handshake_client(c->hs, client, peer);
 
     /* RFC 6455 §10.2: a server that is not meant for every web page
@@ -101,12 +102,27 @@ static int upgrade(ws_conn *c) {
     /* RFC 6455 §4.2.2 item 5.5: the subprotocol chosen, if any; item 5.6,
      * RFC 7692 §5: the extension agreed on. */
     n = 0;
-    if (req->protocol[0]) n = snprintf(lines, sizeof(lines), "Sec-WebSocket-Protocol: %s\r\n",
-                                       req->protocol);
+    if (req->protocol[0])
+        n = snprintf(lines, sizeof(lines), "Sec-WebSocket-Protocol: %s\r\n", req->protocol);
+    if (n < 0 || (size_t)n >= sizeof(lines)) {
+        /* Not with a name of WS_HTTP_MAX_PROTOCOL at most; if it were,
+         * a 500 rather than a 101 that lost its subprotocol line. */
+        http_error(c, 500, "subprotocol line too long");
+        return -1;
+    }
     int e = pmd_handshake(c, req, lines + n, sizeof(lines) - (size_t)n);
-    if (e <= 0) lines[n] = '\0';  /* no extension line (pmd_handshake writes one only when > 0) */
+    if (e <= 0) lines[n] = '\0'; /* no extension line (pmd_handshake writes one only when > 0) */
     n = ws_http_write_101(resp, sizeof(resp), accept, lines);
+    if (n < 0) {
+        /* WS_HTTP_101_MAX holds any 101 with these lines (test_http.c); a
+         * 101 cut short would be worse than this 500. */
+        http_error(c, 500, "101 response too long");
+        return -1;
+    }
     conn_write(c, resp, (size_t)n, NULL, 0);
+    /* A failed write kills the connection (output.c): it must not be
+     * made OPEN again below. */
+    if (c->state == C_DEAD) return -1;
     pmd_describe(c, agreed, sizeof(agreed));
     if (req->protocol[0])
         snprintf(proto, sizeof(proto), "subprotocol %s, ", req->protocol);
@@ -128,8 +144,7 @@ static int upgrade(ws_conn *c) {
             WS_LOG_STR("proxy", proxied ? peer : NULL),
             WS_LOG_BYTES("target", req->target, req->target_len),
             WS_LOG_BYTES("origin", req->origin_count ? req->origin : NULL,
-                         req->origin_count ? strnlen(req->origin, WS_HTTP_MAX_ORIGIN)
-                                           : (size_t)-1),
+                         req->origin_count ? strnlen(req->origin, WS_HTTP_MAX_ORIGIN) : (size_t)-1),
             WS_LOG_STR("subprotocol", req->protocol[0] ? req->protocol : NULL),
             WS_LOG_STR("extensions", agreed),
         };
@@ -138,7 +153,7 @@ static int upgrade(ws_conn *c) {
                      proto, agreed);
     }
 
-    void *user = c->hs->user;  /* what on_request set, if anything */
+    void *user = c->hs->user; /* what on_request set, if anything */
     handshake_free(c);
     c->user = user;
     c->state = C_OPEN;
@@ -164,22 +179,12 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
     }
 
     switch (rc) {
-    case WS_HTTP_AGAIN:
-        return;
-    case WS_E_HTTP_TOO_LARGE:
-        http_error(c, 431, "request head too large");
-        break;
-    case WS_E_HTTP_URI_LONG:
-        http_error(c, 414, "request target too long");
-        break;
-    case WS_E_HTTP_VERSION:
-        http_error(c, 505, "HTTP version not supported");
-        break;
-    case WS_HTTP_DONE:
-        break;
-    default:
-        http_error(c, 400, ws_strerror(rc));
-        break;
+    case WS_HTTP_AGAIN: return;
+    case WS_E_HTTP_TOO_LARGE: http_error(c, 431, "request head too large"); break;
+    case WS_E_HTTP_URI_LONG: http_error(c, 414, "request target too long"); break;
+    case WS_E_HTTP_VERSION: http_error(c, 505, "HTTP version not supported"); break;
+    case WS_HTTP_DONE: break;
+    default: http_error(c, 400, ws_strerror(rc)); break;
     }
     if (rc != WS_HTTP_DONE) {
         handshake_free(c);
@@ -209,11 +214,13 @@ void handshake_feed(ws_conn *c, uint8_t *p, size_t len) {
  * in the memory budget for its request head): a clean 503 before any
  * upgrade (RFC 9110 §15.6.4), then close. */
 void reject(int fd, const char *why) {
-    char resp[256];
+    char resp[WS_HTTP_RESPONSE_MAX];
     int n = ws_http_write_error(resp, sizeof(resp), 503);
     ws_conn *c;
 
-    if (srv->rejecting >= MAX_REJECTING || !(c = conn_slot(fd))) {
+    /* n < 0 cannot happen with WS_HTTP_RESPONSE_MAX (test_http.c); if it
+     * did, closing at once is the answer left. */
+    if (n < 0 || srv->rejecting >= MAX_REJECTING || !(c = conn_slot(fd))) {
         close(fd);
         return;
     }

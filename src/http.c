@@ -70,25 +70,25 @@
 /* Where in the grammar the next byte goes. The saved value lives in
  * ws_http_parser.state between calls. */
 enum {
-    s_start = 0,     /* before the request line: a method, or an empty line to skip */
-    s_start_lf,      /* CR of a leading empty line seen; its LF must follow */
-    s_method,        /* inside the method token */
-    s_target_start,  /* after the SP following the method: first target byte */
-    s_target,        /* inside the request-target */
-    s_http_name,     /* after the SP following the target: matching "HTTP/" */
-    s_major,         /* the major version digit */
-    s_dot,           /* the "." between the version digits */
-    s_minor,         /* the minor version digit */
-    s_line_end,      /* after the version: CR, or a bare LF */
-    s_line_lf,       /* CR ending the request line seen; LF must follow */
-    s_field_start,   /* start of a field line, or of the empty line ending the head */
-    s_name,          /* inside a field name */
-    s_ows,           /* after the colon: optional whitespace before the value */
-    s_value,         /* inside a field value (trailing whitespace included) */
-    s_value_lf,      /* CR ending a field line seen; LF must follow */
-    s_end_lf,        /* CR of the final empty line seen; LF must follow */
-    s_done,          /* the head is complete; further feeding consumes nothing */
-    s_dead           /* an error was returned; it is returned again */
+    s_start = 0,    /* before the request line: a method, or an empty line to skip */
+    s_start_lf,     /* CR of a leading empty line seen; its LF must follow */
+    s_method,       /* inside the method token */
+    s_target_start, /* after the SP following the method: first target byte */
+    s_target,       /* inside the request-target */
+    s_http_name,    /* after the SP following the target: matching "HTTP/" */
+    s_major,        /* the major version digit */
+    s_dot,          /* the "." between the version digits */
+    s_minor,        /* the minor version digit */
+    s_line_end,     /* after the version: CR, or a bare LF */
+    s_line_lf,      /* CR ending the request line seen; LF must follow */
+    s_field_start,  /* start of a field line, or of the empty line ending the head */
+    s_name,         /* inside a field name */
+    s_ows,          /* after the colon: optional whitespace before the value */
+    s_value,        /* inside a field value (trailing whitespace included) */
+    s_value_lf,     /* CR ending a field line seen; LF must follow */
+    s_end_lf,       /* CR of the final empty line seen; LF must follow */
+    s_done,         /* the head is complete; further feeding consumes nothing */
+    s_dead          /* an error was returned; it is returned again */
 };
 
 /* The header fields the server acts on; every other field is only
@@ -108,7 +108,9 @@ enum {
     h_protocol
 };
 
+/* clang-format off */
 #define KNOWN(lower_name, id) { lower_name, sizeof(lower_name) - 1, id }
+/* clang-format on */
 static const struct {
     const char *name; /* lower case, as the parser stores names */
     size_t len;
@@ -140,6 +142,7 @@ enum {
 /* RFC 9110 §5.6.2: tchar, one entry per byte value. Rows are 16 bytes,
  * starting at 0x00; only visible ASCII other than the delimiters
  * (DQUOTE and "(),/:;<=>?@[\]{}") is a token character. */
+/* clang-format off */
 static const uint8_t tchar_table[256] = {
     /* 0x00-0x1f: control characters */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -157,6 +160,7 @@ static const uint8_t tchar_table[256] = {
     /* 0x70-0x7f:  p-z { | } ~ DEL */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0,
     /* 0x80-0xff: not ASCII, never a token character (zero-initialised) */
+    /* clang-format on */
 };
 
 static int is_tchar(uint8_t c) { return tchar_table[c]; }
@@ -204,12 +208,8 @@ static void field_begin(ws_http_parser *ps) {
 
     ws_http_request *req = &ps->req;
     switch (ps->header) {
-    case h_host:
-        count_up(&req->host_count);
-        break;
-    case h_upgrade:
-        req->has_upgrade = 1;
-        break;
+    case h_host: count_up(&req->host_count); break;
+    case h_upgrade: req->has_upgrade = 1; break;
     case h_key:
         /* Keep the first key; a second one makes the request invalid
          * anyway (classify checks key_count), so its value is not read. */
@@ -243,8 +243,7 @@ static void field_begin(ws_http_parser *ps) {
         /* RFC 6455 §4.1: several headers are one list. */
         req->protocol_offered = 1;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -259,7 +258,8 @@ static void protocol_element(ws_http_parser *ps) {
     for (size_t i = 0; i < ps->nprotocols; i++) {
         const char *name = ps->protocols[i];
         int any = name[0] == '*' && name[1] == '\0';
-        if (any || (strlen(name) == ps->token_len && memcmp(name, ps->ptoken, ps->token_len) == 0)) {
+        if (any ||
+            (strlen(name) == ps->token_len && memcmp(name, ps->ptoken, ps->token_len) == 0)) {
             memcpy(req->protocol, ps->ptoken, ps->token_len);
             req->protocol[ps->token_len] = '\0';
             return;
@@ -280,7 +280,7 @@ static void copy_byte(ws_http_parser *ps, uint8_t c, char *dst, size_t cap) {
  * Returns 0 once the value is proven not to be a plain number. */
 static int number_byte(ws_http_parser *ps, uint8_t c) {
     if (is_ws(c)) {
-        ps->pending_ws = 1;     /* only trailing whitespace is allowed now */
+        ps->pending_ws = 1; /* only trailing whitespace is allowed now */
         return ps->number_ok;
     }
     if (c < '0' || c > '9' || ps->pending_ws) {
@@ -305,8 +305,7 @@ static void list_element_end(ws_http_parser *ps) {
     if (!(ps->elem_flags & E_BAD)) {
         /* Tokens were stored lower-cased, and a token longer than the buffer
          * has token_len > sizeof token, so it cannot match either length. */
-        if (ps->header == h_upgrade && ps->token_len == 9 &&
-            memcmp(ps->token, "websocket", 9) == 0)
+        if (ps->header == h_upgrade && ps->token_len == 9 && memcmp(ps->token, "websocket", 9) == 0)
             req->upgrade_websocket = 1;
         if (ps->header == h_connection && ps->token_len == 7 &&
             memcmp(ps->token, "upgrade", 7) == 0)
@@ -335,7 +334,7 @@ static void list_byte(ws_http_parser *ps, uint8_t c) {
     }
     if (ps->pending_ws) ps->elem_flags |= E_BAD; /* "up grade" is two words */
     ps->elem_flags |= E_STARTED;
-    if (ps->elem_flags & E_SLASH) return;        /* protocol-version: ignored */
+    if (ps->elem_flags & E_SLASH) return; /* protocol-version: ignored */
     if (c == '/' && ps->header == h_upgrade && ps->token_len > 0) {
         ps->elem_flags |= E_SLASH;
         return;
@@ -356,15 +355,9 @@ static int value_byte(ws_http_parser *ps, uint8_t c) {
     switch (ps->header) {
     case h_upgrade:
     case h_connection:
-    case h_protocol:
-        list_byte(ps, c);
-        return 0;
-    case h_origin:
-        copy_byte(ps, c, req->origin, WS_HTTP_MAX_ORIGIN);
-        return 0;
-    case h_key:
-        copy_byte(ps, c, req->key, WS_HTTP_MAX_KEY);
-        return 0;
+    case h_protocol: list_byte(ps, c); return 0;
+    case h_origin: copy_byte(ps, c, req->origin, WS_HTTP_MAX_ORIGIN); return 0;
+    case h_key: copy_byte(ps, c, req->key, WS_HTTP_MAX_KEY); return 0;
     case h_forwarded_for:
         /* X-Forwarded-For: client, proxy1, proxy2 -- keep the first. */
         if (ps->elem_flags & E_DONE) return 0;
@@ -384,11 +377,8 @@ static int value_byte(ws_http_parser *ps, uint8_t c) {
         /* RFC 9112 §6.3: an invalid Content-Length is unrecoverable
          * framing, so it is an error right away. */
         return number_byte(ps, c) ? 0 : WS_E_HTTP_SYNTAX;
-    case h_extensions:
-        ws_pmd_feed(&ps->pmd, &c, 1);
-        return 0;
-    default:
-        return 0;
+    case h_extensions: ws_pmd_feed(&ps->pmd, &c, 1); return 0;
+    default: return 0;
     }
 }
 
@@ -399,14 +389,13 @@ static int field_end(ws_http_parser *ps) {
     switch (ps->header) {
     case h_upgrade:
     case h_connection:
-    case h_protocol:
-        list_element_end(ps);
-        break;
+    case h_protocol: list_element_end(ps); break;
     case h_origin:
         /* origin_len is the full trimmed length: an Origin too long to
          * keep cannot pass for its first 256 bytes. */
         req->origin_len = ps->value_trim;
-        req->origin[ps->value_trim < WS_HTTP_MAX_ORIGIN ? ps->value_trim : WS_HTTP_MAX_ORIGIN] = '\0';
+        req->origin[ps->value_trim < WS_HTTP_MAX_ORIGIN ? ps->value_trim : WS_HTTP_MAX_ORIGIN] =
+            '\0';
         break;
     case h_key:
         /* key_len is the trimmed length even when it did not fit, so an
@@ -421,9 +410,8 @@ static int field_end(ws_http_parser *ps) {
             memset(req->forwarded_for, 0, sizeof(req->forwarded_for));
         break;
     case h_version:
-        req->ws_version = ps->number_ok && ps->value_len > 0 && ps->number <= INT_MAX
-                              ? (int)ps->number
-                              : -1;
+        req->ws_version =
+            ps->number_ok && ps->value_len > 0 && ps->number <= INT_MAX ? (int)ps->number : -1;
         break;
     case h_content_length:
         if (ps->value_len == 0) return WS_E_HTTP_SYNTAX; /* empty */
@@ -433,8 +421,7 @@ static int field_end(ws_http_parser *ps) {
         ws_pmd_header_end(&ps->pmd);
         req->pmd_offered = (uint8_t)ws_pmd_offered(&ps->pmd, &req->pmd);
         break;
-    default:
-        break;
+    default: break;
     }
     return 0;
 }
@@ -503,8 +490,7 @@ int ws_http_feed(ws_http_parser *ps, const uint8_t *buf, size_t len, size_t *con
             if (is_tchar(c)) {
                 /* Only GET and HEAD matter; a longer method is "other". The
                  * length stops one past the buffer so it cannot wrap. */
-                if (ps->method_len < sizeof(ps->method))
-                    ps->method[ps->method_len] = (char)c;
+                if (ps->method_len < sizeof(ps->method)) ps->method[ps->method_len] = (char)c;
                 if (ps->method_len <= sizeof(ps->method)) ps->method_len++;
             } else if (c == ' ') {
                 /* RFC 9110 §9.1: the method is case-sensitive. */
@@ -540,7 +526,7 @@ int ws_http_feed(ws_http_parser *ps, const uint8_t *buf, size_t len, size_t *con
 
         case s_http_name:
             /* RFC 9112 §2.3: HTTP-name is "HTTP", case-sensitive. */
-            if (c != (uint8_t)"HTTP/"[ps->name_len]) goto syntax;
+            if (c != (uint8_t) "HTTP/"[ps->name_len]) goto syntax;
             if (++ps->name_len == 5) state = s_major;
             break;
 
@@ -635,9 +621,7 @@ int ws_http_feed(ws_http_parser *ps, const uint8_t *buf, size_t len, size_t *con
             if (c != '\n') goto syntax;
             goto done;
 
-        default:
-            assert(!"unreachable parser state");
-            goto syntax;
+        default: assert(!"unreachable parser state"); goto syntax;
         }
     }
 
@@ -781,9 +765,7 @@ const char *ws_http_reason(int status) {
 
 /* snprintf's result as this module's convention: the length, or -1 when
  * the output did not fit in cap bytes (including its NUL). */
-static int fitted(int n, size_t cap) {
-    return n < 0 || (size_t)n >= cap ? -1 : n;
-}
+static int fitted(int n, size_t cap) { return n < 0 || (size_t)n >= cap ? -1 : n; }
 
 int ws_http_write_101(char *out, size_t cap, const char accept[WS_HTTP_ACCEPT_LEN + 1],
                       const char *extra) {
@@ -817,11 +799,8 @@ int ws_http_write_error(char *out, size_t cap, int status) {
         extra = "Upgrade: websocket\r\n"
                 "Sec-WebSocket-Version: 13\r\n";
         break;
-    case 503:
-        extra = "Retry-After: 1\r\n";
-        break;
-    default:
-        break;
+    case 503: extra = "Retry-After: 1\r\n"; break;
+    default: break;
     }
     int body_len = snprintf(body, sizeof(body), "%d %s\n", status, reason);
     assert(body_len > 0 && (size_t)body_len < sizeof(body));
@@ -862,8 +841,8 @@ int ws_http_write_head(char *out, size_t cap, int status, const char *content_ty
 
 /* ---- The server's lists: --subprotocol and --allow-origin --------------- */
 
-int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char **names,
-                            size_t max, char *err, size_t errcap) {
+int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char **names, size_t max,
+                            char *err, size_t errcap) {
     size_t n = 0, len = list ? strlen(list) : 0;
     if (len == 0) return 0;
     if (len >= cap) {
@@ -880,8 +859,10 @@ int ws_http_split_protocols(const char *list, char *buf, size_t cap, const char 
         int ok = l > 0 && l <= WS_HTTP_MAX_PROTOCOL;
         for (size_t i = 0; ok && i < l; i++) ok = is_tchar((uint8_t)p[i]);
         if (!ok && !(l == 1 && p[0] == '*')) {
-            snprintf(err, errcap, "'%.80s' is not a subprotocol name (a token of 1 to %d "
-                     "characters, or *)", p, WS_HTTP_MAX_PROTOCOL);
+            snprintf(err, errcap,
+                     "'%.80s' is not a subprotocol name (a token of 1 to %d "
+                     "characters, or *)",
+                     p, WS_HTTP_MAX_PROTOCOL);
             return -1;
         }
         if (n == max) {
@@ -906,17 +887,16 @@ static int eq_nocase(const char *a, const char *b, size_t n) {
  * wildcard, scheme "://" "*." domain [":" port], which admits every
  * subdomain of domain at any depth, but not domain itself. */
 static int origin_entry_match(const char *e, size_t elen, const char *o, size_t olen) {
-    size_t scheme = 0;   /* the length of scheme "://" in a wildcard entry */
+    size_t scheme = 0; /* the length of scheme "://" in a wildcard entry */
     for (size_t i = 0; i + 5 <= elen; i++)
         if (memcmp(e + i, "://*.", 5) == 0) {
             scheme = i + 3;
             break;
         }
     if (!scheme) return elen == olen && eq_nocase(e, o, olen);
-    size_t suffix = elen - scheme - 1;           /* ".example.com[:port]" */
-    if (olen < scheme + suffix + 1) return 0;   /* at least one label before it */
-    if (!eq_nocase(e, o, scheme) || !eq_nocase(e + scheme + 1, o + olen - suffix, suffix))
-        return 0;
+    size_t suffix = elen - scheme - 1;        /* ".example.com[:port]" */
+    if (olen < scheme + suffix + 1) return 0; /* at least one label before it */
+    if (!eq_nocase(e, o, scheme) || !eq_nocase(e + scheme + 1, o + olen - suffix, suffix)) return 0;
     /* The part the star stands for: labels only, no port, path or user. */
     for (size_t i = scheme; i < olen - suffix; i++)
         if (o[i] == ':' || o[i] == '/' || o[i] == '@') return 0;
@@ -947,9 +927,9 @@ int ws_http_origin_list_check(const char *list, char *err, size_t errcap) {
                 break;
             }
         if (l == 4 && memcmp(p, "null", 4) == 0) {
-            ok = 1;  /* RFC 6454 §7.3: sandboxed documents, file: pages */
+            ok = 1; /* RFC 6454 §7.3: sandboxed documents, file: pages */
         } else if (!sep || sep == p || sep + 3 == p + l) {
-            ok = 0;  /* scheme "://" host, both non-empty */
+            ok = 0; /* scheme "://" host, both non-empty */
         } else {
             for (const char *q = p; ok && q < sep; q++)
                 ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
@@ -960,8 +940,11 @@ int ws_http_origin_list_check(const char *list, char *err, size_t errcap) {
                 ok = *q > ' ' && *q < 0x7f && *q != '/' && *q != '*' && *q != '?' && *q != '#';
         }
         if (!ok) {
-            snprintf(err, errcap, "'%.*s' is not an origin (scheme://host[:port], "
-                     "scheme://" "*.domain[:port] or null)", (int)(l < 80 ? l : 80), p);
+            snprintf(err, errcap,
+                     "'%.*s' is not an origin (scheme://host[:port], "
+                     "scheme://"
+                     "*.domain[:port] or null)",
+                     (int)(l < 80 ? l : 80), p);
             return -1;
         }
         if (!end) return 0;

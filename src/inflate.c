@@ -157,8 +157,8 @@
  *   needs it, so it can stop and resume anywhere.
  */
 #include "inflate.h"
-#include "rfc1951.h"
 #include "error.h"
+#include "rfc1951.h"
 
 #include <assert.h>
 #include <stdalign.h>
@@ -166,21 +166,21 @@
 
 /* ---- Sizes ------------------------------------------------------------ */
 
-#define NUM_LIT 286       /* literal/length symbols a dynamic block may define */
-#define NUM_DIST 30       /* distance symbols a dynamic block may define */
-#define NUM_FIXED_LIT 288 /* the fixed code has codes for 286 and 287 too */
-#define NUM_FIXED_DIST 32 /* ... and for distances 30 and 31 */
-#define NUM_CL 19         /* code length symbols */
-#define MAX_BITS 15       /* longest code (§3.2.7: lengths 0..15) */
-#define MAX_CL_BITS 7     /* longest code length code (3-bit lengths) */
-#define KRAFT_FULL (1u << MAX_BITS) /* Kraft sum of a complete code, in 2^-15 units */
+#define NUM_LIT        286              /* literal/length symbols a dynamic block may define */
+#define NUM_DIST       30               /* distance symbols a dynamic block may define */
+#define NUM_FIXED_LIT  288              /* the fixed code has codes for 286 and 287 too */
+#define NUM_FIXED_DIST 32               /* ... and for distances 30 and 31 */
+#define NUM_CL         19               /* code length symbols */
+#define MAX_BITS       15               /* longest code (§3.2.7: lengths 0..15) */
+#define MAX_CL_BITS    7                /* longest code length code (3-bit lengths) */
+#define KRAFT_FULL     (1u << MAX_BITS) /* Kraft sum of a complete code, in 2^-15 units */
 
 /* Root table sizes (bits of input looked up at once). A bigger root makes
  * more codes decode in one load, but costs table space and the time to
  * fill it for every dynamic block. */
-#define LIT_ROOT 10
-#define DIST_ROOT 8
-#define FIXED_LIT_ROOT 9  /* longest fixed literal/length code: no subtables */
+#define LIT_ROOT        10
+#define DIST_ROOT       8
+#define FIXED_LIT_ROOT  9 /* longest fixed literal/length code: no subtables */
 #define FIXED_DIST_ROOT 5 /* every fixed distance code is 5 bits */
 
 /* The largest a table can get: the root table plus every subtable, for
@@ -188,7 +188,7 @@
  * most 15 bits. Computed by exhaustive search over the numbers of codes of
  * each length (a subtable holds 2^(longest code in it - root) entries);
  * the same numbers zlib's enough.c gives for these roots. */
-#define LIT_ENOUGH 1332  /* 1024 + 308 */
+#define LIT_ENOUGH  1332 /* 1024 + 308 */
 #define DIST_ENOUGH 400  /* 256 + 144 */
 
 /* fast() runs while this much output room is left: two literals plus the
@@ -197,9 +197,9 @@
  * its distance, 15 + 5 + 15 + 13 bits. FAST_IN bytes of input are enough
  * for that, whatever the buffer holds. */
 #define COPY_SLOP 15
-#define FAST_OUT (2 + 258 + COPY_SLOP)
+#define FAST_OUT  (2 + 258 + COPY_SLOP)
 #define FAST_BITS 48
-#define FAST_IN (FAST_BITS / 8)
+#define FAST_IN   (FAST_BITS / 8)
 
 /* ---- Table entries -----------------------------------------------------
  *
@@ -212,6 +212,7 @@
  *                length or distance, the subtable's offset in the table,
  *                or for an invalid entry the (negated) error code
  */
+/* clang-format off */
 #define E_LIT 0x1000u  /* a literal byte, or a symbol of the code length code */
 #define E_BASE 0x2000u /* a length or a distance: base + extra bits */
 #define E_END 0x4000u  /* end of block */
@@ -224,6 +225,7 @@
 
 #define ENTRY(kind, value, extra, bits) \
     ((uint32_t)(value) << 16 | (uint32_t)(kind) | (uint32_t)(extra) << 8 | (uint32_t)(bits))
+/* clang-format on */
 
 /* ---- The state ---------------------------------------------------------- */
 
@@ -255,8 +257,8 @@ struct ws_inflate {
 
     int mode;
     int error;
-    uint8_t last;  /* this block has BFINAL set */
-    uint8_t fixed; /* this block uses the fixed codes */
+    uint8_t last;                         /* this block has BFINAL set */
+    uint8_t fixed;                        /* this block uses the fixed codes */
     uint8_t lit_root, dist_root, cl_root; /* root sizes of the dynamic tables */
 
     /* The sliding window: a ring of wsize bytes; the newest byte is just
@@ -453,8 +455,7 @@ static uint32_t take(struct io *io, unsigned n) {
 static uint32_t decode(struct io *io, const uint32_t *table, unsigned root) {
     for (;;) {
         uint32_t e = table[io->bits & ((1u << root) - 1)];
-        if (e & E_SUB)
-            e = table[E_VALUE(e) + ((io->bits >> root) & ((1u << E_EXTRA(e)) - 1))];
+        if (e & E_SUB) e = table[E_VALUE(e) + ((io->bits >> root) & ((1u << E_EXTRA(e)) - 1))];
         if (E_BITS(e) <= io->nbits) return e;
         if (io->in == io->in_end) return 0;
         io->bits |= (uint64_t)*io->in++ << io->nbits;
@@ -577,6 +578,7 @@ static int fast(ws_inflate *z, struct io *io) {
  * and count in the whole bytes that fit (56 to 63 bits then; bits above bc
  * already hold the same input bits, or zeros, so OR-ing them in again is
  * harmless); near the end of the input, byte by byte. */
+/* clang-format off */
 #define REFILL()                                                     \
     do {                                                             \
         if (in_end - in >= 8) {                                      \
@@ -600,6 +602,7 @@ static int fast(ws_inflate *z, struct io *io) {
         bb >>= (n);    \
         bc -= (n);     \
     } while (0)
+    /* clang-format on */
 
     while (out_end - op >= FAST_OUT) {
         REFILL();
@@ -831,9 +834,7 @@ out:
     return rc;
 }
 
-static void end_of_block(ws_inflate *z) {
-    z->mode = z->last ? M_DONE : M_HEADER;
-}
+static void end_of_block(ws_inflate *z) { z->mode = z->last ? M_DONE : M_HEADER; }
 
 /* Run the state machine until the input runs out, the output is full with
  * more to write, the stream ends, or an error. */
@@ -859,8 +860,7 @@ static int run(ws_inflate *z, struct io *io) {
                 z->fixed = 0;
                 z->mode = M_HLIT;
                 break;
-            default:
-                return fail(z, WS_E_INFLATE_BTYPE); /* §3.2.3: 11 is reserved */
+            default: return fail(z, WS_E_INFLATE_BTYPE); /* §3.2.3: 11 is reserved */
             }
             break;
         }
@@ -1059,11 +1059,9 @@ static int run(ws_inflate *z, struct io *io) {
             break;
         }
 
-        case M_DONE:
-            return WS_INFLATE_END;
+        case M_DONE: return WS_INFLATE_END;
 
-        default: /* M_BAD */
-            return z->error;
+        default: /* M_BAD */ return z->error;
         }
     }
 }
@@ -1118,8 +1116,8 @@ void ws_inflate_reset(ws_inflate *z, int keep_window) {
     if (!keep_window) z->whave = 0;
 }
 
-int ws_inflate_feed(ws_inflate *z, const uint8_t *in, size_t in_len, size_t *in_used,
-                    uint8_t *out, size_t out_cap, size_t *out_len) {
+int ws_inflate_feed(ws_inflate *z, const uint8_t *in, size_t in_len, size_t *in_used, uint8_t *out,
+                    size_t out_cap, size_t *out_len) {
     /* An empty buffer may be NULL, and no arithmetic on a null pointer is
      * defined in C, not even + 0: point empty buffers at a dummy byte. */
     static const uint8_t no_input;

@@ -84,7 +84,7 @@ static size_t put(char *out, size_t n, size_t cap, const char *s) {
     return n + len;
 }
 
-enum { FIELD_MAX = 1024 };  /* a string field's escaped bytes, at most */
+enum { FIELD_MAX = 1024 }; /* a string field's escaped bytes, at most */
 
 static size_t json_escape(char *out, size_t cap, const void *in, size_t len);
 
@@ -92,10 +92,10 @@ static size_t json_escape(char *out, size_t cap, const void *in, size_t len);
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 0)))
 #endif
-static void emit(int level, const char *event, const ws_log_field *f, size_t nf, const char *fmt,
-                 va_list ap) {
+static void
+emit(int level, const char *event, const ws_log_field *f, size_t nf, const char *fmt, va_list ap) {
     char line[8192], msg[1024], ts[40];
-    const size_t lim = sizeof(line) - 16;  /* room kept for closing quote, brace, newline */
+    const size_t lim = sizeof(line) - 16; /* room kept for closing quote, brace, newline */
     size_t n = 0;
     int k;
 
@@ -176,11 +176,13 @@ void ws_log_event(int level, const char *event, const ws_log_field *fields, size
 
 /* Format characters (Unicode general category Cf) and separators that a
  * log must not pass through; sorted, inclusive ranges. */
-static const struct { uint32_t lo, hi; } hidden[] = {
-    { 0x0080, 0x009F }, { 0x00AD, 0x00AD }, { 0x0600, 0x0605 }, { 0x061C, 0x061C },
-    { 0x06DD, 0x06DD }, { 0x070F, 0x070F }, { 0x0890, 0x0891 }, { 0x08E2, 0x08E2 },
-    { 0x180E, 0x180E }, { 0x200B, 0x200F }, { 0x2028, 0x202E }, { 0x2060, 0x2064 },
-    { 0x2066, 0x206F }, { 0xFEFF, 0xFEFF }, { 0xFFF9, 0xFFFB }, { 0x110BD, 0x110BD },
+static const struct {
+    uint32_t lo, hi;
+} hidden[] = {
+    { 0x0080, 0x009F },   { 0x00AD, 0x00AD },   { 0x0600, 0x0605 },   { 0x061C, 0x061C },
+    { 0x06DD, 0x06DD },   { 0x070F, 0x070F },   { 0x0890, 0x0891 },   { 0x08E2, 0x08E2 },
+    { 0x180E, 0x180E },   { 0x200B, 0x200F },   { 0x2028, 0x202E },   { 0x2060, 0x2064 },
+    { 0x2066, 0x206F },   { 0xFEFF, 0xFEFF },   { 0xFFF9, 0xFFFB },   { 0x110BD, 0x110BD },
     { 0x110CD, 0x110CD }, { 0x13430, 0x1343F }, { 0x1BCA0, 0x1BCA3 }, { 0x1D173, 0x1D17A },
     { 0xE0001, 0xE0001 }, { 0xE0020, 0xE007F },
 };
@@ -201,10 +203,14 @@ static size_t utf8_char(const uint8_t *p, size_t n, uint32_t *cp) {
         *cp = c;
         return 1;
     }
-    if (c >= 0xC2 && c <= 0xDF) len = 2, c &= 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, c &= 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, c &= 0x07, min = 0x10000;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, c &= 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, c &= 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, c &= 0x07, min = 0x10000;
+    else
+        return 0;
     if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((p[i] & 0xC0) != 0x80) return 0;
@@ -246,7 +252,7 @@ size_t ws_log_escape(char *out, size_t cap, const void *in, size_t len) {
             memcpy(esc, p + i, clen);
             elen = clen;
         }
-        if (elen > cap - 1 - n) break;  /* never cut an escape or a character */
+        if (elen > cap - 1 - n) break; /* never cut an escape or a character */
         for (k = 0; k < elen; k++) out[n++] = esc[k];
         i += clen;
     }
@@ -279,7 +285,7 @@ static size_t json_escape(char *out, size_t cap, const void *in, size_t len) {
         } else if (cp == '\\' || cp == '"') {
             esc[0] = '\\', esc[1] = (char)cp, elen = 2;
         } else if (cp < 0x20 || cp == 0x7F || is_hidden(cp)) {
-            if (cp > 0xFFFF) {  /* a surrogate pair, RFC 8259 §7 */
+            if (cp > 0xFFFF) { /* a surrogate pair, RFC 8259 §7 */
                 uint32_t v = cp - 0x10000, hi = 0xD800 + (v >> 10), lo = 0xDC00 + (v & 0x3FF);
                 snprintf(esc, sizeof(esc), "\\u%04x\\u%04x", (unsigned)hi, (unsigned)lo);
             } else {

@@ -37,6 +37,7 @@
 
 static const char *const deflate_modes[] = { "off", "shared", "dedicated" };
 
+/* clang-format off */
 static void usage(FILE *out, const ws_server_config *d) {
     fprintf(out,
 "Usage: ws6455 [OPTION]...\n"
@@ -115,6 +116,7 @@ static void usage(FILE *out, const ws_server_config *d) {
             deflate_modes[d->deflate], d->deflate_level, d->deflate_window, d->deflate_threshold,
             d->subprotocols, d->stats_interval / 1000.0);
 }
+/* clang-format on */
 
 static int bad(const char *opt, const char *arg) {
     fprintf(stderr, "ws6455: invalid value for --%s: '%s' (see --help)\n", opt, arg);
@@ -126,13 +128,25 @@ static int parse_size(const char *opt, const char *s, unsigned long long max, si
     char *end;
     unsigned long long v;
     errno = 0;
-    if (*s == '-' ) return bad(opt, s);
+    if (*s == '-') return bad(opt, s);
     v = strtoull(s, &end, 10);
     if (errno || end == s) return bad(opt, s);
     switch (*end) {
-    case 'K': case 'k': v <<= 10; end++; break;
-    case 'M': case 'm': v <<= 20; end++; break;
-    case 'G': case 'g': v <<= 30; end++; break;
+    case 'K':
+    case 'k':
+        v <<= 10;
+        end++;
+        break;
+    case 'M':
+    case 'm':
+        v <<= 20;
+        end++;
+        break;
+    case 'G':
+    case 'g':
+        v <<= 30;
+        end++;
+        break;
     default: break;
     }
     if (*end || v > max) return bad(opt, s);
@@ -161,6 +175,7 @@ static int parse_seconds(const char *opt, const char *s, unsigned *ms) {
     return 0;
 }
 
+/* clang-format off */
 enum {
     O_HOST = 1, O_PORT, O_CLIENT_DIR, O_HANDLER, O_WORKERS, O_MAX_MESSAGE, O_MAX_FRAGMENTS,
     O_MAX_HEADER, O_MAX_QUEUE, O_MAX_CONNECTIONS, O_HANDSHAKE_TIMEOUT, O_PING_INTERVAL,
@@ -169,6 +184,7 @@ enum {
     O_DEFLATE_LEVEL, O_DEFLATE_WINDOW, O_DEFLATE_THRESHOLD, O_SUBPROTOCOL, O_ALLOW_ORIGIN,
     O_LOG_FORMAT, O_HELP, O_VERSION
 };
+/* clang-format on */
 
 static const struct option options[] = {
     { "host", required_argument, NULL, O_HOST },
@@ -283,9 +299,7 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
         case O_LOG_LEVEL:
             if ((ws_log_level = ws_log_parse_level(optarg)) < 0) rc = bad(name, optarg);
             break;
-        case O_HELP:
-            usage(stdout, &defaults);
-            exit(0);
+        case O_HELP: usage(stdout, &defaults); exit(0);
         case O_VERSION:
             printf("ws6455 %s\n"
                    "built %s %s with %s, for %s; links libc only\n"
@@ -300,9 +314,7 @@ static int parse_args(int argc, char **argv, ws_server_config *cfg) {
 #endif
                    defaults.client_dir);
             exit(0);
-        default:
-            fprintf(stderr, "Try 'ws6455 --help'.\n");
-            return -1;
+        default: fprintf(stderr, "Try 'ws6455 --help'.\n"); return -1;
         }
     }
     if (rc == 0 && optind < argc) {
@@ -330,7 +342,7 @@ static const char *default_client_dir(char *buf, size_t cap) {
     if (n > 0) {
         exe[n] = '\0';
         char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';  /* the binary's directory */
+        if (slash) *slash = '\0'; /* the binary's directory */
         static const char *const beside[] = { "/../share/ws6455/client", "/../client" };
         for (size_t i = 0; i < 2; i++) {
             if ((size_t)snprintf(buf, cap, "%s%s", exe, beside[i]) < cap && has_page(buf)) {

@@ -18,9 +18,8 @@
 
 static ws_mem_stats st;
 
-static const char *const kind_names[WS_MEM_KINDS] = {
-    "fixed", "conn", "head", "msg", "out", "shared", "zip"
-};
+static const char *const kind_names[WS_MEM_KINDS] = { "fixed", "conn",   "head", "msg",
+                                                      "out",   "shared", "zip" };
 
 void ws_mem_init(size_t limit) {
     for (int k = 0; k < WS_MEM_KINDS; k++) st.used[k] = 0;

@@ -67,8 +67,7 @@ static int parse_cidr(const char *s, size_t len, ws_cidr *c, char *err, size_t e
         prefix = (unsigned)v;
     }
     /* An IPv4-mapped range is an IPv4 range: store it as one. */
-    if (c->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)c->addr) &&
-        prefix >= 96) {
+    if (c->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)c->addr) && prefix >= 96) {
         memmove(c->addr, c->addr + 12, 4);
         memset(c->addr + 4, 0, 12);
         c->family = AF_INET;
@@ -80,8 +79,7 @@ static int parse_cidr(const char *s, size_t len, ws_cidr *c, char *err, size_t e
      * for 10.0.0.1 or 10.0.0.0/8, so say so instead of guessing. */
     for (unsigned bit = prefix; bit < max; bit++) {
         if (c->addr[bit / 8] & (0x80 >> (bit % 8))) {
-            snprintf(err, errcap, "'%.*s' has bits set after its /%u prefix", (int)len, s,
-                     prefix);
+            snprintf(err, errcap, "'%.*s' has bits set after its /%u prefix", (int)len, s, prefix);
             return -1;
         }
     }
@@ -248,8 +246,7 @@ err:
     saved = errno;
     while (i > 0) close(fds[--i]);
     snprintf(err, errcap, "cannot listen on %s port %u: %s%s", host, port, strerror(saved),
-             saved == EADDRINUSE ? " (is another server, or another ws6455, running there?)"
-                                 : "");
+             saved == EADDRINUSE ? " (is another server, or another ws6455, running there?)" : "");
     errno = saved;
     return -1;
 }

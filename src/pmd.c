@@ -53,7 +53,9 @@ static const char ext_name[] = "permessage-deflate";
 /* The parameters of an offer, in the order of the seen/param_cands bits. */
 enum { SNCT = 0, CNCT, SMWB, CMWB, NPARAMS };
 static const char *const param_names[NPARAMS] = {
-    "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
+    "server_no_context_takeover",
+    "client_no_context_takeover",
+    "server_max_window_bits",
     "client_max_window_bits",
 };
 #define NO_MATCH 0xFF
@@ -106,10 +108,9 @@ static void param_begin(ws_pmd_parser *p) {
 
 static void param_name_byte(ws_pmd_parser *p, uint8_t c) {
     for (int i = 0; i < NPARAMS; i++)
-        if ((p->param_cands & (1u << i)) &&
-            (p->param_match >= strlen(param_names[i]) ||
-             lower(c) != (uint8_t)param_names[i][p->param_match]))
-            p->param_cands &= (uint8_t)~(1u << i);
+        if ((p->param_cands & (1u << i)) && (p->param_match >= strlen(param_names[i]) ||
+                                             lower(c) != (uint8_t)param_names[i][p->param_match]))
+            p->param_cands &= (uint8_t) ~(1u << i);
     if (p->param_match < UINT8_MAX) p->param_match++;
 }
 
@@ -127,11 +128,11 @@ static void param_name_end(ws_pmd_parser *p) {
  * have values we use: up to two digits, no leading zero. */
 static void value_byte(ws_pmd_parser *p, uint8_t c) {
     if (!is_tchar(c)) {
-        decline(p);  /* §9.1: a value must be a token, quoted or not */
+        decline(p); /* §9.1: a value must be a token, quoted or not */
         return;
     }
     if (c < '0' || c > '9' || (p->value_len == 1 && p->value == 0) || p->value_len >= 2) {
-        p->value_len = 3;  /* not a window size */
+        p->value_len = 3; /* not a window size */
         return;
     }
     p->value = (uint8_t)(p->value * 10 + (c - '0'));
@@ -143,7 +144,7 @@ static void param_end(ws_pmd_parser *p) {
     int valid_bits = p->value_len >= 1 && p->value_len <= 2 && p->value >= 8 && p->value <= 15;
     if (!p->name_ok || p->param == NO_MATCH) return;
     if (p->seen & (1u << p->param)) {
-        decline(p);  /* §5: the same parameter twice */
+        decline(p); /* §5: the same parameter twice */
         return;
     }
     p->seen |= (uint8_t)(1u << p->param);
@@ -173,8 +174,7 @@ static void param_end(ws_pmd_parser *p) {
         else
             decline(p);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -298,18 +298,19 @@ static void feed_byte(ws_pmd_parser *p, uint8_t c) {
         p->state = P_QVALUE;
         return;
     case P_SKIP:
-        if (c == ',') element_end(p);
-        else if (c == '"') p->state = P_SKIP_Q;
+        if (c == ',')
+            element_end(p);
+        else if (c == '"')
+            p->state = P_SKIP_Q;
         return;
     case P_SKIP_Q:
-        if (c == '\\') p->state = P_SKIP_QESC;
-        else if (c == '"') p->state = P_SKIP;
+        if (c == '\\')
+            p->state = P_SKIP_QESC;
+        else if (c == '"')
+            p->state = P_SKIP;
         return;
-    case P_SKIP_QESC:
-        p->state = P_SKIP_Q;
-        return;
-    default:
-        return;
+    case P_SKIP_QESC: p->state = P_SKIP_Q; return;
+    default: return;
     }
 }
 
@@ -324,30 +325,22 @@ void ws_pmd_feed(ws_pmd_parser *p, const uint8_t *buf, size_t len) {
 
 void ws_pmd_header_end(ws_pmd_parser *p) {
     switch (p->state) {
-    case P_LIST:
-        return;
-    case P_NAME:
-        p->name_ok = p->name_match == EXT_NAME_LEN;
-        break;
+    case P_LIST: return;
+    case P_NAME: p->name_ok = p->name_match == EXT_NAME_LEN; break;
     case P_PNAME:
         param_name_end(p);
         param_end(p);
         break;
     case P_AFTER_PNAME:
     case P_VALUE:
-    case P_AFTER_VALUE:
-        param_end(p);
-        break;
-    case P_PSTART:   /* "permessage-deflate;" with nothing after */
-    case P_VSTART:   /* "x=" */
-    case P_QVALUE:   /* an unterminated quoted string */
+    case P_AFTER_VALUE: param_end(p); break;
+    case P_PSTART: /* "permessage-deflate;" with nothing after */
+    case P_VSTART: /* "x=" */
+    case P_QVALUE: /* an unterminated quoted string */
     case P_QESC:
     case P_SKIP_Q:
-    case P_SKIP_QESC:
-        decline(p);
-        break;
-    default:
-        break;
+    case P_SKIP_QESC: decline(p); break;
+    default: break;
     }
     element_end(p);
 }
@@ -385,7 +378,8 @@ void ws_pmd_agree(const ws_pmd_offer *offer, const ws_pmd_policy *policy, ws_pmd
          * nearly every client) refuses to compress with a raw window of
          * 256 bytes, so such a client would fail its own handshake. A
          * client that offered 8 itself can do it. */
-        out->client_window_bits = (uint8_t)(policy->client_window_bits < 9 ? 9 : policy->client_window_bits);
+        out->client_window_bits =
+            (uint8_t)(policy->client_window_bits < 9 ? 9 : policy->client_window_bits);
     else if (offer->client_max_window_bits >= 8)
         out->client_window_bits =
             (uint8_t)min_bits(policy->client_window_bits, offer->client_max_window_bits);

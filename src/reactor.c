@@ -1,14 +1,23 @@
 /*
  * reactor.c -- the epoll loop (the only file that includes sys/epoll.h).
  *
- * One iteration:
+ * One iteration, ws_reactor_poll():
  *
- *     now = clock()
- *     wait = time until the nearest timer
- *     n = epoll_wait(events, wait)          one system call for every
- *     for each ready handle: handle->proc()   ready socket at once
- *     run the timers that are due
- *     after()                                 deferred frees
+ *     [busy polling on, last round had events:
+ *      epoll_wait(timeout 0) again and again      spin for up to usec]
+ *     wait = time until the nearest timer          (the clock of the round
+ *     n = epoll_wait(events, wait)                  before: see below)
+ *     now = clock()                                read once, after the wait
+ *     for each ready handle: handle->proc()        every ready socket from
+ *     run the timers that are due                  one wait, in one batch
+ *     after()                                      deferred frees
+ *
+ * Without busy polling that is one epoll_wait() per round; with it, the
+ * spin makes as many zero-timeout calls as it takes for something to come
+ * (or the time to run out) before the sleeping one. The clock is read once
+ * per round, right after the wait returns, so every callback and timer of
+ * the round sees the same ws_reactor_now(), and the time spent waiting is
+ * already counted in it.
  *
  * Each ws_io handle is registered with its own address as the epoll
  * user data, so an event leads straight to its owner without a lookup.
@@ -25,8 +34,8 @@
 #define MAX_TIMERS 16
 
 typedef struct timer {
-    long id;            /* 0: free slot */
-    uint64_t when;      /* ms on the monotonic clock */
+    long id;       /* 0: free slot */
+    uint64_t when; /* ms on the monotonic clock */
     ws_timer_proc *proc;
     void *data;
 } timer;
@@ -41,8 +50,8 @@ struct ws_reactor {
     timer timers[MAX_TIMERS];
     ws_after_proc *after;
     void *after_data;
-    unsigned busy_poll_us;  /* 0: off */
-    int busy;               /* the last iteration had events */
+    unsigned busy_poll_us; /* 0: off */
+    int busy;              /* the last iteration had events */
 };
 
 static uint64_t clock_us(void) {
@@ -138,9 +147,13 @@ static int timer_wait(const ws_reactor *r, int limit) {
 static void run_timers(ws_reactor *r) {
     for (int i = 0; i < MAX_TIMERS; i++) {
         timer *t = &r->timers[i];
-        long next;
-        if (t->id == 0 || t->when > r->now) continue;
+        long id = t->id, next;
+        if (id == 0 || t->when > r->now) continue;
         next = t->proc(r, t->data);
+        /* The callback may have deleted its own timer, and even added
+         * another one into the freed slot: only the timer that ran is
+         * re-armed or freed by what it returned. */
+        if (t->id != id) continue;
         if (next < 0)
             t->id = 0;
         else
@@ -172,9 +185,9 @@ int ws_reactor_poll(ws_reactor *r, int timeout_ms) {
     for (int i = 0; i < n; i++) {
         struct epoll_event *e = &r->events[i];
         ws_io *io = e->data.ptr;
-        unsigned events = (e->events & EPOLLIN ? WS_EV_READ : 0u)
-                        | (e->events & EPOLLOUT ? WS_EV_WRITE : 0u)
-                        | (e->events & (EPOLLERR | EPOLLHUP) ? WS_EV_ERROR : 0u);
+        unsigned events = (e->events & EPOLLIN ? WS_EV_READ : 0u) |
+                          (e->events & EPOLLOUT ? WS_EV_WRITE : 0u) |
+                          (e->events & (EPOLLERR | EPOLLHUP) ? WS_EV_ERROR : 0u);
         io->proc(r, io, events);
     }
     run_timers(r);

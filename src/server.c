@@ -56,9 +56,8 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const state_names[] = {
-    "free", "handshake", "open", "closing", "flushing", "drain", "dead"
-};
+const char *const state_names[] = { "free",     "handshake", "open", "closing",
+                                    "flushing", "drain",     "dead" };
 
 ws_server *srv;
 
@@ -73,8 +72,8 @@ ws_conn *conn_slot(int fd) {
     size_t chunk = (size_t)fd / CONN_CHUNK;
     if (chunk >= srv->nchunks) {
         size_t n = chunk + 1;
-        ws_conn **c = ws_mem_realloc(WS_MEM_CONN, srv->chunks, srv->nchunks * sizeof(*c),
-                                     n * sizeof(*c));
+        ws_conn **c =
+            ws_mem_realloc(WS_MEM_CONN, srv->chunks, srv->nchunks * sizeof(*c), n * sizeof(*c));
         if (!c) return NULL;
         memset(c + srv->nchunks, 0, (n - srv->nchunks) * sizeof(*c));
         srv->chunks = c;
@@ -180,7 +179,7 @@ void conn_finish(ws_conn *c) {
         shutdown(c->io.fd, SHUT_WR);
         c->state = C_DRAIN;
         c->flags &= (uint16_t)~F_READ_PAUSED;
-        if (c->x) buf_free(&c->x->park);  /* nothing more is handled */
+        if (c->x) buf_free(&c->x->park); /* nothing more is handled */
     }
     conn_update_events(c);
 }
@@ -219,10 +218,11 @@ static void shed(ws_conn *v, size_t held) {
         WS_LOG_STR("state", state_names[v->state]),
     };
     ws_log_event(WS_LOG_WARN, "shed", f, sizeof(f) / sizeof(f[0]),
-           "client #%u: shed to free memory: held %s in %s state, no progress "
-           "for %.1f s: %s", v->id, h, state_names[v->state],
-           (now_ms() - (v->progress > v->last_tx ? v->progress : v->last_tx)) / 1000.0,
-           clean && v->state == C_OPEN ? "closing with 1013" : "dropping");
+                 "client #%u: shed to free memory: held %s in %s state, no progress "
+                 "for %.1f s: %s",
+                 v->id, h, state_names[v->state],
+                 (now_ms() - (v->progress > v->last_tx ? v->progress : v->last_tx)) / 1000.0,
+                 clean && v->state == C_OPEN ? "closing with 1013" : "dropping");
     srv->shed++;
     conn_free_buffers(v);
     if (clean && v->state == C_OPEN) {
@@ -261,8 +261,7 @@ int shed_for(ws_conn *c, size_t n) {
                 ws_conn *v = &srv->chunks[k][i];
                 size_t held;
                 uint64_t score;
-                if (v->state == C_FREE || v->state == C_DEAD || v == c || v == srv->wconn)
-                    continue;
+                if (v->state == C_FREE || v->state == C_DEAD || v == c || v == srv->wconn) continue;
                 held = conn_held(v);
                 if (held == 0) continue;
                 if (!c && now - last_progress(v, now) < NEWCOMER_STALE_MS) continue;
@@ -285,8 +284,7 @@ void log_stats(const char *why) {
     char used[WS_MEM_KINDS][24], total[24], limit[24], peak[24];
 
     for (size_t k = 0; k < srv->nchunks; k++)
-        for (size_t i = 0; srv->chunks[k] && i < CONN_CHUNK; i++)
-            count[srv->chunks[k][i].state]++;
+        for (size_t i = 0; srv->chunks[k] && i < CONN_CHUNK; i++) count[srv->chunks[k][i].state]++;
     for (int k = 0; k < WS_MEM_KINDS; k++) ws_mem_format(used[k], sizeof(used[k]), st->used[k]);
     ws_mem_format(total, sizeof(total), st->total);
     ws_mem_format(peak, sizeof(peak), st->peak);
@@ -313,16 +311,17 @@ void log_stats(const char *why) {
         WS_LOG_NUM("refused", st->refused),
         WS_LOG_NUM("shed", srv->shed),
     };
-    ws_log_event(WS_LOG_INFO, "stats", f, sizeof(f) / sizeof(f[0]),
-           "stats (%s): %u connections (%u handshake, %u open, %u closing, "
-           "%u flushing, %u draining); memory %s of %s (fixed %s, conn %s, head %s, msg %s, "
-           "out %s, shared %s, zip %s), peak %s; %llu requests refused, %llu connections shed "
-           "[bytes: total %zu peak %zu limit %zu zip %zu]",
-           why, srv->nconns + srv->rejecting, count[C_HANDSHAKE], count[C_OPEN], count[C_CLOSING],
-           count[C_FLUSHING], count[C_DRAIN], total, limit, used[WS_MEM_FIXED],
-           used[WS_MEM_CONN], used[WS_MEM_HEAD], used[WS_MEM_MSG], used[WS_MEM_OUT],
-           used[WS_MEM_SHARED], used[WS_MEM_ZIP], peak, (unsigned long long)st->refused,
-           (unsigned long long)srv->shed, st->total, st->peak, st->limit, st->used[WS_MEM_ZIP]);
+    ws_log_event(
+        WS_LOG_INFO, "stats", f, sizeof(f) / sizeof(f[0]),
+        "stats (%s): %u connections (%u handshake, %u open, %u closing, "
+        "%u flushing, %u draining); memory %s of %s (fixed %s, conn %s, head %s, msg %s, "
+        "out %s, shared %s, zip %s), peak %s; %llu requests refused, %llu connections shed "
+        "[bytes: total %zu peak %zu limit %zu zip %zu]",
+        why, srv->nconns + srv->rejecting, count[C_HANDSHAKE], count[C_OPEN], count[C_CLOSING],
+        count[C_FLUSHING], count[C_DRAIN], total, limit, used[WS_MEM_FIXED], used[WS_MEM_CONN],
+        used[WS_MEM_HEAD], used[WS_MEM_MSG], used[WS_MEM_OUT], used[WS_MEM_SHARED],
+        used[WS_MEM_ZIP], peak, (unsigned long long)st->refused, (unsigned long long)srv->shed,
+        st->total, st->peak, st->limit, st->used[WS_MEM_ZIP]);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -368,25 +367,20 @@ void conn_read(ws_conn *c) {
     }
     c->last_rx = now_ms();
     c->bytes_in += (uint64_t)n;
-    c->flags &= (uint16_t)~F_PING_OUT;  /* any byte proves the peer is alive */
+    c->flags &= (uint16_t)~F_PING_OUT; /* any byte proves the peer is alive */
 
     srv->wconn = c;
     switch (c->state) {
-    case C_HANDSHAKE:
-        handshake_feed(c, srv->rbuf, (size_t)n);
-        break;
+    case C_HANDSHAKE: handshake_feed(c, srv->rbuf, (size_t)n); break;
     case C_OPEN:
-    case C_CLOSING:
-        frames_feed(c, dst, (size_t)n);
-        break;
-    default:
-        break;  /* FLUSHING, DRAIN: nothing more is read, only discarded */
+    case C_CLOSING: frames_feed(c, dst, (size_t)n); break;
+    default: break; /* FLUSHING, DRAIN: nothing more is read, only discarded */
     }
     batch_flush();
 }
 
 void on_conn_event(ws_reactor *r, ws_io *io, unsigned events) {
-    ws_conn *c = (ws_conn *)io;  /* io is the first member */
+    ws_conn *c = (ws_conn *)io; /* io is the first member */
     (void)r;
     if (c->state == C_DEAD || c->state == C_FREE) return;
     if (events & WS_EV_WRITE) conn_flush(c);
@@ -500,8 +494,8 @@ static void sweep_conn(ws_conn *c, uint32_t now) {
         }
         return;
     case C_OPEN:
-        if (cfg->message_timeout && !(c->flags & F_READ_PAUSED) &&
-            ws_proto_unfinished(&c->proto) && reached(now, c->progress + cfg->message_timeout)) {
+        if (cfg->message_timeout && !(c->flags & F_READ_PAUSED) && ws_proto_unfinished(&c->proto) &&
+            reached(now, c->progress + cfg->message_timeout)) {
             /* RFC 6455 §7.4.1 1008 "policy violation": a message or frame
              * left unfinished without progress breaks the server's policy
              * (--message-timeout); it is not malformed (1002), and not
@@ -533,8 +527,7 @@ static void sweep_conn(ws_conn *c, uint32_t now) {
             return;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     /* A peer that leaves our output unread is dropped after send_timeout. */
     if (c->state != C_DEAD && c->x && c->x->out_bytes && cfg->send_timeout &&
@@ -634,7 +627,7 @@ void ws_server_config_defaults(ws_server_config *cfg) {
     cfg->host = "0.0.0.0";
     cfg->port = 8080;
     cfg->client_dir = "client";
-    cfg->handler = NULL;  /* the embedding program chooses (main.c: echo) */
+    cfg->handler = NULL; /* the embedding program chooses (main.c: echo) */
     cfg->max_message = 16u << 20;
     cfg->max_fragments = 100000;
     cfg->max_header = WS_HTTP_DEFAULT_MAX_HEAD;
@@ -650,13 +643,13 @@ void ws_server_config_defaults(ws_server_config *cfg) {
     cfg->send_timeout = 30000;
     cfg->shutdown_timeout = 5000;
     cfg->trust_proxy = NULL;
-    cfg->busy_poll = 0;  /* off: an idle-looking server should not spin a CPU */
+    cfg->busy_poll = 0; /* off: an idle-looking server should not spin a CPU */
     cfg->stats_interval = 0;
     cfg->deflate = WS_DEFLATE_SHARED;
     cfg->deflate_level = 1;
     cfg->deflate_window = 15;
     cfg->deflate_threshold = 64;
-    cfg->subprotocols = "*";  /* an echo speaks whatever the client asks for */
+    cfg->subprotocols = "*"; /* an echo speaks whatever the client asks for */
     cfg->allow_origin = NULL;
 }
 
@@ -714,8 +707,8 @@ int ws_server_config_check(const ws_server_config *cfg, char *err, size_t errcap
     {
         char names_buf[sizeof(srv->protocol_buf)], why[200];
         const char *names[MAX_PROTOCOLS];
-        if (ws_http_split_protocols(cfg->subprotocols, names_buf, sizeof(names_buf), names, MAX_PROTOCOLS,
-                                    why, sizeof(why)) < 0) {
+        if (ws_http_split_protocols(cfg->subprotocols, names_buf, sizeof(names_buf), names,
+                                    MAX_PROTOCOLS, why, sizeof(why)) < 0) {
             snprintf(err, errcap, "bad --subprotocol: %s", why);
             return -1;
         }
@@ -788,8 +781,8 @@ int run_worker(const ws_server_config *cfg, int listen_fd) {
     ws_reactor_add_timer(s.r, SWEEP_MS, on_sweep, NULL);
     ws_reactor_set_after(s.r, conn_reap, NULL);
 
-    while (!s.shutting_down || (s.nconns + s.rejecting > 0 &&
-                                ws_reactor_now(s.r) < s.shutdown_deadline)) {
+    while (!s.shutting_down ||
+           (s.nconns + s.rejecting > 0 && ws_reactor_now(s.r) < s.shutdown_deadline)) {
         if (ws_reactor_poll(s.r, SWEEP_MS) < 0) {
             ws_log(WS_LOG_ERROR, "epoll_wait: %s", strerror(errno));
             goto out;

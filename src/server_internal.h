@@ -40,37 +40,36 @@
 /* ---------------------------------------------------------------------- */
 /* Tunables that are not worth a command-line option.                      */
 
-#define READ_BUF_SIZE   (256 * 1024) /* one read() per readiness event */
-#define WRITE_BUF_SIZE  (256 * 1024) /* small replies copied into one writev() */
-#define WRITE_EVENT_MAX (64 * 1024)  /* queued bytes written per writable event */
-#define BATCH_COPY_MAX  2048         /* larger payloads are pointed to, not copied */
-#define BATCH_IOV       64           /* pieces in one writev() */
-#define QUEUE_IOV       16           /* queue segments in one writev() */
-#define OUT_SEG_MIN     (16 * 1024)  /* smallest output segment allocated */
-#define DIRECT_READ_MIN (64 * 1024)  /* payload left that is read into c->msg directly */
-#define ACCEPT_BATCH    64           /* accept4() calls per listener event */
-#define CONN_CHUNK      1024         /* connection slots allocated together */
-#define SWEEP_MS        250          /* timer granularity */
-#define IDLE_FREE_MS    1000         /* give idle buffers back after this */
-#define MAX_REJECTING   256          /* 503 answers in flight at once */
-#define MAX_PROXIES     32           /* entries of --trust-proxy */
-#define NEWCOMER_STALE_MS 2000      /* a new connection may shed peers this stalled */
-#define LOG_MSG_FIRST   5            /* messages per connection logged at info,
-                                        then only the 10th, 100th, 1000th, ... */
+#define READ_BUF_SIZE     (256 * 1024) /* one read() per readiness event */
+#define WRITE_BUF_SIZE    (256 * 1024) /* small replies copied into one writev() */
+#define WRITE_EVENT_MAX   (64 * 1024)  /* queued bytes written per writable event */
+#define BATCH_COPY_MAX    2048         /* larger payloads are pointed to, not copied */
+#define BATCH_IOV         64           /* pieces in one writev() */
+#define QUEUE_IOV         16           /* queue segments in one writev() */
+#define OUT_SEG_MIN       (16 * 1024)  /* smallest output segment allocated */
+#define DIRECT_READ_MIN   (64 * 1024)  /* payload left that is read into c->msg directly */
+#define ACCEPT_BATCH      64           /* accept4() calls per listener event */
+#define CONN_CHUNK        1024         /* connection slots allocated together */
+#define SWEEP_MS          250          /* timer granularity */
+#define IDLE_FREE_MS      1000         /* give idle buffers back after this */
+#define MAX_REJECTING     256          /* 503 answers in flight at once */
+#define MAX_PROXIES       32           /* entries of --trust-proxy */
+#define NEWCOMER_STALE_MS 2000         /* a new connection may shed peers this stalled */
+#define LOG_MSG_FIRST     5            /* messages logged at info, then the 10th, 100th, ... */
 
 /* The most output one connection may hold: --max-queue, plus the reply to
  * the one frame chunk that was being handled when the queue filled (input
  * is then parked, not handled), which is at most a read buffer plus a
  * frame header or two. ws_send() refuses to go past it. */
-#define QUEUE_SLACK     (READ_BUF_SIZE + 64)
+#define QUEUE_SLACK (READ_BUF_SIZE + 64)
 
 /* ---------------------------------------------------------------------- */
 /* Buffers and output segments.                                            */
 
 enum {
-    B_BYTES = 0,  /* bytes in data[] */
-    B_SHARED,     /* bytes of a shared message (sh), held by reference */
-    B_FILE        /* bytes of an open file (fd), sent with sendfile(2) */
+    B_BYTES = 0, /* bytes in data[] */
+    B_SHARED,    /* bytes of a shared message (sh), held by reference */
+    B_FILE       /* bytes of an open file (fd), sent with sendfile(2) */
 };
 
 /* A byte buffer: a message being assembled, a control frame, parked input,
@@ -78,14 +77,14 @@ enum {
  * out, or handed on) are [off, len). Allocated only while it holds
  * something, and counted in the memory budget as kind mem. */
 typedef struct buf {
-    struct buf *next;    /* the next segment of an output queue */
-    size_t off, len;     /* pending bytes: data[off..len), or the shared
-                            message's / the file's bytes off..len */
-    size_t cap;          /* B_BYTES: bytes allocated for data[] */
-    uint8_t kind;        /* B_* */
-    uint8_t mem;         /* ws_mem_kind it is counted as */
-    int fd;              /* B_FILE: the open file */
-    ws_shared *sh;       /* B_SHARED: the message (one reference) */
+    struct buf *next; /* the next segment of an output queue */
+    size_t off, len;  /* pending bytes: data[off..len), or the shared
+                         message's / the file's bytes off..len */
+    size_t cap;       /* B_BYTES: bytes allocated for data[] */
+    uint8_t kind;     /* B_* */
+    uint8_t mem;      /* ws_mem_kind it is counted as */
+    int fd;           /* B_FILE: the open file */
+    ws_shared *sh;    /* B_SHARED: the message (one reference) */
     uint8_t data[];
 } buf;
 
@@ -96,19 +95,19 @@ static inline size_t buf_pending(const buf *b) { return b ? b->len - b->off : 0;
  * when it is first sent the header is written right before the payload
  * and the message is frozen: every queue then refers to the same frame. */
 struct ws_shared {
-    uint32_t refs;       /* the creator's, plus one per queue segment */
+    uint32_t refs; /* the creator's, plus one per queue segment */
     uint8_t opcode;
-    uint8_t frozen;      /* sent at least once: no more appends */
-    uint8_t hlen;        /* header length, once frozen */
-    size_t len, cap;     /* payload bytes, and room for them */
-    uint8_t *data;       /* WS_MAX_SERVER_HEADER_LEN bytes, then the payload */
+    uint8_t frozen;  /* sent at least once: no more appends */
+    uint8_t hlen;    /* header length, once frozen */
+    size_t len, cap; /* payload bytes, and room for them */
+    uint8_t *data;   /* WS_MAX_SERVER_HEADER_LEN bytes, then the payload */
     /* The message compressed once for every receiver that resets its
      * compressor per message (RFC 7692 no context takeover), for one
      * window size: a frame of its own, made the first time one is sent. */
-    uint8_t *zdata;      /* the compressed frame (header and payload) */
+    uint8_t *zdata; /* the compressed frame (header and payload) */
     size_t zlen, zcap;
-    uint8_t zbits;       /* its window bits */
-    uint8_t zstate;      /* 0: not made; 1: made; 2: not worth it (no smaller) */
+    uint8_t zbits;  /* its window bits */
+    uint8_t zstate; /* 0: not made; 1: made; 2: not worth it (no smaller) */
 };
 
 /* The frozen frame: header and payload. */
@@ -121,36 +120,36 @@ static inline size_t shared_frame_len(const ws_shared *m) { return m->hlen + m->
 /* Connections.                                                            */
 
 enum {
-    C_FREE = 0,   /* slot unused */
-    C_HANDSHAKE,  /* reading the HTTP request head */
-    C_OPEN,       /* WebSocket messages flow */
-    C_CLOSING,    /* we sent a close frame and wait for the peer's */
-    C_FLUSHING,   /* nothing more to say: write what is queued, then FIN */
-    C_DRAIN,      /* FIN sent; read and discard until the peer's FIN */
-    C_DEAD        /* to be closed and freed after this event batch */
+    C_FREE = 0,  /* slot unused */
+    C_HANDSHAKE, /* reading the HTTP request head */
+    C_OPEN,      /* WebSocket messages flow */
+    C_CLOSING,   /* we sent a close frame and wait for the peer's */
+    C_FLUSHING,  /* nothing more to say: write what is queued, then FIN */
+    C_DRAIN,     /* FIN sent; read and discard until the peer's FIN */
+    C_DEAD       /* to be closed and freed after this event batch */
 };
 
 extern const char *const state_names[];
 
 enum {
-    F_OPENED      = 1 << 0, /* on_open ran; on_close is still owed */
-    F_PING_OUT    = 1 << 1, /* a keep-alive ping awaits any answer */
+    F_OPENED = 1 << 0,      /* on_open ran; on_close is still owed */
+    F_PING_OUT = 1 << 1,    /* a keep-alive ping awaits any answer */
     F_READ_PAUSED = 1 << 2, /* output over max_queue: not reading */
-    F_REJECT      = 1 << 3, /* counted in rejecting, not in nconns */
-    F_RECV_PARTS  = 1 << 4, /* the message coming in goes to on_part */
-    F_SEND_PARTS  = 1 << 5, /* a message going out in parts is unfinished */
-    F_HTTP        = 1 << 6, /* a plain HTTP request is being answered */
-    F_HS          = 1 << 7, /* hs is allocated (the union holds it, not user) */
-    F_ZPARTS      = 1 << 8, /* the message going out in parts is compressed */
-    F_ZSENT       = 1 << 9, /* ... and its first frame has gone out */
-    F_NOTE        = 1 << 10, /* note is set (the union holds it) */
+    F_REJECT = 1 << 3,      /* counted in rejecting, not in nconns */
+    F_RECV_PARTS = 1 << 4,  /* the message coming in goes to on_part */
+    F_SEND_PARTS = 1 << 5,  /* a message going out in parts is unfinished */
+    F_HTTP = 1 << 6,        /* a plain HTTP request is being answered */
+    F_HS = 1 << 7,          /* hs is allocated (the union holds it, not user) */
+    F_ZPARTS = 1 << 8,      /* the message going out in parts is compressed */
+    F_ZSENT = 1 << 9,       /* ... and its first frame has gone out */
+    F_NOTE = 1 << 10,       /* note is set (the union holds it) */
 };
 
 /* ws_conn.pmd: permessage-deflate as agreed at the handshake (RFC 7692). */
 enum {
-    PMD_ON = 1,           /* negotiated */
-    PMD_SERVER_NCT = 2,   /* server_no_context_takeover: we reset per message */
-    PMD_CLIENT_NCT = 4,   /* client_no_context_takeover: the client resets */
+    PMD_ON = 1,         /* negotiated */
+    PMD_SERVER_NCT = 2, /* server_no_context_takeover: we reset per message */
+    PMD_CLIENT_NCT = 4, /* client_no_context_takeover: the client resets */
 };
 
 /* What only a connection in the handshake needs; freed after it. */
@@ -159,11 +158,11 @@ typedef struct endnote endnote;
 typedef struct handshake {
     ws_http_parser parser;
     struct sockaddr_storage peer;
-    buf *head;                 /* the request head as sent, kept only for a
-                                  handler with on_request (its header lookup) */
-    endnote *note;             /* the access line's facts, once answered */
-    void *user;                /* set by on_request (ws_conn_set_user): the
-                                  handler's pointer once the connection opens */
+    buf *head;     /* the request head as sent, kept only for a
+                      handler with on_request (its header lookup) */
+    endnote *note; /* the access line's facts, once answered */
+    void *user;    /* set by on_request (ws_conn_set_user): the
+                      handler's pointer once the connection opens */
 } handshake;
 
 /* What on_request sees (server.h): the parsed request, the head's bytes
@@ -175,7 +174,7 @@ struct ws_request {
     char client[WS_ADDR_TEXT];
 };
 
-#define MAX_PROTOCOLS 32       /* names in --subprotocol */
+#define MAX_PROTOCOLS 32 /* names in --subprotocol */
 
 /* A connection's working state, allocated when it first needs a buffer
  * and given back by the sweep once everything in it is empty and the
@@ -200,33 +199,33 @@ typedef struct conn_x {
  * an idle connection costs its slot and nothing else (the budget is 170
  * bytes per idle connection, docs/benchmarks.md). */
 struct ws_conn {
-    ws_io io;             /* fd, registered events; must stay first */
-    uint32_t id;          /* for logs */
-    uint8_t state;        /* C_* */
-    uint8_t pmd;          /* PMD_* */
-    uint16_t flags;       /* F_* */
-    uint16_t close_code;  /* code sent or received, for on_close */
-    uint8_t pmd_bits;     /* window bits: ours (low 4 bits), the client's (high 4) */
+    ws_io io;            /* fd, registered events; must stay first */
+    uint32_t id;         /* for logs */
+    uint8_t state;       /* C_* */
+    uint8_t pmd;         /* PMD_* */
+    uint16_t flags;      /* F_* */
+    uint16_t close_code; /* code sent or received, for on_close */
+    uint8_t pmd_bits;    /* window bits: ours (low 4 bits), the client's (high 4) */
     uint8_t spare;
-    uint32_t last_rx;     /* ms (server clock) of the last byte received */
-    uint32_t last_tx;     /* ms of the last write progress, or when output queued */
+    uint32_t last_rx; /* ms (server clock) of the last byte received */
+    uint32_t last_tx; /* ms of the last write progress, or when output queued */
     union {
         uint32_t deadline; /* ms: end of the handshake, ping, close or drain wait */
         int32_t next_dead; /* C_DEAD: fd of the next dead connection, -1: none */
     };
-    uint32_t progress;    /* ms of the last progress of an unfinished message */
-    uint32_t opened_at;   /* ms when the connection was accepted */
-    uint32_t msgs_in;     /* messages received */
-    uint64_t bytes_in;    /* bytes read from the socket */
-    uint64_t bytes_out;   /* bytes written to the socket */
-    ws_proto proto;       /* the protocol engine's state */
-    conn_x *x;            /* buffers, or NULL while idle */
+    uint32_t progress;  /* ms of the last progress of an unfinished message */
+    uint32_t opened_at; /* ms when the connection was accepted */
+    uint32_t msgs_in;   /* messages received */
+    uint64_t bytes_in;  /* bytes read from the socket */
+    uint64_t bytes_out; /* bytes written to the socket */
+    ws_proto proto;     /* the protocol engine's state */
+    conn_x *x;          /* buffers, or NULL while idle */
     union {
-        handshake *hs;    /* C_HANDSHAKE: the request being parsed */
-        void *user;       /* after on_open: the handler's pointer */
-        endnote *note;    /* F_NOTE: what the connection's last log line
-                             needs (connlog.c): after an HTTP answer, or
-                             after on_close */
+        handshake *hs; /* C_HANDSHAKE: the request being parsed */
+        void *user;    /* after on_open: the handler's pointer */
+        endnote *note; /* F_NOTE: what the connection's last log line
+                          needs (connlog.c): after an HTTP answer, or
+                          after on_close */
     };
 };
 
@@ -237,31 +236,31 @@ struct ws_server {
     const ws_server_config *cfg;
     ws_reactor *r;
     ws_io listener;
-    int reserve_fd;            /* spare fd, given up to shed load on EMFILE */
+    int reserve_fd; /* spare fd, given up to shed load on EMFILE */
     ws_proto_limits limits;
-    uint64_t epoch;            /* reactor time when the server started */
-    uint8_t *rbuf;             /* shared read buffer */
-    uint8_t *wbuf;             /* small pieces copied into the write batch */
+    uint64_t epoch; /* reactor time when the server started */
+    uint8_t *rbuf;  /* shared read buffer */
+    uint8_t *wbuf;  /* small pieces copied into the write batch */
     size_t wlen;
     struct iovec iov[BATCH_IOV]; /* the write batch: pieces in wbuf or pointers */
     int niov;
-    size_t batch_bytes;        /* bytes in the batch */
-    ws_conn *wconn;            /* the connection the batch belongs to */
-    ws_conn **chunks;          /* connection slots, CONN_CHUNK per chunk */
+    size_t batch_bytes; /* bytes in the batch */
+    ws_conn *wconn;     /* the connection the batch belongs to */
+    ws_conn **chunks;   /* connection slots, CONN_CHUNK per chunk */
     size_t nchunks;
-    int max_fd;                /* highest fd ever given a slot */
-    unsigned nconns;           /* connections counted against max_connections */
-    unsigned rejecting;        /* 503 answers in flight */
+    int max_fd;         /* highest fd ever given a slot */
+    unsigned nconns;    /* connections counted against max_connections */
+    unsigned rejecting; /* 503 answers in flight */
     uint32_t next_id;
-    int dead;                  /* fd of the first dead connection, -1: none */
-    int client_dir;            /* directory fd, or -1 */
+    int dead;       /* fd of the first dead connection, -1: none */
+    int client_dir; /* directory fd, or -1 */
     int shutting_down;
     uint64_t shutdown_deadline;
     uint64_t emfile_logged;
-    uint32_t next_stats;       /* ms: next periodic stats line */
-    uint64_t shed;             /* connections shed for memory */
-    int shedding;              /* inside shed_for(): no nesting */
-    size_t trim_mark;          /* budget total's high-water since the last trim */
+    uint32_t next_stats; /* ms: next periodic stats line */
+    uint64_t shed;       /* connections shed for memory */
+    int shedding;        /* inside shed_for(): no nesting */
+    size_t trim_mark;    /* budget total's high-water since the last trim */
     /* permessage-deflate (compress.c): per window size, a decompressor and a
      * compressor shared by the connections that keep no context between
      * messages; buffers for inflated and deflated bytes. */
@@ -272,21 +271,19 @@ struct ws_server {
     unsigned rejects_unlogged; /* 503s since then */
     size_t nproxies;
     ws_cidr proxies[MAX_PROXIES];
-    size_t nprotocols;         /* --subprotocol, split (pointers into protocol_buf) */
+    size_t nprotocols; /* --subprotocol, split (pointers into protocol_buf) */
     const char *protocols[MAX_PROTOCOLS];
     char protocol_buf[1024];
 };
 
-extern ws_server *srv;        /* the server of this process */
+extern ws_server *srv; /* the server of this process */
 
 /* Signals only set these flags; the loop acts on them. */
 extern volatile sig_atomic_t stop_requested;
 extern volatile sig_atomic_t stop_count;
 extern volatile sig_atomic_t stats_requested;
 
-static inline uint32_t now_ms(void) {
-    return (uint32_t)(ws_reactor_now(srv->r) - srv->epoch);
-}
+static inline uint32_t now_ms(void) { return (uint32_t)(ws_reactor_now(srv->r) - srv->epoch); }
 
 /* Wrap-safe: has time t been reached at now? */
 static inline int reached(uint32_t now, uint32_t t) { return (int32_t)(now - t) >= 0; }
@@ -307,7 +304,6 @@ void buf_free(buf **bp);
 void buf_free_chain(buf **bp);
 void shared_unref(ws_shared *m);
 void shared_freeze(ws_shared *m);
-size_t shared_cost(size_t cap);
 
 /* output.c */
 void conn_update_events(ws_conn *c);
@@ -332,7 +328,6 @@ void feed_parked(ws_conn *c);
 void endnote_http(ws_conn *c, int status, const char *why);
 void endnote_ws(ws_conn *c, unsigned code, const void *reason, size_t len, int by_peer);
 void endnote_attach(ws_conn *c, endnote *n);
-void endnote_discard(endnote *n);
 void endnote_log(ws_conn *c);
 void endnote_free(ws_conn *c);
 /* handshake.c: the client's address (X-Forwarded-For when believed) and,
@@ -358,7 +353,7 @@ void log_stats(const char *why);
 int run_worker(const ws_server_config *cfg, int listen_fd);
 
 /* compress.c */
-#define ZBUF_SIZE (64 * 1024)   /* inflated or deflated bytes handled at a time */
+#define ZBUF_SIZE (64 * 1024) /* inflated or deflated bytes handled at a time */
 int pmd_handshake(ws_conn *c, const ws_http_request *req, char *line, size_t cap);
 void pmd_describe(const ws_conn *c, char *out, size_t cap);
 int pmd_zbuf(ws_conn *c, ws_proto_zbuf *zb);

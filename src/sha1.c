@@ -49,8 +49,7 @@ static uint32_t rotl(uint32_t x, unsigned n) {
 }
 
 static uint32_t load_be32(const uint8_t *p) {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
 static void store_be32(uint8_t *p, uint32_t v) {
@@ -65,8 +64,7 @@ static void compress(uint32_t h[5], const uint8_t block[WS_SHA1_BLOCK_LEN]) {
     uint32_t w[16];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
 
-    for (unsigned t = 0; t < 16; t++)
-        w[t] = load_be32(block + 4 * t);
+    for (unsigned t = 0; t < 16; t++) w[t] = load_be32(block + 4 * t);
 
     for (unsigned t = 0; t < 80; t++) {
         uint32_t f, k;
@@ -74,21 +72,20 @@ static void compress(uint32_t h[5], const uint8_t block[WS_SHA1_BLOCK_LEN]) {
         if (t >= 16) {
             /* W[t-3], W[t-8], W[t-14], W[t-16] live in slots t+13, t+8,
              * t+2 and t (mod 16); the result replaces W[t-16]. */
-            w[t & 15] = rotl(w[(t + 13) & 15] ^ w[(t + 8) & 15] ^
-                             w[(t + 2) & 15] ^ w[t & 15], 1);
+            w[t & 15] = rotl(w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^ w[t & 15], 1);
         }
 
         if (t < 20) {
-            f = (b & c) ^ (~b & d);            /* Ch */
+            f = (b & c) ^ (~b & d); /* Ch */
             k = 0x5a827999u;
         } else if (t < 40) {
-            f = b ^ c ^ d;                     /* Parity */
+            f = b ^ c ^ d; /* Parity */
             k = 0x6ed9eba1u;
         } else if (t < 60) {
-            f = (b & c) ^ (b & d) ^ (c & d);   /* Maj */
+            f = (b & c) ^ (b & d) ^ (c & d); /* Maj */
             k = 0x8f1bbcdcu;
         } else {
-            f = b ^ c ^ d;                     /* Parity */
+            f = b ^ c ^ d; /* Parity */
             k = 0xca62c1d6u;
         }
 
@@ -173,8 +170,7 @@ void ws_sha1_final(ws_sha1_ctx *ctx, uint8_t out[WS_SHA1_DIGEST_LEN]) {
     store_be32(ctx->block + 60, (uint32_t)bits);
     compress(ctx->h, ctx->block);
 
-    for (unsigned i = 0; i < 5; i++)
-        store_be32(out + 4 * i, ctx->h[i]);
+    for (unsigned i = 0; i < 5; i++) store_be32(out + 4 * i, ctx->h[i]);
 
     /* The contract makes ctx unusable until ws_sha1_init(); zero it so no
      * copy of the message's last block outlives the call. */

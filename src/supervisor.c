@@ -46,11 +46,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_WORKERS     256
-#define RESTART_MIN_MS  250
-#define RESTART_MAX_MS  30000
-#define QUICK_DEATH_MS  10000
-#define KILL_GRACE_MS   1000
+#define MAX_WORKERS    256
+#define RESTART_MIN_MS 250
+#define RESTART_MAX_MS 30000
+#define QUICK_DEATH_MS 10000
+#define KILL_GRACE_MS  1000
 
 static volatile sig_atomic_t hup_seen;
 
@@ -65,14 +65,9 @@ static void on_signal(int sig) {
         /* A second Ctrl-C means "now". */
         if (sig == SIGINT && ++stop_count >= 2) _exit(130);
         break;
-    case SIGUSR1:
-        stats_requested = 1;
-        break;
-    case SIGHUP:
-        hup_seen = 1;
-        break;
-    default:
-        break;
+    case SIGUSR1: stats_requested = 1; break;
+    case SIGHUP: hup_seen = 1; break;
+    default: break;
     }
 }
 
@@ -129,9 +124,11 @@ static void log_listening(const ws_server_config *cfg, int fd, unsigned workers)
         port = ntohs(a->sin6_port);
         if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
             snprintf(host, sizeof(host), "localhost");
-        else
-            inet_ntop(AF_INET6, &a->sin6_addr, host + 1, sizeof(host) - 2), host[0] = '[',
-                strcat(host, "]");
+        else {
+            inet_ntop(AF_INET6, &a->sin6_addr, host + 1, sizeof(host) - 2);
+            host[0] = '[';
+            strcat(host, "]");
+        }
     } else {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
         port = ntohs(a->sin_port);
@@ -141,6 +138,7 @@ static void log_listening(const ws_server_config *cfg, int fd, unsigned workers)
             inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
     }
     snprintf(url, sizeof(url), "http://%s:%u/", host, port);
+    /* clang-format off */
     ws_log_field f[] = {
         WS_LOG_STR("address", where),
         WS_LOG_NUM("port", port),
@@ -149,10 +147,12 @@ static void log_listening(const ws_server_config *cfg, int fd, unsigned workers)
         WS_LOG_NUM("workers", workers),
         WS_LOG_NUM("max_memory", cfg->max_memory),
     };
+    /* clang-format on */
     ws_log_event(WS_LOG_INFO, "listen", f, sizeof(f) / sizeof(f[0]),
                  "listening on %s (handler %s, %u worker%s, memory budget %zu MiB per worker); "
-                 "open %s%s", where, cfg->handler->name, workers, workers == 1 ? "" : "s",
-                 cfg->max_memory >> 20, url, cfg->client_dir ? " in a browser" : "");
+                 "open %s%s",
+                 where, cfg->handler->name, workers, workers == 1 ? "" : "s", cfg->max_memory >> 20,
+                 url, cfg->client_dir ? " in a browser" : "");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -180,8 +180,8 @@ static void worker_main(const ws_server_config *cfg, const int *fds, unsigned n,
     _exit(run_worker(cfg, fds[index]) == 0 ? 0 : 1);
 }
 
-static int spawn(const ws_server_config *cfg, const int *fds, unsigned n, worker *w,
-                 unsigned index, const sigset_t *old_mask) {
+static int spawn(const ws_server_config *cfg, const int *fds, unsigned n, worker *w, unsigned index,
+                 const sigset_t *old_mask) {
     pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -217,20 +217,22 @@ static unsigned reap(worker *ws, unsigned n, int stopping) {
             if (stopping) break;
             /* A quick death doubles the pause before the next start; a
              * worker that ran a while is replaced at once. */
-            w->delay = lived < QUICK_DEATH_MS
-                           ? (w->delay ? (w->delay * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
-                                                                         : w->delay * 2)
-                                       : RESTART_MIN_MS)
-                           : RESTART_MIN_MS;
+            w->delay =
+                lived < QUICK_DEATH_MS
+                    ? (w->delay ? (w->delay * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : w->delay * 2)
+                                : RESTART_MIN_MS)
+                    : RESTART_MIN_MS;
             w->restart_at = now + w->delay;
             if (WIFSIGNALED(status))
-                ws_log(WS_LOG_ERROR, "worker %u (pid %d) killed by signal %d after %.1f s; "
-                       "restarting in %.2f s", i, (int)pid, WTERMSIG(status), lived / 1000.0,
-                       w->delay / 1000.0);
+                ws_log(WS_LOG_ERROR,
+                       "worker %u (pid %d) killed by signal %d after %.1f s; "
+                       "restarting in %.2f s",
+                       i, (int)pid, WTERMSIG(status), lived / 1000.0, w->delay / 1000.0);
             else
-                ws_log(WS_LOG_ERROR, "worker %u (pid %d) exited with status %d after %.1f s; "
-                       "restarting in %.2f s", i, (int)pid, WEXITSTATUS(status), lived / 1000.0,
-                       w->delay / 1000.0);
+                ws_log(WS_LOG_ERROR,
+                       "worker %u (pid %d) exited with status %d after %.1f s; "
+                       "restarting in %.2f s",
+                       i, (int)pid, WEXITSTATUS(status), lived / 1000.0, w->delay / 1000.0);
             break;
         }
     }
@@ -288,7 +290,7 @@ static int supervise(const ws_server_config *cfg, const int *fds, unsigned n,
             }
         } else if (sig == SIGHUP) {
             ws_log(WS_LOG_INFO, "SIGHUP ignored: there is no configuration to reload "
-                   "(restart ws6455 to change its options)");
+                                "(restart ws6455 to change its options)");
         } else if (sig == SIGUSR1) {
             signal_all(ws, n, SIGUSR1);
         }
@@ -346,7 +348,7 @@ int ws_server_run(const ws_server_config *cfg) {
 void note_hangup(void) {
     if (!hup_seen) return;
     hup_seen = 0;
-    if (ws_log_worker >= 0) return;  /* under a supervisor, which says it */
+    if (ws_log_worker >= 0) return; /* under a supervisor, which says it */
     ws_log(WS_LOG_INFO, "SIGHUP ignored: there is no configuration to reload "
-           "(restart ws6455 to change its options)");
+                        "(restart ws6455 to change its options)");
 }

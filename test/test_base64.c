@@ -18,9 +18,9 @@
 
 #include "base64.h"
 #include "testutil.h"
+#include "vectors.h"
 
-static const char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* RFC 4648 §10 test vectors. */
 static const struct {
@@ -90,8 +90,9 @@ static void test_rfc4648_decode(void **state) {
         assert_int_equal(decode_guarded(rfc4648[i].enc, want, got), (long)want);
         assert_memory_equal(got, rfc4648[i].raw, want);
         /* The DECODED_MAX bound also fits. */
-        assert_int_equal(decode_guarded(rfc4648[i].enc, WS_BASE64_DECODED_MAX(strlen(rfc4648[i].enc)), got),
-                         (long)want);
+        assert_int_equal(
+            decode_guarded(rfc4648[i].enc, WS_BASE64_DECODED_MAX(strlen(rfc4648[i].enc)), got),
+            (long)want);
         assert_memory_equal(got, rfc4648[i].raw, want);
         /* One byte less: rejected. */
         if (want > 0) assert_int_equal(decode_guarded(rfc4648[i].enc, want - 1, NULL), -1);
@@ -105,15 +106,46 @@ static void test_rejections(void **state) {
     (void)state;
     static const char *bad[] = {
         /* length not a multiple of 4 */
-        "Z", "Zg", "Zg=", "Zm9", "Zm9vY", "Zm9vYg=", "Zm9vYg===",
+        "Z",
+        "Zg",
+        "Zg=",
+        "Zm9",
+        "Zm9vY",
+        "Zm9vYg=",
+        "Zm9vYg===",
         /* characters outside the alphabet */
-        "Zm9!", "Zm-v", "Zm_v", "Zm v", "Zm\tv", " Zm9v", "Zm9v\n", "Zm9v\r\n==",
-        "Zm.v", "Zm9v:A==", "Zm9vYg=\x01",
+        "Zm9!",
+        "Zm-v",
+        "Zm_v",
+        "Zm v",
+        "Zm\tv",
+        " Zm9v",
+        "Zm9v\n",
+        "Zm9v\r\n==",
+        "Zm.v",
+        "Zm9v:A==",
+        "Zm9vYg=\x01",
         /* '=' in the wrong place */
-        "=Zm9", "Z=m9", "Zm=v", "====", "Z===", "=A==", "Zg=A", "Zg==Zm9v", "Zm8=Zm9v",
-        "Zm9v=Zg=", "Zm9vZ===",
+        "=Zm9",
+        "Z=m9",
+        "Zm=v",
+        "====",
+        "Z===",
+        "=A==",
+        "Zg=A",
+        "Zg==Zm9v",
+        "Zm8=Zm9v",
+        "Zm9v=Zg=",
+        "Zm9vZ===",
         /* non-zero pad bits (canonical encoding, §3.5) */
-        "Zh==", "Zv==", "Z/==", "Zm9=", "Zm+=", "Zm/=", "Zm9vYh==", "Zm9vYmF=",
+        "Zh==",
+        "Zv==",
+        "Z/==",
+        "Zm9=",
+        "Zm+=",
+        "Zm/=",
+        "Zm9vYh==",
+        "Zm9vYmF=",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         long r = decode_guarded(bad[i], WS_BASE64_DECODED_MAX(strlen(bad[i])), NULL);
@@ -169,8 +201,7 @@ static void test_every_byte_value(void **state) {
  * are in one-to-one correspondence with the 1-, 2- and 3-byte strings. */
 static void test_every_quantum(void **state) {
     (void)state;
-    static const char chars[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
     unsigned long accepted[4] = { 0 };
     char q[4], re[5];
     uint8_t out[3];
@@ -240,14 +271,15 @@ static void test_round_trip(void **state) {
 static void test_websocket_key(void **state) {
     (void)state;
     uint8_t out[WS_BASE64_DECODED_MAX(24)];
-    assert_int_equal(ws_base64_decode("dGhlIHNhbXBsZSBub25jZQ==", 24, out, sizeof(out)), 16);
+    assert_int_equal(ws_base64_decode(TV_KEY, 24, out, sizeof(out)), 16);
     assert_memory_equal(out, "the sample nonce", 16);
     /* 15 or 17 bytes are valid base64 but not a valid key; the caller
      * checks the length, the decoder only reports it. */
-    assert_int_equal(ws_base64_decode("dGhlIHNhbXBsZSBub25jZQ==", 24, out, 15), -1);
+    assert_int_equal(ws_base64_decode(TV_KEY, 24, out, 15), -1);
 }
 
 int main(void) {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc4648_encode),
         cmocka_unit_test(test_rfc4648_decode),
@@ -258,5 +290,6 @@ int main(void) {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_websocket_key),
     };
+    /* clang-format on */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,12 +44,14 @@
 enum { K_RANDOM, K_TEXT, K_REPEAT, K_RUNS, K_JSON, K_COUNT };
 
 static const char *const vocab[] = {
-    "the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "was", "with", "be",
-    "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but",
-    "have", "an", "had", "they", "you", "were", "their", "one", "all", "we", "can", "her",
-    "has", "there", "been", "if", "more", "when", "will", "would", "who", "so", "no",
-    "software", "license", "program", "covered", "work", "source", "code", "distribute",
-    "copyright", "permission", "warranty", "modify", "network", "server", "message",
+    "the",       "of",         "and",      "to",      "in",      "is",     "that",    "for",
+    "it",        "as",         "was",      "with",    "be",      "by",     "on",      "not",
+    "he",        "this",       "are",      "or",      "his",     "from",   "at",      "which",
+    "but",       "have",       "an",       "had",     "they",    "you",    "were",    "their",
+    "one",       "all",        "we",       "can",     "her",     "has",    "there",   "been",
+    "if",        "more",       "when",     "will",    "would",   "who",    "so",      "no",
+    "software",  "license",    "program",  "covered", "work",    "source", "code",    "distribute",
+    "copyright", "permission", "warranty", "modify",  "network", "server", "message",
 };
 #define NVOCAB (sizeof(vocab) / sizeof(vocab[0]))
 
@@ -67,9 +69,7 @@ static uint8_t *make_data(int kind, size_t n, uint64_t seed) {
     gen_state = seed * 0x9e3779b97f4a7c15u + (uint64_t)kind * 7919 + n;
     size_t i = 0;
     switch (kind) {
-    case K_RANDOM:
-        tu_fill_random(p, n, seed ^ n);
-        break;
+    case K_RANDOM: tu_fill_random(p, n, seed ^ n); break;
     case K_TEXT:
         while (i < n) {
             const char *w = vocab[gen() % NVOCAB];
@@ -131,38 +131,20 @@ static ws_deflate *new_encoder(unsigned window_bits, int level) {
     return d;
 }
 
-/* A growing byte buffer for outputs. */
-struct buf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const uint8_t *data, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n) cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    if (n > 0) memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
 /* Compress in[0..n) with the given flush, appending to out, calling again
  * (with the rest of the input, the same flush) while the output buffer --
  * ws_deflate_bound(n) + 4 bytes -- is full. */
-static void feed_all(ws_deflate *d, const uint8_t *in, size_t n, int flush, struct buf *out) {
+static void feed_all(ws_deflate *d, const uint8_t *in, size_t n, int flush, tu_bytes *out) {
     size_t cap = ws_deflate_bound(n) + 4, off = 0;
     uint8_t *o = malloc(cap);
     assert_non_null(o);
     for (;;) {
         size_t used = 0, olen = 0;
-        int rc = ws_deflate_feed(d, in != NULL ? in + off : NULL, n - off, &used, o, cap, &olen,
-                                 flush);
+        int rc =
+            ws_deflate_feed(d, in != NULL ? in + off : NULL, n - off, &used, o, cap, &olen, flush);
         assert_true(rc == WS_DEFLATE_NEED_INPUT || rc == WS_DEFLATE_OUTPUT_FULL);
         assert_true(olen <= cap);
-        buf_add(out, o, olen);
+        tu_bytes_put(out, o, olen);
         off += used;
         if (rc == WS_DEFLATE_NEED_INPUT) {
             assert_int_equal(off, n);
@@ -176,7 +158,7 @@ static void feed_all(ws_deflate *d, const uint8_t *in, size_t n, int flush, stru
 /* One message on a fresh or flushed stream, in one call with an output
  * buffer of exactly ws_deflate_bound(n) bytes: deflate.h promises that is
  * enough, so the call must consume everything and finish. */
-static void compress_one_call(ws_deflate *d, const uint8_t *in, size_t n, struct buf *out) {
+static void compress_one_call(ws_deflate *d, const uint8_t *in, size_t n, tu_bytes *out) {
     size_t cap = ws_deflate_bound(n), used = 0, olen = 0;
     uint8_t *o = malloc(cap);
     assert_non_null(o);
@@ -184,7 +166,7 @@ static void compress_one_call(ws_deflate *d, const uint8_t *in, size_t n, struct
     if (rc != WS_DEFLATE_NEED_INPUT || used != n)
         fail_msg("%zu bytes in one call into bound %zu: rc %d, used %zu, wrote %zu", n, cap, rc,
                  used, olen);
-    buf_add(out, o, olen);
+    tu_bytes_put(out, o, olen);
     free(o);
 }
 
@@ -241,7 +223,7 @@ static size_t roundtrip(int level, unsigned wb, const uint8_t *data, size_t n,
                         struct dc_check *report) {
     uint8_t *in = tu_guarded_copy(data, n);
     ws_deflate *d = new_encoder(wb, level);
-    struct buf out = { 0 };
+    tu_bytes out = { 0 };
     compress_one_call(d, in, n, &out);
     if (out.len > ws_deflate_bound(n))
         fail_msg("level %d window %u: %zu bytes -> %zu > bound %zu", level, wb, n, out.len,
@@ -265,7 +247,7 @@ static size_t roundtrip(int level, unsigned wb, const uint8_t *data, size_t n,
     } else {
         dc_free(&ck);
     }
-    free(out.p);
+    tu_bytes_free(&out);
     free(d);
     tu_guarded_free(in, n);
     return out.len;
@@ -333,7 +315,7 @@ static void test_roundtrip_large(void **state) {
 /* ---------------------------------------------------------------------- */
 /* RFC 7692 §7.2.3                                                         */
 
-static void expect_bytes(const struct buf *b, const uint8_t *want, size_t n) {
+static void expect_bytes(const tu_bytes *b, const uint8_t *want, size_t n) {
     if (b->len != n) {
         char got[256] = "";
         for (size_t i = 0; i < b->len && i < 60; i++)
@@ -348,15 +330,15 @@ static void test_rfc7692_examples(void **state) {
     static const uint8_t hello1[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 }; /* §7.2.3.1 */
     static const uint8_t hello2[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };             /* §7.2.3.2 */
     static const uint8_t stored[] = { 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48,
-                                      0x65, 0x6c, 0x6c, 0x6f, 0x00 };             /* §7.2.3.3 */
+                                      0x65, 0x6c, 0x6c, 0x6f, 0x00 }; /* §7.2.3.3 */
     static const uint8_t two[] = { 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff,
-                                   0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00 };          /* §7.2.3.5 */
+                                   0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00 }; /* §7.2.3.5 */
     const uint8_t *hello = (const uint8_t *)"Hello";
 
     for (unsigned wb = 8; wb <= 15; wb++) {
         for (int level = 1; level <= 9; level++) {
             ws_deflate *d = new_encoder(wb, level);
-            struct buf b = { 0 };
+            tu_bytes b = { 0 };
             /* §7.2.3.1: one compressed block (fixed Huffman). */
             feed_all(d, hello, 5, WS_DEFLATE_MESSAGE_END, &b);
             expect_bytes(&b, hello1, sizeof(hello1));
@@ -376,15 +358,15 @@ static void test_rfc7692_examples(void **state) {
             feed_all(d, hello, 2, WS_DEFLATE_SYNC_FLUSH, &b);
             feed_all(d, hello + 2, 3, WS_DEFLATE_MESSAGE_END, &b);
             expect_bytes(&b, two, sizeof(two));
-            free(b.p);
+            tu_bytes_free(&b);
             free(d);
         }
         /* §7.2.3.3: level 0, a stored block. */
         ws_deflate *d = new_encoder(wb, 0);
-        struct buf b = { 0 };
+        tu_bytes b = { 0 };
         feed_all(d, hello, 5, WS_DEFLATE_MESSAGE_END, &b);
         expect_bytes(&b, stored, sizeof(stored));
-        free(b.p);
+        tu_bytes_free(&b);
         free(d);
     }
 }
@@ -397,7 +379,7 @@ static void test_empty_messages(void **state) {
     static const uint8_t zero[] = { 0x00 }, sync[] = { 0x00, 0x00, 0x00, 0xff, 0xff };
     for (int level = 0; level <= 9; level++) {
         ws_deflate *d = new_encoder(15, level);
-        struct buf b = { 0 };
+        tu_bytes b = { 0 };
         feed_all(d, NULL, 0, WS_DEFLATE_MESSAGE_END, &b);
         expect_bytes(&b, zero, 1);
         b.len = 0;
@@ -409,7 +391,7 @@ static void test_empty_messages(void **state) {
         b.len = 0;
         feed_all(d, NULL, 0, WS_DEFLATE_NO_FLUSH, &b);
         assert_int_equal(b.len, 0);
-        free(b.p);
+        tu_bytes_free(&b);
         free(d);
     }
 }
@@ -434,7 +416,7 @@ static void run_conversation(int level, unsigned wb, int takeover) {
         int kind = (int)(i % K_COUNT) == K_RANDOM ? K_JSON : (int)(i % K_COUNT);
         uint8_t *data = make_data(kind, n, 40 + i % 3);
         uint8_t *in = tu_guarded_copy(data, n);
-        struct buf out = { 0 };
+        tu_bytes out = { 0 };
         if (!takeover) {
             ws_deflate_reset(d);
             zin_close(&zi);
@@ -447,7 +429,7 @@ static void run_conversation(int level, unsigned wb, int takeover) {
         if (ck.err) fail_msg("message %zu: %s", i, ck.why);
         assert_int_equal(ck.out_len - ck.msg_start, n);
         if (n > 0) assert_memory_equal(ck.out + ck.msg_start, data, n);
-        free(out.p);
+        tu_bytes_free(&out);
         tu_guarded_free(in, n);
         free(data);
     }
@@ -477,7 +459,7 @@ static void test_takeover_helps(void **state) {
     uint8_t *data = make_data(K_JSON, 2000, 7);
     for (int level = 1; level <= 9; level++) {
         ws_deflate *d = new_encoder(15, level);
-        struct buf a = { 0 }, b = { 0 }, c = { 0 };
+        tu_bytes a = { 0 }, b = { 0 }, c = { 0 };
         feed_all(d, data, 2000, WS_DEFLATE_MESSAGE_END, &a);
         feed_all(d, data, 2000, WS_DEFLATE_MESSAGE_END, &b);
         ws_deflate_reset(d);
@@ -485,9 +467,9 @@ static void test_takeover_helps(void **state) {
         assert_true(b.len < 40); /* 8 matches of 258 and the end */
         assert_int_equal(c.len, a.len);
         assert_memory_equal(c.p, a.p, a.len);
-        free(a.p);
-        free(b.p);
-        free(c.p);
+        tu_bytes_free(&a);
+        tu_bytes_free(&b);
+        tu_bytes_free(&c);
         free(d);
     }
     free(data);
@@ -513,22 +495,23 @@ static void test_our_inflate_reads_it(void **state) {
             for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
                 size_t n = sizes[i];
                 uint8_t *data = make_data((int)(i % K_COUNT), n, 50 + wb);
-                struct buf out = { 0 };
+                tu_bytes out = { 0 };
                 if (!takeover) {
                     ws_deflate_reset(d);
                     ws_inflate_reset(z, 0);
                 }
                 feed_all(d, data, n, WS_DEFLATE_MESSAGE_END, &out);
-                buf_add(&out, dc_tail, 4);
+                tu_bytes_put(&out, dc_tail, 4);
                 uint8_t *back = malloc(n + 1);
                 assert_non_null(back);
                 size_t got = 0, pos = 0, piece = 1 + (i * 37 + wb) % 97;
                 while (pos < out.len) {
                     size_t k = out.len - pos < piece ? out.len - pos : piece, used, olen;
-                    int rc = ws_inflate_feed(z, out.p + pos, k, &used, back + got, n + 1 - got,
-                                             &olen);
-                    if (rc < 0) fail_msg("window %u level %d message %zu: %s", wb, level, i,
-                                         ws_strerror(rc));
+                    int rc =
+                        ws_inflate_feed(z, out.p + pos, k, &used, back + got, n + 1 - got, &olen);
+                    if (rc < 0)
+                        fail_msg("window %u level %d message %zu: %s", wb, level, i,
+                                 ws_strerror(rc));
                     assert_int_equal(rc, WS_INFLATE_NEED_INPUT);
                     assert_int_equal(used, k);
                     pos += k;
@@ -538,7 +521,7 @@ static void test_our_inflate_reads_it(void **state) {
                 assert_int_equal(got, n);
                 if (n > 0) assert_memory_equal(back, data, n);
                 free(back);
-                free(out.p);
+                tu_bytes_free(&out);
                 free(data);
             }
             free(imem);
@@ -558,7 +541,7 @@ struct step {
 /* Run the script over data in one call per step (output room: the bound,
  * plus 4 for a sync flush): the reference bytes. */
 static void script_whole(ws_deflate *d, const uint8_t *data, const struct step *st, size_t nst,
-                         struct buf *out) {
+                         tu_bytes *out) {
     size_t off = 0;
     for (size_t i = 0; i < nst; i++) {
         feed_all(d, data + off, st[i].n, st[i].flush, out);
@@ -570,7 +553,7 @@ static void script_whole(ws_deflate *d, const uint8_t *data, const struct step *
  * chunk bytes (each in a guarded buffer) and an output buffer of out_cap
  * bytes, calling again while OUTPUT_FULL. */
 static void script_cut(ws_deflate *d, const uint8_t *data, const struct step *st, size_t nst,
-                       size_t chunk, size_t out_cap, struct buf *out) {
+                       size_t chunk, size_t out_cap, tu_bytes *out) {
     uint8_t *o = malloc(out_cap);
     assert_non_null(o);
     size_t off = 0;
@@ -587,7 +570,7 @@ static void script_cut(ws_deflate *d, const uint8_t *data, const struct step *st
                 int rc = ws_deflate_feed(d, piece + pos, k - pos, &used, o, out_cap, &olen, flush);
                 assert_true(rc == WS_DEFLATE_NEED_INPUT || rc == WS_DEFLATE_OUTPUT_FULL);
                 assert_true(olen <= out_cap);
-                buf_add(out, o, olen);
+                tu_bytes_put(out, o, olen);
                 pos += used;
                 if (rc == WS_DEFLATE_NEED_INPUT) {
                     assert_int_equal(pos, k);
@@ -607,14 +590,14 @@ static void script_cut(ws_deflate *d, const uint8_t *data, const struct step *st
 static void compare_cut(int level, unsigned wb, const uint8_t *data, const struct step *st,
                         size_t nst, size_t chunk, size_t out_cap) {
     ws_deflate *a = new_encoder(wb, level), *b = new_encoder(wb, level);
-    struct buf ra = { 0 }, rb = { 0 };
+    tu_bytes ra = { 0 }, rb = { 0 };
     script_whole(a, data, st, nst, &ra);
     script_cut(b, data, st, nst, chunk, out_cap, &rb);
     if (ra.len != rb.len || memcmp(ra.p, rb.p, ra.len) != 0)
         fail_msg("level %d window %u chunk %zu out %zu: %zu bytes vs %zu in one piece", level, wb,
                  chunk, out_cap, rb.len, ra.len);
-    free(ra.p);
-    free(rb.p);
+    tu_bytes_free(&ra);
+    tu_bytes_free(&rb);
     free(a);
     free(b);
 }
@@ -624,19 +607,19 @@ static void compare_cut(int level, unsigned wb, const uint8_t *data, const struc
 struct split_ctx {
     int level;
     unsigned wb;
-    const struct buf *want;
+    const tu_bytes *want;
 };
 
 static void split_fn(void *vctx, const uint8_t *const *pieces, const size_t *lens, size_t n) {
     struct split_ctx *ctx = vctx;
     ws_deflate *d = new_encoder(ctx->wb, ctx->level);
-    struct buf out = { 0 };
+    tu_bytes out = { 0 };
     for (size_t i = 0; i < n; i++)
         feed_all(d, pieces[i], lens[i], i + 1 == n ? WS_DEFLATE_MESSAGE_END : WS_DEFLATE_NO_FLUSH,
                  &out);
     if (out.len != ctx->want->len || memcmp(out.p, ctx->want->p, out.len) != 0)
         fail_msg("level %d: cut at %zu changes the output", ctx->level, lens[0]);
-    free(out.p);
+    tu_bytes_free(&out);
     free(d);
 }
 
@@ -649,11 +632,11 @@ static void test_every_split(void **state) {
     static const int levels[] = { 0, 1, 6, 9 };
     for (size_t li = 0; li < sizeof(levels) / sizeof(levels[0]); li++) {
         ws_deflate *d = new_encoder(15, levels[li]);
-        struct buf want = { 0 };
+        tu_bytes want = { 0 };
         feed_all(d, data, n, WS_DEFLATE_MESSAGE_END, &want);
         struct split_ctx ctx = { levels[li], 15, &want };
         tu_for_each_split(data, n, split_fn, &ctx);
-        free(want.p);
+        tu_bytes_free(&want);
         free(d);
     }
     free(data);
@@ -667,7 +650,7 @@ static void test_chunks_and_output_sizes(void **state) {
     static const struct step script[] = {
         { 1000, WS_DEFLATE_NO_FLUSH }, { 500, WS_DEFLATE_MESSAGE_END },
         { 0, WS_DEFLATE_MESSAGE_END }, { 700, WS_DEFLATE_SYNC_FLUSH },
-        { 800, WS_DEFLATE_NO_FLUSH }, { 1000, WS_DEFLATE_MESSAGE_END },
+        { 800, WS_DEFLATE_NO_FLUSH },  { 1000, WS_DEFLATE_MESSAGE_END },
     };
     static const size_t chunks[] = { 1, 2, 3, 7, 64, 1000 };
     static const size_t outs[] = { 1, 2, 7, 4096 };
@@ -677,8 +660,8 @@ static void test_chunks_and_output_sizes(void **state) {
             for (size_t oi = 0; oi < sizeof(outs) / sizeof(outs[0]); oi++) {
                 /* Every piece costs a guard page (mmap): byte-at-a-time
                  * input only with 1- and 7-byte output, at levels 1 and 6. */
-                if (chunks[ci] == 1 && (outs[oi] == 2 || outs[oi] == 4096 ||
-                                        (levels[li] != 1 && levels[li] != 6)))
+                if (chunks[ci] == 1 &&
+                    (outs[oi] == 2 || outs[oi] == 4096 || (levels[li] != 1 && levels[li] != 6)))
                     continue;
                 compare_cut(levels[li], 15, data, script, 6, chunks[ci], outs[oi]);
             }
@@ -693,7 +676,8 @@ static void test_streaming_across_slides(void **state) {
     static const int kinds[] = { K_TEXT, K_RANDOM, K_RUNS };
     for (size_t ki = 0; ki < sizeof(kinds) / sizeof(kinds[0]); ki++) {
         uint8_t *data = make_data(kinds[ki], n, 13);
-        struct step script[] = { { 70000, WS_DEFLATE_NO_FLUSH }, { 50000, WS_DEFLATE_SYNC_FLUSH },
+        struct step script[] = { { 70000, WS_DEFLATE_NO_FLUSH },
+                                 { 50000, WS_DEFLATE_SYNC_FLUSH },
                                  { 30000, WS_DEFLATE_MESSAGE_END } };
         static const int levels[] = { 0, 1, 6, 9 };
         for (size_t li = 0; li < sizeof(levels) / sizeof(levels[0]); li++)
@@ -758,8 +742,8 @@ static void test_random_is_stored(void **state) {
  * blocks, and for data that is compressible at first and then not. */
 static void test_bound(void **state) {
     (void)state;
-    static const size_t sizes[] = { 0, 1, 2, 10, 100, 1000, 4095, 4096, 8191, 8192, 8193,
-                                    16384, 65535, 65536, 65537, 100000, 200000 };
+    static const size_t sizes[] = { 0,    1,    2,     10,    100,   1000,  4095,   4096,  8191,
+                                    8192, 8193, 16384, 65535, 65536, 65537, 100000, 200000 };
     uint8_t *data = make_data(K_RANDOM, 200000, 22);
     for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
         for (int level = 0; level <= 9; level += 3)
@@ -863,9 +847,9 @@ static void test_sizes_and_arguments(void **state) {
                      WS_DEFLATE_OUTPUT_FULL);
     assert_int_equal(used, 5);
     assert_int_equal(olen, 0);
-    assert_int_equal(ws_deflate_feed(d, NULL, 0, &used, out, sizeof(out), &olen,
-                                     WS_DEFLATE_MESSAGE_END),
-                     WS_DEFLATE_NEED_INPUT);
+    assert_int_equal(
+        ws_deflate_feed(d, NULL, 0, &used, out, sizeof(out), &olen, WS_DEFLATE_MESSAGE_END),
+        WS_DEFLATE_NEED_INPUT);
     assert_int_equal(olen, 7);
     assert_memory_equal(out, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
     /* Exactly enough room: done, not OUTPUT_FULL. */
@@ -884,7 +868,7 @@ static void test_reset_mid_message(void **state) {
     uint8_t *data = make_data(K_TEXT, 50000, 31);
     for (int level = 0; level <= 9; level += 3) {
         ws_deflate *d = new_encoder(12, level), *e = new_encoder(12, level);
-        struct buf a = { 0 }, b = { 0 };
+        tu_bytes a = { 0 }, b = { 0 };
         feed_all(d, data, 30000, WS_DEFLATE_NO_FLUSH, &a);
         ws_deflate_reset(d);
         a.len = 0;
@@ -892,8 +876,8 @@ static void test_reset_mid_message(void **state) {
         feed_all(e, data + 30000, 20000, WS_DEFLATE_MESSAGE_END, &b);
         assert_int_equal(a.len, b.len);
         assert_memory_equal(a.p, b.p, a.len);
-        free(a.p);
-        free(b.p);
+        tu_bytes_free(&a);
+        tu_bytes_free(&b);
         free(d);
         free(e);
     }

@@ -29,9 +29,10 @@
 #include "frame.h"
 #include "rfc6455.h"
 #include "testutil.h"
+#include "vectors.h"
 
-#define AS_SERVER 1  /* parsing what a client sent: frames must be masked */
-#define AS_CLIENT 0  /* parsing what a server sent: frames must not be */
+#define AS_SERVER 1 /* parsing what a client sent: frames must be masked */
+#define AS_CLIENT 0 /* parsing what a server sent: frames must not be */
 
 #define MAX_FRAMES 8
 
@@ -41,25 +42,23 @@
 struct frame_rec {
     uint8_t opcode;
     uint8_t fin;
-    uint64_t length;  /* declared */
-    uint64_t got;     /* payload bytes reported so far */
+    uint64_t length; /* declared */
+    uint64_t got;    /* payload bytes reported so far */
 };
 
 /* Everything a run of the parser reported, independent of the cuts. */
 struct frame_log {
     struct frame_rec frames[MAX_FRAMES];
     size_t nframes;
-    uint8_t *payload;   /* every payload byte, frames concatenated */
+    uint8_t *payload; /* every payload byte, frames concatenated */
     size_t payload_len;
     size_t payload_cap;
-    int err;            /* 0, or the error that ended the run */
-    size_t err_lo;      /* the error came while feeding stream bytes */
-    size_t err_hi;      /*   [err_lo, err_hi) */
+    int err;       /* 0, or the error that ended the run */
+    size_t err_lo; /* the error came while feeding stream bytes */
+    size_t err_hi; /*   [err_lo, err_hi) */
 };
 
-static void log_init(struct frame_log *log) {
-    memset(log, 0, sizeof(*log));
-}
+static void log_init(struct frame_log *log) { memset(log, 0, sizeof(*log)); }
 
 static void log_free(struct frame_log *log) {
     free(log->payload);
@@ -177,7 +176,7 @@ static void assert_log_equal(const struct frame_log *got, const struct frame_log
 struct everywhere_ctx {
     struct feed_ctx feed;
     const struct frame_log *want;
-    size_t bad_at;   /* for an expected error: the index of the proving byte */
+    size_t bad_at; /* for an expected error: the index of the proving byte */
     unsigned runs;
 };
 
@@ -198,35 +197,6 @@ static void run_and_check(void *vctx, const uint8_t *const *pieces, const size_t
  * tens of thousands of mmaps. */
 #define SPLIT_ALL_MAX 4096
 
-/* Feed data in two pieces cut at cut, each in its own guarded buffer. */
-static void feed_cut(const uint8_t *data, size_t len, size_t cut, struct everywhere_ctx *ctx) {
-    uint8_t *a = tu_guarded_copy(data, cut);
-    uint8_t *b = tu_guarded_copy(data + cut, len - cut);
-    const uint8_t *pieces[2] = { a, b };
-    size_t lens[2] = { cut, len - cut };
-    run_and_check(ctx, pieces, lens, 2);
-    tu_guarded_free(a, cut);
-    tu_guarded_free(b, len - cut);
-}
-
-/* Feed a long input one byte per call out of a single guarded buffer. */
-static void feed_bytewise_one_buffer(const uint8_t *data, size_t len,
-                                     struct everywhere_ctx *ctx) {
-    uint8_t *g = tu_guarded_copy(data, len);
-    const uint8_t **pieces = calloc(len ? len : 1, sizeof(*pieces));
-    size_t *lens = calloc(len ? len : 1, sizeof(*lens));
-    assert_non_null(pieces);
-    assert_non_null(lens);
-    for (size_t i = 0; i < len; i++) {
-        pieces[i] = g + i;
-        lens[i] = 1;
-    }
-    run_and_check(ctx, pieces, lens, len);
-    free(pieces);
-    free(lens);
-    tu_guarded_free(g, len);
-}
-
 /* One piece, every split, byte by byte, chunks of 2, 3, 7 and 64: every
  * run must give want (and, for an error, find it at byte bad_at). */
 static void feed_everywhere(const uint8_t *data, size_t len, int server,
@@ -242,10 +212,12 @@ static void feed_everywhere(const uint8_t *data, size_t len, int server,
     } else {
         /* Every cut inside the header and the first payload bytes, a
          * spread through the payload, and every cut near the end. */
-        for (size_t cut = 0; cut <= 32; cut++) feed_cut(data, len, cut, &ctx);
-        for (size_t cut = 33; cut + 32 < len; cut += 4093) feed_cut(data, len, cut, &ctx);
-        for (size_t cut = len - 32; cut <= len; cut++) feed_cut(data, len, cut, &ctx);
-        feed_bytewise_one_buffer(data, len, &ctx);
+        for (size_t cut = 0; cut <= 32; cut++) tu_split_at(data, len, cut, run_and_check, &ctx);
+        for (size_t cut = 33; cut + 32 < len; cut += 4093)
+            tu_split_at(data, len, cut, run_and_check, &ctx);
+        for (size_t cut = len - 32; cut <= len; cut++)
+            tu_split_at(data, len, cut, run_and_check, &ctx);
+        tu_bytewise(data, len, run_and_check, &ctx);
         for (size_t i = 1; i < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); i++)
             if (len / chunk_sizes[i] < 8192)
                 tu_chunks(data, len, chunk_sizes[i], run_and_check, &ctx);
@@ -272,8 +244,7 @@ static void test_rfc_unmasked_hello(void **state) {
  * parses and unmasks it. */
 static void test_rfc_masked_hello(void **state) {
     (void)state;
-    static const uint8_t in[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                  0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t in[] = { TV_HELLO_MASKED };
     struct frame_log want;
     log_init(&want);
     expect_frame(&want, WS_OP_TEXT, 1, "Hello", 5);
@@ -297,9 +268,8 @@ static void test_rfc_fragmented(void **state) {
  * pong (opcode 0xA), as the RFC's bytes say. */
 static void test_rfc_ping_pong(void **state) {
     (void)state;
-    static const uint8_t ping[] = { 0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f };
-    static const uint8_t pong[] = { 0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                    0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t ping[] = { TV_PING_UNMASKED };
+    static const uint8_t pong[] = { TV_PONG_MASKED };
     struct frame_log want;
 
     log_init(&want);
@@ -347,7 +317,7 @@ static void test_rfc_binary_64k(void **state) {
  * unmasking must continue at the right key byte across every cut. */
 static void test_masked_long_frames(void **state) {
     (void)state;
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
     static const size_t sizes[] = { 126, 256, 1000, 65535, 65536 };
 
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
@@ -378,12 +348,12 @@ static void test_frame_sequence(void **state) {
     uint8_t in[256];
     size_t n = 0;
 
-    n += ws_frame_header_masked(in + n, 0, WS_OP_TEXT, 0, key);     /* empty first fragment */
-    n += ws_frame_header_masked(in + n, 1, WS_OP_PING, 0, key);     /* empty ping between */
+    n += ws_frame_header_masked(in + n, 0, WS_OP_TEXT, 0, key); /* empty first fragment */
+    n += ws_frame_header_masked(in + n, 1, WS_OP_PING, 0, key); /* empty ping between */
     n += ws_frame_header_masked(in + n, 0, WS_OP_CONT, 2, key);
     in[n++] = 'h' ^ key[0];
     in[n++] = 'i' ^ key[1];
-    n += ws_frame_header_masked(in + n, 1, WS_OP_CONT, 0, key);     /* empty last fragment */
+    n += ws_frame_header_masked(in + n, 1, WS_OP_CONT, 0, key); /* empty last fragment */
     n += ws_frame_header_masked(in + n, 1, WS_OP_CLOSE, 2, key);
     in[n++] = 0x03 ^ key[0];
     in[n++] = 0xe8 ^ key[1];
@@ -445,19 +415,20 @@ static void test_length_edges_accepted(void **state) {
 struct reject_case {
     const char *what;
     int server;
-    int hello;       /* a valid "Hello" frame comes first */
+    int hello; /* a valid "Hello" frame comes first */
     uint8_t in[24];
-    size_t n;        /* bytes of in, including some after the proving byte */
-    size_t bad_at;   /* index of the first byte that proves the frame invalid */
+    size_t n;      /* bytes of in, including some after the proving byte */
+    size_t bad_at; /* index of the first byte that proves the frame invalid */
     int err;
 };
 
 /* A masked "Hello" from a client, to put a valid frame in front of a bad
  * one: the parser must still reject at the right byte of the second. */
-#define HELLO_M 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58
+#define HELLO_M TV_HELLO_MASKED
 /* An unmasked "Hello" from a server. */
-#define HELLO_U 0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f
+#define HELLO_U TV_HELLO_UNMASKED
 
+/* clang-format off */
 static const struct reject_case reject_cases[] = {
     /* §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated". */
     { "RSV1", AS_SERVER, 0, { 0xc1, 0x85 }, 2, 0, WS_E_RSV },
@@ -501,6 +472,7 @@ static const struct reject_case reject_cases[] = {
     { "64-bit 126", AS_CLIENT, 0, { 0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0x00, 0x7e }, 10, 7,
       WS_E_LENGTH },
 };
+/* clang-format on */
 
 /* §5.2: opcodes 3-7 and 11-15 are reserved, with or without FIN, seen by a
  * server or a client, alone or after a valid frame. */
@@ -572,7 +544,7 @@ static void test_header_encoding(void **state) {
         { 65536, 10, { 0x82, 0x7f, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00 } },
         { UINT64_C(1) << 32, 10, { 0x82, 0x7f, 0, 0, 0, 0x01, 0, 0, 0, 0 } },
     };
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         /* Buffers of exactly the documented size, flush against a guard
@@ -621,10 +593,12 @@ static void test_header_encoding(void **state) {
 /* Every opcode and FIN survive encoding; the header always parses back. */
 static void test_header_roundtrip(void **state) {
     (void)state;
-    static const int ops[] = { WS_OP_CONT, WS_OP_TEXT, WS_OP_BINARY,
+    static const int ops[] = { WS_OP_CONT,  WS_OP_TEXT, WS_OP_BINARY,
                                WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG };
+    /* clang-format off */
     static const uint64_t lens[] = { 0, 1, 124, 125, 126, 127, 255, 256, 65535, 65536,
                                      UINT64_C(0xffffffff), UINT64_C(1) << 40, INT64_MAX };
+    /* clang-format on */
     for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
         for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
             for (int fin = 0; fin <= 1; fin++) {
@@ -656,7 +630,7 @@ static void naive_mask(uint8_t *data, size_t len, const uint8_t key[4], size_t o
  * loads), the data flush against a guard page. */
 static void test_mask_vs_naive(void **state) {
     (void)state;
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
     static const size_t offsets[] = { 0, 1, 2, 3, 4, 5, 6, 7, 1001, SIZE_MAX };
     uint8_t src[100 + 8], want[100 + 8];
 
@@ -710,7 +684,7 @@ static void test_mask_zero_key(void **state) {
  * single byte >= 0x80 at any position (word loop or tail) gives 0. */
 static void test_mask_reports_ascii(void **state) {
     (void)state;
-    static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    static const uint8_t key[4] = { TV_MASK_KEY };
     uint8_t plain[100 + 8], data[100 + 8];
 
     for (size_t len = 0; len <= 100; len++)
@@ -724,7 +698,7 @@ static void test_mask_reports_ascii(void **state) {
                 assert_memory_equal(data + align, plain, len);
                 for (size_t bad = 0; bad < len; bad++) {
                     memcpy(data + align, plain, len);
-                    data[align + bad] = 0xC3;  /* a UTF-8 lead byte */
+                    data[align + bad] = 0xC3; /* a UTF-8 lead byte */
                     naive_mask(data + align, len, key, off);
                     assert_int_equal(ws_frame_mask(data + align, len, key, off), 0);
                 }
@@ -750,7 +724,7 @@ static void test_random_frames(void **state) {
         log_init(&want);
         size_t nframes = 1 + rnd[0] % 6;
         for (size_t f = 0; f < nframes; f++) {
-            static const int ops[] = { WS_OP_CONT, WS_OP_TEXT, WS_OP_BINARY,
+            static const int ops[] = { WS_OP_CONT,  WS_OP_TEXT, WS_OP_BINARY,
                                        WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG };
             int op = ops[rnd[1 + f] % 6];
             int control = WS_OP_IS_CONTROL(op);
@@ -773,7 +747,8 @@ static void test_random_frames(void **state) {
         tu_chunks(in, n, n, run_and_check, &ctx);
         tu_chunks(in, n, 1, run_and_check, &ctx);
         tu_chunks(in, n, 1 + rnd[60] % 40, run_and_check, &ctx);
-        for (size_t c = 0; c < 8; c++) feed_cut(in, n, (rnd[50 + c] * n) / 255, &ctx);
+        for (size_t c = 0; c < 8; c++)
+            tu_split_at(in, n, (rnd[50 + c] * n) / 255, run_and_check, &ctx);
         log_free(&want);
     }
 }

@@ -37,49 +37,11 @@
 
 #include "error.h"
 #include "inflate.h"
+#include "rfc1951_tables.h"
 #include "testutil.h"
 
 /* ---------------------------------------------------------------------- */
 /* Small tools                                                            */
-
-struct buf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-static void buf_put(struct buf *b, const void *data, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    if (n > 0) memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void buf_free(struct buf *b) {
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* xorshift64*: deterministic numbers for cut sizes and data. */
-struct rng {
-    uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r) {
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * UINT64_C(2685821657736338717);
-}
-
-/* 0..n-1 */
-static size_t rng_below(struct rng *r, size_t n) {
-    return (size_t)(rng_next(r) % n);
-}
 
 static ws_inflate *new_inflate(unsigned wbits) {
     size_t size = ws_inflate_size(wbits);
@@ -106,7 +68,7 @@ static const char *rc_name(int rc) {
 /* What one run of the decoder did. */
 struct outcome {
     int rc;          /* the last result: END, NEED_INPUT or an error */
-    struct buf out;  /* every byte written */
+    tu_bytes out;    /* every byte written */
     size_t consumed; /* input bytes taken */
     size_t err_lo;   /* an error came while feeding stream bytes */
     size_t err_hi;   /*   [err_lo, err_hi) */
@@ -131,7 +93,7 @@ static uint8_t *guarded_out(size_t n) {
  * beyond what was offered; NEED_INPUT only with all input taken;
  * OUTPUT_FULL only with the output buffer full. */
 static void feed_into(ws_inflate *z, const uint8_t *const *pieces, const size_t *lens, size_t n,
-                      size_t ochunk, struct rng *r, struct outcome *oc) {
+                      size_t ochunk, tu_rng *r, struct outcome *oc) {
     static const size_t random_sizes[] = { 1, 2, 3, 7, 64, 300, 4096, 65536 };
     size_t obuf_size = ochunk == OUT_RANDOM ? 65536 : ochunk;
     uint8_t *obuf = guarded_out(obuf_size);
@@ -142,7 +104,7 @@ static void feed_into(ws_inflate *z, const uint8_t *const *pieces, const size_t 
         size_t off = 0;
         for (;;) {
             size_t cap = ochunk, used = (size_t)-1, got = (size_t)-1;
-            if (ochunk == OUT_RANDOM) cap = random_sizes[rng_below(r, 8)];
+            if (ochunk == OUT_RANDOM) cap = random_sizes[tu_rng_below(r, 8)];
             uint8_t *o = obuf + obuf_size - cap; /* flush against the guard */
             int rc = ws_inflate_feed(z, pieces[i] + off, lens[i] - off, &used, o, cap, &got);
             if (rc < 0) {
@@ -153,7 +115,7 @@ static void feed_into(ws_inflate *z, const uint8_t *const *pieces, const size_t 
             }
             assert_true(used <= lens[i] - off);
             assert_true(got <= cap);
-            buf_put(&oc->out, o, got);
+            tu_bytes_put(&oc->out, o, got);
             off += used;
             oc->consumed += used;
             oc->rc = rc;
@@ -176,12 +138,12 @@ done:
 struct expect {
     const uint8_t *plain; /* the output (for an error: what comes before it) */
     size_t plain_len;
-    int rc;               /* END, NEED_INPUT, or an error */
-    size_t consumed;      /* for END: where the stream ends */
-    size_t bad_at;        /* for an error: the index of the proving byte */
-    int boundary;         /* for END and NEED_INPUT: at a block boundary? */
+    int rc;          /* END, NEED_INPUT, or an error */
+    size_t consumed; /* for END: where the stream ends */
+    size_t bad_at;   /* for an error: the index of the proving byte */
+    int boundary;    /* for END and NEED_INPUT: at a block boundary? */
     unsigned wbits;
-    int not_zlib;         /* zlib's verdict differs on purpose (inflate.c) */
+    int not_zlib; /* zlib's verdict differs on purpose (inflate.c) */
 };
 
 struct everywhere_ctx {
@@ -209,14 +171,14 @@ static void check_outcome(const struct outcome *oc, const struct expect *want, s
     assert_int_equal(oc->boundary, want->boundary);
 }
 
-static int zlib_inflate(const uint8_t *in, size_t n, struct buf *out, size_t *consumed);
+static int zlib_inflate(const uint8_t *in, size_t n, tu_bytes *out, size_t *consumed);
 
 /* zlib's verdict on the stream must be the same: the same bytes and end
  * for a valid stream, a refusal for an invalid one (zlib may need the
  * bytes after the proving one to see it, so invalid streams here carry
  * some padding after it). */
 static void check_zlib_same(const uint8_t *data, size_t len, const struct expect *want) {
-    struct buf out = { 0 };
+    tu_bytes out = { 0 };
     size_t consumed = 0;
     int zrc = zlib_inflate(data, len, &out, &consumed);
     if (want->rc < 0) {
@@ -227,7 +189,7 @@ static void check_zlib_same(const uint8_t *data, size_t len, const struct expect
         if (out.len > 0) assert_memory_equal(out.p, want->plain, out.len);
         if (want->rc == WS_INFLATE_END) assert_int_equal(consumed, want->consumed);
     }
-    buf_free(&out);
+    tu_bytes_free(&out);
 }
 
 static void run_and_check(void *vctx, const uint8_t *const *pieces, const size_t *lens, size_t n) {
@@ -237,36 +199,9 @@ static void run_and_check(void *vctx, const uint8_t *const *pieces, const size_t
     ws_inflate *z = new_inflate(ctx->want->wbits);
     feed_into(z, pieces, lens, n, ctx->ochunk, NULL, &oc);
     check_outcome(&oc, ctx->want, ctx->ochunk);
-    buf_free(&oc.out);
+    tu_bytes_free(&oc.out);
     free(z);
     ctx->runs++;
-}
-
-static void feed_cut(const uint8_t *data, size_t len, size_t cut, struct everywhere_ctx *ctx) {
-    uint8_t *a = tu_guarded_copy(data, cut);
-    uint8_t *b = tu_guarded_copy(data + cut, len - cut);
-    const uint8_t *pieces[2] = { a, b };
-    size_t lens[2] = { cut, len - cut };
-    run_and_check(ctx, pieces, lens, 2);
-    tu_guarded_free(a, cut);
-    tu_guarded_free(b, len - cut);
-}
-
-/* A long input fed one byte per call out of a single guarded buffer. */
-static void feed_bytewise_one_buffer(const uint8_t *data, size_t len, struct everywhere_ctx *ctx) {
-    uint8_t *g = tu_guarded_copy(data, len);
-    const uint8_t **pieces = calloc(len ? len : 1, sizeof(*pieces));
-    size_t *lens = calloc(len ? len : 1, sizeof(*lens));
-    assert_non_null(pieces);
-    assert_non_null(lens);
-    for (size_t i = 0; i < len; i++) {
-        pieces[i] = g + i;
-        lens[i] = 1;
-    }
-    run_and_check(ctx, pieces, lens, len);
-    free(pieces);
-    free(lens);
-    tu_guarded_free(g, len);
 }
 
 /* Inputs longer than this are cut at selected points, not at all. */
@@ -298,25 +233,24 @@ static void feed_everywhere(const uint8_t *data, size_t len, const struct expect
         if (k < 2 && !big)
             feed_chunks(data, len, 1, &ctx);
         else
-            feed_bytewise_one_buffer(data, len, &ctx);
+            tu_bytewise(data, len, run_and_check, &ctx);
     }
     size_t turn = 0;
     for (size_t cut = 0; cut <= len; cut++) {
         if (big && cut > 24 && cut + 24 < len && cut % 4093 != 0) continue;
         ctx.ochunk = ochunks[turn++ % nout];
-        feed_cut(data, len, cut, &ctx);
+        tu_split_at(data, len, cut, run_and_check, &ctx);
     }
     for (size_t i = 0; i < sizeof(chunk_sizes) / sizeof(chunk_sizes[0]); i++) {
         ctx.ochunk = ochunks[turn++ % nout];
-        if (len / chunk_sizes[i] < 4096)
-            feed_chunks(data, len, chunk_sizes[i], &ctx);
+        if (len / chunk_sizes[i] < 4096) feed_chunks(data, len, chunk_sizes[i], &ctx);
     }
     assert_true(ctx.runs > 0);
 }
 
 /* One decode of a whole stream held in one buffer, with output buffers of
  * random sizes and the input cut at random (when r is given). */
-static void decode_once(const uint8_t *data, size_t len, unsigned wbits, struct rng *r,
+static void decode_once(const uint8_t *data, size_t len, unsigned wbits, tu_rng *r,
                         struct outcome *oc) {
     uint8_t *g = tu_guarded_copy(data, len);
     size_t max_pieces = len + 1, n = 0, off = 0;
@@ -330,9 +264,9 @@ static void decode_once(const uint8_t *data, size_t len, unsigned wbits, struct 
         n = 1;
     } else {
         static const size_t limits[] = { 1, 5, 17, 200, 5000, 100000 };
-        size_t limit = limits[rng_below(r, 6)];
+        size_t limit = limits[tu_rng_below(r, 6)];
         while (off < len) {
-            size_t k = 1 + rng_below(r, limit);
+            size_t k = 1 + tu_rng_below(r, limit);
             if (k > len - off) k = len - off;
             pieces[n] = g + off;
             lens[n++] = k;
@@ -354,7 +288,7 @@ static void decode_once(const uint8_t *data, size_t len, unsigned wbits, struct 
 /* Raw DEFLATE (no zlib header) of data, with a Z_SYNC_FLUSH after each of
  * the nflush offsets in flush[] (ascending), and Z_FINISH at the end. */
 static void zlib_deflate(const uint8_t *data, size_t n, int level, int wbits, int strategy,
-                         const size_t *flush, size_t nflush, struct buf *out) {
+                         const size_t *flush, size_t nflush, tu_bytes *out) {
     z_stream s;
     memset(&s, 0, sizeof(s));
     assert_int_equal(deflateInit2(&s, level, Z_DEFLATED, -wbits, 8, strategy), Z_OK);
@@ -371,7 +305,7 @@ static void zlib_deflate(const uint8_t *data, size_t n, int level, int wbits, in
             s.avail_out = sizeof(chunk);
             rc = deflate(&s, mode);
             assert_true(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
-            buf_put(out, chunk, sizeof(chunk) - s.avail_out);
+            tu_bytes_put(out, chunk, sizeof(chunk) - s.avail_out);
         } while (s.avail_out == 0 || (mode == Z_FINISH && rc != Z_STREAM_END));
         at = to;
     }
@@ -380,7 +314,7 @@ static void zlib_deflate(const uint8_t *data, size_t n, int level, int wbits, in
 
 /* zlib's raw inflate over the whole of in: Z_STREAM_END, Z_DATA_ERROR, or
  * Z_BUF_ERROR when the input ran out first. */
-static int zlib_inflate(const uint8_t *in, size_t n, struct buf *out, size_t *consumed) {
+static int zlib_inflate(const uint8_t *in, size_t n, tu_bytes *out, size_t *consumed) {
     z_stream s;
     memset(&s, 0, sizeof(s));
     assert_int_equal(inflateInit2(&s, -15), Z_OK);
@@ -392,7 +326,7 @@ static int zlib_inflate(const uint8_t *in, size_t n, struct buf *out, size_t *co
         s.next_out = chunk;
         s.avail_out = sizeof(chunk);
         rc = inflate(&s, Z_SYNC_FLUSH);
-        if (out) buf_put(out, chunk, sizeof(chunk) - s.avail_out);
+        if (out) tu_bytes_put(out, chunk, sizeof(chunk) - s.avail_out);
     } while (rc == Z_OK && (s.avail_out == 0 || s.avail_in > 0));
     if (rc == Z_OK) rc = Z_BUF_ERROR;
     if (consumed) *consumed = n - s.avail_in;
@@ -403,40 +337,22 @@ static int zlib_inflate(const uint8_t *in, size_t n, struct buf *out, size_t *co
 /* ---------------------------------------------------------------------- */
 /* Building streams by hand (RFC 1951 §3)                                 */
 
-/* §3.2.5 */
-static const uint16_t len_base[29] = {
-    3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-    35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258
-};
-static const uint8_t len_extra[29] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0
-};
-static const uint16_t dist_base[30] = {
-    1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
-    257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577
-};
-static const uint8_t dist_extra[30] = {
-    0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13
-};
-/* §3.2.7 */
-static const uint8_t cl_order[19] = {
-    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15
-};
+/* The tables of §3.2.5 and §3.2.7: rfc1951_tables.h. */
 
 /* A stream being written, and the output a decoder must give for it. */
 struct sb {
-    struct buf bytes; /* finished bytes */
-    uint64_t acc;     /* bits not yet a whole byte */
+    tu_bytes bytes; /* finished bytes */
+    uint64_t acc;   /* bits not yet a whole byte */
     unsigned nacc;
-    struct buf plain; /* the decoded output so far */
+    tu_bytes plain; /* the decoded output so far */
     /* The current block's codes: code values (§3.2.2) and lengths. */
     uint16_t lcode[288], dcode[32], ccode[19];
     uint8_t llen[288], dlen[32], clen[19];
 };
 
 static void sb_free(struct sb *s) {
-    buf_free(&s->bytes);
-    buf_free(&s->plain);
+    tu_bytes_free(&s->bytes);
+    tu_bytes_free(&s->plain);
 }
 
 /* A number of n bits, least significant bit first (§3.1.1). */
@@ -445,7 +361,7 @@ static void sb_bits(struct sb *s, uint32_t v, unsigned n) {
     s->nacc += n;
     while (s->nacc >= 8) {
         uint8_t b = (uint8_t)s->acc;
-        buf_put(&s->bytes, &b, 1);
+        tu_bytes_put(&s->bytes, &b, 1);
         s->acc >>= 8;
         s->nacc -= 8;
     }
@@ -458,9 +374,7 @@ static void sb_code(struct sb *s, uint16_t code, unsigned len) {
 }
 
 /* The index of the byte that holds the last bit written. */
-static size_t sb_last_byte(const struct sb *s) {
-    return (s->bytes.len * 8 + s->nacc - 1) / 8;
-}
+static size_t sb_last_byte(const struct sb *s) { return (s->bytes.len * 8 + s->nacc - 1) / 8; }
 
 /* Pad the last byte with zero bits. */
 static void sb_flush(struct sb *s) {
@@ -502,8 +416,8 @@ static void sb_stored(struct sb *s, int final, const uint8_t *data, size_t n) {
     sb_flush(s);
     sb_bits(s, (uint32_t)n, 16);
     sb_bits(s, (uint32_t)(~n & 0xffff), 16);
-    buf_put(&s->bytes, data, n);
-    buf_put(&s->plain, data, n);
+    tu_bytes_put(&s->bytes, data, n);
+    tu_bytes_put(&s->plain, data, n);
 }
 
 /* A block with the fixed codes (§3.2.6). */
@@ -527,15 +441,13 @@ static void sb_dynamic_head(struct sb *s, int final, unsigned hlit, unsigned hdi
     sb_bits(s, hlit, 5);
     sb_bits(s, hdist, 5);
     sb_bits(s, hclen, 4);
-    for (unsigned i = 0; i < hclen + 4; i++) sb_bits(s, cl[cl_order[i]], 3);
+    for (unsigned i = 0; i < hclen + 4; i++) sb_bits(s, cl[tv_cl_order[i]], 3);
     memcpy(s->clen, cl, 19);
     canonical(s->clen, 19, s->ccode);
 }
 
 /* A code length symbol, and the extra bits of 16, 17, 18. */
-static void sb_cl(struct sb *s, unsigned sym) {
-    sb_code(s, s->ccode[sym], s->clen[sym]);
-}
+static void sb_cl(struct sb *s, unsigned sym) { sb_code(s, s->ccode[sym], s->clen[sym]); }
 
 /* The code length code that plain_lengths() uses: 0..15 in 4 bits each.
  * And one with repeats: 0, 16, 17, 18 and 1..9 in 4 bits, 10..15 in 5. */
@@ -580,34 +492,32 @@ static void sb_dynamic(struct sb *s, int final, const uint8_t *llen, unsigned nl
 
 static void sb_lit(struct sb *s, uint8_t c) {
     sb_code(s, s->lcode[c], s->llen[c]);
-    buf_put(&s->plain, &c, 1);
+    tu_bytes_put(&s->plain, &c, 1);
 }
 
-static void sb_eob(struct sb *s) {
-    sb_code(s, s->lcode[256], s->llen[256]);
-}
+static void sb_eob(struct sb *s) { sb_code(s, s->lcode[256], s->llen[256]); }
 
 /* A match given as symbols and extra-bit values, exactly as sent. */
 static void sb_match_syms(struct sb *s, unsigned lsym, unsigned lx, unsigned dsym, unsigned dx) {
     sb_code(s, s->lcode[lsym], s->llen[lsym]);
-    sb_bits(s, lx, len_extra[lsym - 257]);
+    sb_bits(s, lx, tv_len_extra[lsym - 257]);
     sb_code(s, s->dcode[dsym], s->dlen[dsym]);
-    sb_bits(s, dx, dist_extra[dsym]);
-    size_t len = len_base[lsym - 257] + lx, dist = dist_base[dsym] + dx;
+    sb_bits(s, dx, tv_dist_extra[dsym]);
+    size_t len = tv_len_base[lsym - 257] + lx, dist = tv_dist_base[dsym] + dx;
     assert_true(dist <= s->plain.len);
     for (size_t i = 0; i < len; i++) {
         uint8_t c = s->plain.p[s->plain.len - dist];
-        buf_put(&s->plain, &c, 1);
+        tu_bytes_put(&s->plain, &c, 1);
     }
 }
 
 /* A match, with the symbols an encoder would choose. */
 static void sb_match(struct sb *s, unsigned len, unsigned dist) {
     unsigned l = 28, d = 29;
-    while (len_base[l] > len) l--;
+    while (tv_len_base[l] > len) l--;
     if (len == 258) l = 28; /* 285, not 284 + 31 */
-    while (dist_base[d] > dist) d--;
-    sb_match_syms(s, 257 + l, len - len_base[l], d, dist - dist_base[d]);
+    while (tv_dist_base[d] > dist) d--;
+    sb_match_syms(s, 257 + l, len - tv_len_base[l], d, dist - tv_dist_base[d]);
 }
 
 /* The expectation for a valid stream held by s (already flushed). */
@@ -620,23 +530,23 @@ static struct expect sb_expect(const struct sb *s, int rc, int boundary, unsigne
  * >= 2), lengths up to 15: split a random leaf of a growing binary tree
  * until there is a leaf per symbol, preferring deep leaves so that long
  * codes (and decoding subtables) come up. */
-static void random_lengths(struct rng *r, const uint8_t *use, unsigned n, uint8_t *lens) {
+static void random_lengths(tu_rng *r, const uint8_t *use, unsigned n, uint8_t *lens) {
     uint8_t depth[288];
     unsigned leaves = 1, want = 0;
     for (unsigned i = 0; i < n; i++) want += use[i] != 0;
     assert_true(want >= 2 && want <= 288);
     depth[0] = 0;
     while (leaves < want) {
-        unsigned pick = (unsigned)rng_below(r, leaves);
+        unsigned pick = (unsigned)tu_rng_below(r, leaves);
         for (unsigned tries = 0; tries < 3 && depth[pick] < 8; tries++)
-            pick = (unsigned)rng_below(r, leaves);
+            pick = (unsigned)tu_rng_below(r, leaves);
         if (depth[pick] == 15) continue;
         depth[pick]++;
         depth[leaves++] = depth[pick];
     }
     /* Shuffle the depths onto the symbols in use. */
     for (unsigned i = leaves; i-- > 1;) {
-        unsigned j = (unsigned)rng_below(r, i + 1);
+        unsigned j = (unsigned)tu_rng_below(r, i + 1);
         uint8_t t = depth[i];
         depth[i] = depth[j];
         depth[j] = t;
@@ -658,11 +568,11 @@ static size_t with_tail(uint8_t *dst, const uint8_t *payload, size_t n) {
 
 /* zlib gives the same bytes for it. */
 static void check_zlib_agrees(const uint8_t *stream, size_t n, const char *plain, int want_zrc) {
-    struct buf out = { 0 };
+    tu_bytes out = { 0 };
     assert_int_equal(zlib_inflate(stream, n, &out, NULL), want_zrc);
     assert_int_equal(out.len, strlen(plain));
     assert_memory_equal(out.p, plain, out.len);
-    buf_free(&out);
+    tu_bytes_free(&out);
 }
 
 /* §7.2.3.1: "Hello", compressed with a sync flush, and the same message
@@ -684,7 +594,7 @@ static void test_rfc7692_hello(void **state) {
     memset(&oc, 0, sizeof(oc));
     feed_into(z, pieces, lens, 3, 4096, NULL, &oc);
     check_outcome(&oc, &want, 4096);
-    buf_free(&oc.out);
+    tu_bytes_free(&oc.out);
     free(z);
 }
 
@@ -728,8 +638,9 @@ static void test_rfc7692_context_takeover(void **state) {
     }
 
     /* Both messages, cut every way, as one stream. */
-    struct expect want = { (const uint8_t *)"HelloHello", 10, WS_INFLATE_NEED_INPUT, na + nb,
-                           0, 1, 15, 0 };
+    struct expect want = {
+        (const uint8_t *)"HelloHello", 10, WS_INFLATE_NEED_INPUT, na + nb, 0, 1, 15, 0
+    };
     feed_everywhere(both, na + nb, &want);
 }
 
@@ -753,10 +664,10 @@ static void test_rfc7692_bfinal(void **state) {
     uint8_t in[sizeof(payload) + 4];
     size_t n = with_tail(in, payload, sizeof(payload));
     size_t zused = 0;
-    struct buf zout = { 0 };
+    tu_bytes zout = { 0 };
     assert_int_equal(zlib_inflate(in, n, &zout, &zused), Z_STREAM_END);
     assert_int_equal(zused, 7);
-    buf_free(&zout);
+    tu_bytes_free(&zout);
     struct expect want = { (const uint8_t *)"Hello", 5, WS_INFLATE_END, 7, 0, 1, 15, 0 };
     feed_everywhere(in, n, &want);
 }
@@ -764,8 +675,8 @@ static void test_rfc7692_bfinal(void **state) {
 /* §7.2.3.5: two blocks in one message: a sync flush in the middle. */
 static void test_rfc7692_two_blocks(void **state) {
     (void)state;
-    static const uint8_t payload[] = { 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff,
-                                       0xca, 0xc9, 0xc9, 0x07, 0x00 };
+    static const uint8_t payload[] = { 0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff,
+                                       0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00 };
     uint8_t in[sizeof(payload) + 4];
     size_t n = with_tail(in, payload, sizeof(payload));
     struct expect want = { (const uint8_t *)"Hello", 5, WS_INFLATE_NEED_INPUT, n, 0, 1, 15, 0 };
@@ -850,12 +761,12 @@ static void test_fixed_block(void **state) {
 /* A random block body: n symbols, literals and matches, using only the
  * symbols the current codes have (a match only where its distance fits in
  * the output so far). */
-static void random_body(struct sb *s, struct rng *r, unsigned n) {
+static void random_body(struct sb *s, tu_rng *r, unsigned n) {
     for (unsigned i = 0; i < n; i++) {
-        unsigned lsym = (unsigned)rng_below(r, 286);
+        unsigned lsym = (unsigned)tu_rng_below(r, 286);
         if (lsym == 256 || s->llen[lsym] == 0) {
             /* a literal that has a code */
-            unsigned c = (unsigned)rng_below(r, 256);
+            unsigned c = (unsigned)tu_rng_below(r, 256);
             while (s->llen[c] == 0) c = (c + 1) % 256;
             if (s->llen[c] == 0) continue;
             sb_lit(s, (uint8_t)c);
@@ -865,15 +776,15 @@ static void random_body(struct sb *s, struct rng *r, unsigned n) {
             sb_lit(s, (uint8_t)lsym);
             continue;
         }
-        unsigned dsym = (unsigned)rng_below(r, 30), tries = 0;
-        while ((s->dlen[dsym] == 0 || dist_base[dsym] > s->plain.len) && tries++ < 30)
+        unsigned dsym = (unsigned)tu_rng_below(r, 30), tries = 0;
+        while ((s->dlen[dsym] == 0 || tv_dist_base[dsym] > s->plain.len) && tries++ < 30)
             dsym = (dsym + 1) % 30;
-        if (s->dlen[dsym] == 0 || dist_base[dsym] > s->plain.len) continue;
-        unsigned dmax = (1u << dist_extra[dsym]) - 1;
-        if (dist_base[dsym] + dmax > s->plain.len)
-            dmax = (unsigned)(s->plain.len - dist_base[dsym]);
-        unsigned lx = (unsigned)rng_below(r, 1u << len_extra[lsym - 257]);
-        unsigned dx = (unsigned)rng_below(r, dmax + 1u);
+        if (s->dlen[dsym] == 0 || tv_dist_base[dsym] > s->plain.len) continue;
+        unsigned dmax = (1u << tv_dist_extra[dsym]) - 1;
+        if (tv_dist_base[dsym] + dmax > s->plain.len)
+            dmax = (unsigned)(s->plain.len - tv_dist_base[dsym]);
+        unsigned lx = (unsigned)tu_rng_below(r, 1u << tv_len_extra[lsym - 257]);
+        unsigned dx = (unsigned)tu_rng_below(r, dmax + 1u);
         sb_match_syms(s, lsym, lx, dsym, dx);
     }
 }
@@ -883,24 +794,24 @@ static void random_body(struct sb *s, struct rng *r, unsigned n) {
  * blocks per stream. */
 static void test_dynamic_blocks(void **state) {
     (void)state;
-    struct rng r = { 0x1951 };
+    tu_rng r = { 0x1951 };
     for (int round = 0; round < 10; round++) {
         struct sb s;
         memset(&s, 0, sizeof(s));
         unsigned blocks = 1 + (unsigned)(round % 3);
         for (unsigned b = 0; b < blocks; b++) {
             uint8_t luse[286], duse[30], llen[286], dlen[30];
-            unsigned nlen = round == 0 ? 286 : 257 + (unsigned)rng_below(&r, 30);
-            unsigned ndist = round == 0 ? 30 : 2 + (unsigned)rng_below(&r, 29);
-            for (unsigned i = 0; i < nlen; i++) luse[i] = round == 0 || rng_below(&r, 3) != 0;
+            unsigned nlen = round == 0 ? 286 : 257 + (unsigned)tu_rng_below(&r, 30);
+            unsigned ndist = round == 0 ? 30 : 2 + (unsigned)tu_rng_below(&r, 29);
+            for (unsigned i = 0; i < nlen; i++) luse[i] = round == 0 || tu_rng_below(&r, 3) != 0;
             luse[256] = 1;
             luse[0] = 1;
-            for (unsigned i = 0; i < ndist; i++) duse[i] = round == 0 || rng_below(&r, 2) != 0;
+            for (unsigned i = 0; i < ndist; i++) duse[i] = round == 0 || tu_rng_below(&r, 2) != 0;
             duse[0] = duse[1] = 1;
             random_lengths(&r, luse, nlen, llen);
             random_lengths(&r, duse, ndist, dlen);
             sb_dynamic(&s, b + 1 == blocks, llen, nlen, dlen, ndist, (round + (int)b) & 1);
-            random_body(&s, &r, 200 + (unsigned)rng_below(&r, 300));
+            random_body(&s, &r, 200 + (unsigned)tu_rng_below(&r, 300));
             sb_eob(&s);
         }
         sb_flush(&s);
@@ -918,7 +829,7 @@ static void test_dynamic_blocks(void **state) {
  * symbols. */
 static void test_every_length_and_distance(void **state) {
     (void)state;
-    struct rng r = { 7692 };
+    tu_rng r = { 7692 };
     uint8_t *history = malloc(33000);
     assert_non_null(history);
     tu_fill_random(history, 33000, 3);
@@ -938,15 +849,15 @@ static void test_every_length_and_distance(void **state) {
             sb_fixed(&s, 1);
         }
         for (unsigned l = 0; l < 29; l++) {
-            sb_match_syms(&s, 257 + l, 0, (unsigned)rng_below(&r, 30), 0);
-            sb_match_syms(&s, 257 + l, (1u << len_extra[l]) - 1, 4, 1);
+            sb_match_syms(&s, 257 + l, 0, (unsigned)tu_rng_below(&r, 30), 0);
+            sb_match_syms(&s, 257 + l, (1u << tv_len_extra[l]) - 1, 4, 1);
         }
         for (unsigned len = 3; len <= 258; len++)
-            sb_match(&s, len, 1 + (unsigned)rng_below(&r, 32768));
+            sb_match(&s, len, 1 + (unsigned)tu_rng_below(&r, 32768));
         for (unsigned d = 0; d < 30; d++) {
             sb_match_syms(&s, 257, 0, d, 0);
             sb_lit(&s, (uint8_t)d);
-            sb_match_syms(&s, 285, 0, d, (1u << dist_extra[d]) - 1);
+            sb_match_syms(&s, 285, 0, d, (1u << tv_dist_extra[d]) - 1);
         }
         sb_match_syms(&s, 284, 31, 0, 0);
         sb_eob(&s);
@@ -1021,7 +932,7 @@ static void test_distance_beyond_output(void **state) {
     size_t bad_at = sb_last_byte(&s);
     uint8_t zeros[64] = { 0 };
     sb_flush(&s);
-    buf_put(&s.bytes, zeros, sizeof(zeros));
+    tu_bytes_put(&s.bytes, zeros, sizeof(zeros));
     struct expect want = { s.plain.p, 0, WS_E_INFLATE_DISTANCE, 0, bad_at, 0, 15, 0 };
     feed_everywhere(s.bytes.p, s.bytes.len, &want);
     sb_free(&s);
@@ -1039,7 +950,7 @@ static void test_distance_beyond_output(void **state) {
     sb_bits(&s, 306 - 257, 7);
     bad_at = sb_last_byte(&s);
     sb_flush(&s);
-    buf_put(&s.bytes, zeros, sizeof(zeros));
+    tu_bytes_put(&s.bytes, zeros, sizeof(zeros));
     struct expect far = { s.plain.p, before, WS_E_INFLATE_DISTANCE, 0, bad_at, 0, 15, 0 };
     feed_everywhere(s.bytes.p, s.bytes.len, &far);
     sb_free(&s);
@@ -1058,7 +969,7 @@ static void test_reset_after_end(void **state) {
     sb_eob(&a);
     sb_flush(&a);
     size_t alen = a.bytes.len;
-    buf_put(&a.bytes, "\x12\x34", 2); /* not part of the stream */
+    tu_bytes_put(&a.bytes, "\x12\x34", 2); /* not part of the stream */
 
     sb_fixed(&b, 1);
     sb_lit(&b, '!');
@@ -1068,7 +979,7 @@ static void test_reset_after_end(void **state) {
     struct sb b2;
     memset(&b2, 0, sizeof(b2));
     sb_fixed(&b2, 1);
-    buf_put(&b2.plain, "context takeover", 16);
+    tu_bytes_put(&b2.plain, "context takeover", 16);
     sb_match(&b2, 16, 16);
     sb_eob(&b2);
     sb_flush(&b2);
@@ -1113,7 +1024,7 @@ static void expect_error(struct sb *s, size_t plain_len, int err) {
     size_t bad_at = sb_last_byte(s);
     uint8_t zeros[600] = { 0 };
     sb_flush(s);
-    buf_put(&s->bytes, zeros, sizeof(zeros));
+    tu_bytes_put(&s->bytes, zeros, sizeof(zeros));
     struct expect want = { s->plain.p, plain_len, err, 0, bad_at, 0, 15, 0 };
     check_zlib_same(s->bytes.p, s->bytes.len, &want);
     /* Ours, every way, with a few bytes after the proving one. */
@@ -1491,36 +1402,34 @@ static void test_error_reserved_symbols(void **state) {
 
 /* Test data of a few kinds: random bytes, English-like text, a phrase
  * repeated with mutations, long runs, JSON chat messages. */
-static void make_data(struct rng *r, int kind, uint8_t *p, size_t n) {
-    static const char *words[] = { "the", "quick", "brown", "fox", "jumps", "over", "lazy",
-                                   "dog", "and", "a", "websocket", "frame", "message",
-                                   "deflate", "window", "of", "to", "is" };
+static void make_data(tu_rng *r, int kind, uint8_t *p, size_t n) {
+    static const char *words[] = { "the",     "quick",   "brown",  "fox", "jumps",     "over",
+                                   "lazy",    "dog",     "and",    "a",   "websocket", "frame",
+                                   "message", "deflate", "window", "of",  "to",        "is" };
     size_t i = 0;
     switch (kind) {
-    case 0:
-        tu_fill_random(p, n, rng_next(r));
-        break;
+    case 0: tu_fill_random(p, n, tu_rng_next(r)); break;
     case 1:
         while (i < n) {
-            const char *w = words[rng_below(r, 18)];
+            const char *w = words[tu_rng_below(r, 18)];
             for (size_t k = 0; w[k] && i < n; k++) p[i++] = (uint8_t)w[k];
-            if (i < n) p[i++] = rng_below(r, 12) ? ' ' : (rng_below(r, 2) ? '.' : '\n');
+            if (i < n) p[i++] = tu_rng_below(r, 12) ? ' ' : (tu_rng_below(r, 2) ? '.' : '\n');
         }
         break;
     case 2: {
         uint8_t phrase[40];
-        size_t m = 5 + rng_below(r, 35);
-        tu_fill_random(phrase, m, rng_next(r));
+        size_t m = 5 + tu_rng_below(r, 35);
+        tu_fill_random(phrase, m, tu_rng_next(r));
         for (; i < n; i++) {
             p[i] = phrase[i % m];
-            if (rng_below(r, 50) == 0) p[i] ^= (uint8_t)rng_next(r);
+            if (tu_rng_below(r, 50) == 0) p[i] ^= (uint8_t)tu_rng_next(r);
         }
         break;
     }
     case 3:
         while (i < n) {
-            uint8_t c = (uint8_t)rng_next(r);
-            size_t run = 1 + rng_below(r, rng_below(r, 2) ? 5 : 600);
+            uint8_t c = (uint8_t)tu_rng_next(r);
+            size_t run = 1 + tu_rng_below(r, tu_rng_below(r, 2) ? 5 : 600);
             for (size_t k = 0; k < run && i < n; k++) p[i++] = c;
         }
         break;
@@ -1530,9 +1439,9 @@ static void make_data(struct rng *r, int kind, uint8_t *p, size_t n) {
             int len = snprintf(msg, sizeof(msg),
                                "{\"type\":\"chat\",\"id\":%u,\"user\":\"%s\","
                                "\"text\":\"%s %s %s\"}",
-                               (unsigned)rng_below(r, 100000), words[rng_below(r, 18)],
-                               words[rng_below(r, 18)], words[rng_below(r, 18)],
-                               words[rng_below(r, 18)]);
+                               (unsigned)tu_rng_below(r, 100000), words[tu_rng_below(r, 18)],
+                               words[tu_rng_below(r, 18)], words[tu_rng_below(r, 18)],
+                               words[tu_rng_below(r, 18)]);
             for (int k = 0; k < len && i < n; k++) p[i++] = (uint8_t)msg[k];
         }
         break;
@@ -1540,14 +1449,14 @@ static void make_data(struct rng *r, int kind, uint8_t *p, size_t n) {
 }
 
 static void check_decodes_to(const uint8_t *stream, size_t len, const uint8_t *plain, size_t n,
-                             unsigned wbits, struct rng *r) {
+                             unsigned wbits, tu_rng *r) {
     struct outcome oc;
     decode_once(stream, len, wbits, r, &oc);
     if (oc.rc != WS_INFLATE_END) fail_msg("window %u: %s", wbits, rc_name(oc.rc));
     assert_int_equal(oc.out.len, n);
     assert_memory_equal(oc.out.p, plain, n);
     assert_int_equal(oc.consumed, len);
-    buf_free(&oc.out);
+    tu_bytes_free(&oc.out);
 }
 
 /* Every window size, level and strategy, with sync flushes in between:
@@ -1561,24 +1470,25 @@ static void test_zlib_differential(void **state) {
     (void)state;
     static const int strategies[] = { Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE,
                                       Z_FIXED };
-    struct rng r = { 0xdeadbeef };
+    tu_rng r = { 0xdeadbeef };
     uint8_t *plain = malloc(40000);
     assert_non_null(plain);
 
     for (int w = 8; w <= 15; w++) {
         for (int level = 0; level <= 9; level++) {
             for (int st = 0; st < 5; st++) {
-                int kind = (int)rng_below(&r, 5);
-                size_t n = rng_below(&r, 4) == 0 ? rng_below(&r, 100) : 1000 + rng_below(&r, 12000);
+                int kind = (int)tu_rng_below(&r, 5);
+                size_t n = tu_rng_below(&r, 4) == 0 ? tu_rng_below(&r, 100)
+                                                    : 1000 + tu_rng_below(&r, 12000);
                 if (level == 6 && st == 0) n = 40000;
                 make_data(&r, kind, plain, n);
-                size_t flush[3], nflush = rng_below(&r, 4);
+                size_t flush[3], nflush = tu_rng_below(&r, 4);
                 for (size_t i = 0; i < nflush; i++) flush[i] = n * (i + 1) / (nflush + 1);
-                struct buf z = { 0 };
+                tu_bytes z = { 0 };
                 zlib_deflate(plain, n, level, w == 8 ? 9 : w, strategies[st], flush, nflush, &z);
                 check_decodes_to(z.p, z.len, plain, n, (unsigned)w, NULL);
                 check_decodes_to(z.p, z.len, plain, n, (unsigned)w, &r);
-                buf_free(&z);
+                tu_bytes_free(&z);
             }
         }
     }
@@ -1593,7 +1503,7 @@ static void test_zlib_differential(void **state) {
  * stands at a block boundary. */
 static void test_zlib_messages(void **state) {
     (void)state;
-    struct rng r = { 6455 };
+    tu_rng r = { 6455 };
     uint8_t *plain = malloc(20000), out[65536];
     assert_non_null(plain);
 
@@ -1606,9 +1516,9 @@ static void test_zlib_messages(void **state) {
             for (int m = 0; m < 40; m++) {
                 /* (Not empty: zlib has nothing to flush for an empty
                  * message; RFC 7692 §7.2.3.6 sends one as 00.) */
-                size_t n = rng_below(&r, 6) == 0 ? 5000 + rng_below(&r, 15000)
-                                                 : 1 + rng_below(&r, 300);
-                make_data(&r, m % 3 == 0 ? 4 : (int)rng_below(&r, 5), plain, n);
+                size_t n = tu_rng_below(&r, 6) == 0 ? 5000 + tu_rng_below(&r, 15000)
+                                                    : 1 + tu_rng_below(&r, 300);
+                make_data(&r, m % 3 == 0 ? 4 : (int)tu_rng_below(&r, 5), plain, n);
                 uint8_t msg[40000];
                 zs.next_in = plain;
                 zs.avail_in = (uInt)n;
@@ -1626,9 +1536,9 @@ static void test_zlib_messages(void **state) {
                 while (off < mlen + 4) {
                     const uint8_t *src = off < mlen ? msg + off : tail + (off - mlen);
                     size_t left = off < mlen ? mlen - off : mlen + 4 - off;
-                    size_t k = 1 + rng_below(&r, rng_below(&r, 2) ? 8 : 3000);
+                    size_t k = 1 + tu_rng_below(&r, tu_rng_below(&r, 2) ? 8 : 3000);
                     if (k > left) k = left;
-                    size_t cap = 1 + rng_below(&r, rng_below(&r, 2) ? 16 : sizeof(out));
+                    size_t cap = 1 + tu_rng_below(&r, tu_rng_below(&r, 2) ? 16 : sizeof(out));
                     int rc;
                     do {
                         if (total + cap > sizeof(out)) cap = sizeof(out) - total;
@@ -1689,8 +1599,8 @@ static void test_size_and_init(void **state) {
 static void test_no_output_room(void **state) {
     (void)state;
     static const uint8_t hello[] = { 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00 };
-    static const uint8_t empty_then_stored[] = { 0x00, 0x00, 0x00, 0xff, 0xff,
-                                                 0x01, 0x01, 0x00, 0xfe, 0xff, 'x' };
+    static const uint8_t empty_then_stored[] = { 0x00, 0x00, 0x00, 0xff, 0xff, 0x01,
+                                                 0x01, 0x00, 0xfe, 0xff, 'x' };
     ws_inflate *z = new_inflate(15);
     uint8_t out[8];
     size_t used, got;
@@ -1728,8 +1638,13 @@ static void test_no_output_room(void **state) {
  * half read, a stored length, a distance), so each is tried. */
 static void test_fresh_stream_after_error(void **state) {
     (void)state;
-    static const uint8_t hello[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff };
-    static const struct { const char *what; uint8_t bytes[8]; size_t len; } bad[] = {
+    static const uint8_t hello[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07,
+                                     0x00, 0x00, 0x00, 0xff, 0xff };
+    static const struct {
+        const char *what;
+        uint8_t bytes[8];
+        size_t len;
+    } bad[] = {
         { "reserved block type", { 0x07, 0x00 }, 2 },
         { "stored length mismatch", { 0x00, 0x05, 0x00, 0x05, 0x00 }, 5 },
         { "distance beyond the output", { 0x03, 0x02 }, 2 },

@@ -45,10 +45,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KIB 1024L
-#define MIB (1024L * 1024L)
-#define READ_BUF (256 * KIB)   /* the server's read buffer (server_internal.h) */
-
+#define KIB      1024L
+#define MIB      (1024L * 1024L)
+#define READ_BUF (256 * KIB) /* the server's read buffer (server_internal.h) */
 
 /* The server's memory must never pass limit_kb: a regression stops here,
  * the server killed, instead of eating the machine. (Under a sanitizer or
@@ -118,7 +117,7 @@ static void test_declared_lengths_cost_nothing(void **state) {
     long rss0 = ts_server_rss_kb(&srv), vm0 = ts_pid_status_kb(srv.pid, "VmSize");
     for (int i = 0; i < PEERS; i++) {
         WSC_OK(&p[i], wsc_open(&p[i], &srv));
-        WSC_OK(&p[i], wsc_send_frame(&p[i], WS_OP_BINARY, "x", 1));           /* FIN = 0 */
+        WSC_OK(&p[i], wsc_send_frame(&p[i], WS_OP_BINARY, "x", 1)); /* FIN = 0 */
         WSC_OK(&p[i], wsc_send_frame_header(&p[i], WS_FIN | WS_OP_CONT, (16u << 20) - 1));
         WSC_OK(&p[i], wsc_send_payload(&p[i], junk, sizeof(junk)));
         if (i % 50 == 0) witness_echo(&w);
@@ -127,7 +126,8 @@ static void test_declared_lengths_cost_nothing(void **state) {
     long rss1 = ts_server_rss_kb(&srv), vm1 = ts_pid_status_kb(srv.pid, "VmSize");
     budget_figures(&total1, &peak, &limit);
     print_message("  200 peers announcing 16 MiB each: budget +%zu bytes, VmSize +%ld KiB, "
-                  "VmRSS +%ld KiB\n", total1 - total0, vm1 - vm0, rss1 - rss0);
+                  "VmRSS +%ld KiB\n",
+                  total1 - total0, vm1 - vm0, rss1 - rss0);
     /* Per peer: a connection's working state and one 256-byte buffer, far
      * under 1 KiB; reserving the announced 16 MiB would be 3.2 GiB. */
     assert_true(total1 - total0 < PEERS * 1024);
@@ -147,7 +147,7 @@ static void hold_unfinished(wsc *c, uint64_t seed) {
     tu_fill_random(part, sizeof(part), seed);
     for (size_t i = 0; i < sizeof(part); i++) part[i] = (uint8_t)('a' + part[i] % 26);
     WSC_OK(c, wsc_open(c, &srv));
-    WSC_OK(c, wsc_send_frame(c, WS_OP_TEXT, part, sizeof(part)));  /* FIN = 0 */
+    WSC_OK(c, wsc_send_frame(c, WS_OP_TEXT, part, sizeof(part))); /* FIN = 0 */
 }
 
 /* 1 if the server has closed c with code (close frame, then EOF). */
@@ -176,7 +176,7 @@ static void test_unfinished_messages_shed_stalest_first(void **state) {
     long rss0 = ts_server_rss_kb(&srv);
     for (int i = 0; i < OLD; i++) hold_unfinished(&old[i], (uint64_t)i);
     witness_echo(&w);
-    ts_sleep_ms(2500);  /* the old ones make no progress meanwhile */
+    ts_sleep_ms(2500); /* the old ones make no progress meanwhile */
     for (int i = 0; i < NEW; i++) {
         hold_unfinished(&young[i], 100 + (uint64_t)i);
         ceiling(rss0 + 3 * 1024 + 4 * 1024);
@@ -188,8 +188,8 @@ static void test_unfinished_messages_shed_stalest_first(void **state) {
     budget_figures(&total, &peak, &limit);
     print_message("  shed: %d old, %d new; budget peak %zu of %zu\n", old_shed, young_shed, peak,
                   limit);
-    assert_true(old_shed >= 8);       /* room had to be made */
-    assert_int_equal(young_shed, 0);  /* and it was taken from the stale */
+    assert_true(old_shed >= 8);      /* room had to be made */
+    assert_int_equal(young_shed, 0); /* and it was taken from the stale */
     assert_true(peak <= limit);
     assert_int_equal(limit, 3u << 20);
     assert_true(ts_server_log_contains(&srv, "shed to free memory"));
@@ -218,7 +218,7 @@ static void test_message_timeout_ignores_pings(void **state) {
     witness_open(&w);
     WSC_OK(&idle, wsc_open(&idle, &srv));
     WSC_OK(&slow, wsc_open(&slow, &srv));
-    WSC_OK(&idle, wsc_send_frame(&idle, WS_OP_TEXT, "unfinished", 10));  /* FIN = 0 */
+    WSC_OK(&idle, wsc_send_frame(&idle, WS_OP_TEXT, "unfinished", 10)); /* FIN = 0 */
     WSC_OK(&slow, wsc_send_frame_header(&slow, WS_FIN | WS_OP_TEXT, 12));
     uint64_t t0 = ts_now_ms(), closed_at = 0;
     /* idle pings every 200 ms (the pongs come back) until the server gives
@@ -291,8 +291,9 @@ static void test_non_reader_costs_at_most_its_queue(void **state) {
     witness_echo(&w);
     budget_figures(&total, &peak, &limit);
     print_message("  a non-reader got %zu bytes in; budget peak +%zu bytes, server RSS +%ld KiB "
-                  "at worst (bound %ld KiB)\n", sent, peak - total0, worst, bound);
-    assert_true(sent > 4 * MIB);  /* it did push far more than the queue */
+                  "at worst (bound %ld KiB)\n",
+                  sent, peak - total0, worst, bound);
+    assert_true(sent > 4 * MIB); /* it did push far more than the queue */
     assert_true((long)((peak - total0) / KIB) <= bound);
     if (ts_rss_meaningful()) assert_true(worst <= bound);
     /* --send-timeout: dropped, and its memory returns. */
@@ -381,7 +382,7 @@ static void test_static_file_non_readers_cost_nothing(void **state) {
      * 2 KiB per client; holding the file would be 160 MiB. */
     assert_true(total - total0 < CLIENTS * 2048);
     if (ts_rss_meaningful()) assert_true(grew < 1024);
-    assert_int_equal(get("/", &len), 200);  /* others are served meanwhile */
+    assert_int_equal(get("/", &len), 200); /* others are served meanwhile */
     assert_int_equal(len, 100);
     /* One client that reads gets the whole file, from the file. */
     assert_int_equal(get("/big.bin", &len), 200);
@@ -404,14 +405,14 @@ static void test_symlinks_never_followed(void **state) {
     assert_int_equal(mkdir(path, 0755), 0);
     write_file("sub/ok.txt", 7);
     snprintf(path, sizeof(path), "%s/etc", tmpdir);
-    assert_int_equal(symlink("/etc", path), 0);            /* a directory outside */
+    assert_int_equal(symlink("/etc", path), 0); /* a directory outside */
     snprintf(path, sizeof(path), "%s/passwd", tmpdir);
-    assert_int_equal(symlink("/etc/passwd", path), 0);     /* a file outside */
+    assert_int_equal(symlink("/etc/passwd", path), 0); /* a file outside */
     snprintf(path, sizeof(path), "%s/sub2", tmpdir);
     snprintf(target, sizeof(target), "%s/sub", tmpdir);
-    assert_int_equal(symlink(target, path), 0);            /* a directory inside */
+    assert_int_equal(symlink(target, path), 0); /* a directory inside */
     snprintf(path, sizeof(path), "%s/fifo", tmpdir);
-    assert_int_equal(mkfifo(path, 0644), 0);                /* not a regular file */
+    assert_int_equal(mkfifo(path, 0644), 0); /* not a regular file */
 
     start(TS_ARGS("--client-dir", tmpdir));
     assert_int_equal(get("/sub/ok.txt", &len), 200);
@@ -450,7 +451,9 @@ static void test_log_escapes_peer_bytes(void **state) {
     (void)state;
     /* ESC [31m, a newline with a forged line after it, U+009B (C1 CSI),
      * U+202E (right-to-left override), U+2066 (isolate), a quote. */
-    static const char evil[] = "A\x1b[31mRED\xc2\x9b" "1m\xe2\x80\xae" "txt\xe2\x81\xa6\""
+    static const char evil[] = "A\x1b[31mRED\xc2\x9b"
+                               "1m\xe2\x80\xae"
+                               "txt\xe2\x81\xa6\""
                                "\n2026-01-01T00:00:00.000Z INFO  forged line";
 
     assert_int_equal(ts_server_start_opts(&srv, &o, NULL), 0);
@@ -509,7 +512,8 @@ static void open_forwarded(const char *xff) {
     snprintf(req, sizeof(req),
              "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-             "X-Forwarded-For: %s\r\n\r\n", xff);
+             "X-Forwarded-For: %s\r\n\r\n",
+             xff);
     WSC_OK(&c, wsc_connect(&c, srv.host, srv.port));
     WSC_OK(&c, wsc_send_raw(&c, req, strlen(req)));
     assert_int_equal(wsc_read_http_head(&c, head, sizeof(head)), 101);
@@ -600,7 +604,7 @@ static void test_everything_at_once_stays_under_the_budget(void **state) {
             }
             static uint8_t part[60 * 1024];
             memset(part, 'h', sizeof(part));
-            wsc_send_frame(&hold[i], WS_OP_TEXT, part, sizeof(part));  /* may be shed meanwhile */
+            wsc_send_frame(&hold[i], WS_OP_TEXT, part, sizeof(part)); /* may be shed meanwhile */
         }
         for (int k = 0; k < 10; k++) {
             witness_echo(&w);
@@ -610,14 +614,14 @@ static void test_everything_at_once_stays_under_the_budget(void **state) {
         long rss = ts_server_rss_kb(&srv);
         budget_figures(&total, &peak, &limit);
         print_message("  round %d: RSS +%ld KiB (bound +%ld); budget peak %zu of %zu; %d new "
-                      "connections refused (503)\n", round, rss - rss0, bound - rss0, peak, limit,
-                      refused);
+                      "connections refused (503)\n",
+                      round, rss - rss0, bound - rss0, peak, limit, refused);
         assert_true(peak <= limit);
         if (ts_rss_meaningful()) assert_true(rss <= bound);
         for (int i = 0; i < HOLD; i++) wsc_close(&hold[i]);
         for (int i = 0; i < READERS; i++) wsc_close(&nonread[i]), wsc_close(&files[i]);
         for (int i = 0; i < HEADS; i++) wsc_close(&heads[i]);
-        ts_sleep_ms(1500);  /* reaped, and idle buffers given back */
+        ts_sleep_ms(1500); /* reaped, and idle buffers given back */
         witness_echo(&w);
         budget_figures(&total, &peak, &limit);
         /* Back to the fixed buffers, the witness and its connection. */

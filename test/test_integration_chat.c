@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define MEMBERS 100
+#define MEMBERS    100
 #define PER_MEMBER 5
 
 /* ---------------------------------------------------------------------- */
@@ -38,7 +38,7 @@ static char *read_text(wsc *c) {
     size_t len;
     if (wsc_read_message(c, &opcode, &data, &len) < 0) fail_msg("read: %s", c->err);
     if (opcode != WS_OP_TEXT) fail_msg("expected a text message, got opcode %d", opcode);
-    return (char *)data;  /* wsc_read_message adds a NUL */
+    return (char *)data; /* wsc_read_message adds a NUL */
 }
 
 /* The number after "key": in json, or -1. */
@@ -81,7 +81,8 @@ static long json_str(const char *json, const char *key, char *out, size_t cap) {
 static char *expect_type(wsc *c, const char *type) {
     char *ev = read_text(c), want[48];
     snprintf(want, sizeof(want), "{\"type\":\"%s\",", type);
-    if (strncmp(ev, want, strlen(want)) != 0) fail_msg("expected a %s event, got: %.200s", type, ev);
+    if (strncmp(ev, want, strlen(want)) != 0)
+        fail_msg("expected a %s event, got: %.200s", type, ev);
     return ev;
 }
 
@@ -229,7 +230,9 @@ static void test_nick_command(void **state) {
         free(ev);
     }
     /* Spaces, bidi marks, quotes, too long: refused, to a alone. */
-    static const char *const bad[] = { "/nick two words", ("/nick \xe2\x80\xae" "evil"),
+    static const char *const bad[] = { "/nick two words",
+                                       ("/nick \xe2\x80\xae"
+                                        "evil"),
                                        "/nick a\"b", "/nick 0123456789012345678901234" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         WSC_OK(&a, wsc_send_message(&a, WS_OP_TEXT, bad[i], strlen(bad[i])));
@@ -391,7 +394,7 @@ static void test_large_text_message_relayed_exactly(void **state) {
     join(&b);
     expect_event(&a, "join", 0, 2);
     snprintf(na, sizeof(na), "guest-%ld", ida);
-    a.duplex = 1;  /* a's own copy comes back while it sends */
+    a.duplex = 1; /* a's own copy comes back while it sends */
     WSC_OK(&a, wsc_send_message(&a, WS_OP_TEXT, text, SIZE));
     expect_msg(&b, ida, na, text, SIZE);
     expect_msg(&a, ida, na, text, SIZE);
@@ -460,7 +463,8 @@ static void test_large_broadcast_stored_once_and_loop_stays_responsive(void **st
     size_t btotal, bpeak, blimit;
     assert_int_equal(ts_server_budget(&srv, &btotal, &bpeak, &blimit), 0);
     print_message("  worst page fetch during the broadcast: %.1f ms; server RSS +%ld KiB, "
-                  "budget peak %zu bytes\n", worst, peak - rss0, bpeak);
+                  "budget peak %zu bytes\n",
+                  worst, peak - rss0, bpeak);
     /* One copy of the message (16 MiB) plus the fixed buffers, per-member
      * bookkeeping and slack: a copy per member would be 1.6 GiB. */
     assert_true(bpeak < len + 4 * 1024 * 1024);

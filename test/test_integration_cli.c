@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Run the binary with args, capture stdout+stderr into out; return the
  * exit status (or -1 if it did not exit normally). */
@@ -47,12 +47,34 @@ static int run_cli(const char *args, char *out, size_t cap) {
 
 static void test_help_lists_every_option(void **state) {
     static const char *const opts[] = {
-        "--host", "--port", "--client-dir", "--handler", "--workers", "--max-message",
-        "--max-fragments", "--max-header", "--max-queue", "--max-connections",
-        "--handshake-timeout", "--ping-interval", "--ping-timeout", "--close-timeout",
-        "--send-timeout", "--shutdown-timeout", "--trust-proxy", "--busy-poll", "--log-level",
-        "--log-format", "--subprotocol", "--allow-origin", "--deflate", "--stats-interval",
-        "-h, --help", "-V, --version", "echo|said|chat", "Exit status",
+        "--host",
+        "--port",
+        "--client-dir",
+        "--handler",
+        "--workers",
+        "--max-message",
+        "--max-fragments",
+        "--max-header",
+        "--max-queue",
+        "--max-connections",
+        "--handshake-timeout",
+        "--ping-interval",
+        "--ping-timeout",
+        "--close-timeout",
+        "--send-timeout",
+        "--shutdown-timeout",
+        "--trust-proxy",
+        "--busy-poll",
+        "--log-level",
+        "--log-format",
+        "--subprotocol",
+        "--allow-origin",
+        "--deflate",
+        "--stats-interval",
+        "-h, --help",
+        "-V, --version",
+        "echo|said|chat",
+        "Exit status",
     };
     char out[8192];
     (void)state;
@@ -88,7 +110,9 @@ static void test_version(void **state) {
 /* Each bad invocation exits 2 with a message naming the problem, before
  * it listens anywhere. */
 static void test_bad_options_exit_2(void **state) {
-    static const struct { const char *args, *says; } cases[] = {
+    static const struct {
+        const char *args, *says;
+    } cases[] = {
         { "--no-such-option", "--help" },
         { "--port 70000", "--port" },
         { "--port -1", "--port" },
@@ -194,7 +218,8 @@ static void test_info_log_lines(void **state) {
     /* A message taken in parts is logged at its end, with its total. */
     assert_true(ts_server_log_contains(&srv, "received text message #3, 70000 bytes in parts"));
     /* Code, reason (escaped), who closed, messages, the exact bytes. */
-    snprintf(want, sizeof(want), "disconnected: 1000 \"done \\\"here\\\"\" from the client; "
+    snprintf(want, sizeof(want),
+             "disconnected: 1000 \"done \\\"here\\\"\" from the client; "
              "3 messages, ");
     assert_true(ts_server_log_contains(&srv, want));
     snprintf(want, sizeof(want), "3 messages, %.1f KiB in, %.1f KiB out, ", sent / 1024.0,
@@ -213,8 +238,8 @@ static void test_json_log_lines(void **state) {
     uint64_t sent, received;
     char line[16384], v[512];
     int events[6] = { 0 };
-    static const char *const names[] = { "listen", "connect", "message", "disconnect", "access",
-                                         NULL };
+    static const char *const names[] = { "listen",     "connect", "message",
+                                         "disconnect", "access",  NULL };
     (void)state;
 
     assert_int_equal(ts_server_start_opts(&srv, &o, TS_ARGS("--log-format", "json")), 0);
@@ -239,7 +264,7 @@ static void test_json_log_lines(void **state) {
             assert_int_equal(json_member(line, len, "code", v, sizeof(v)), 0);
             assert_string_equal(v, "1000");
             assert_int_equal(json_member(line, len, "reason", v, sizeof(v)), 0);
-            assert_string_equal(v, "done \"here\"");  /* the reason as sent */
+            assert_string_equal(v, "done \"here\""); /* the reason as sent */
             assert_int_equal(json_member(line, len, "closed_by", v, sizeof(v)), 0);
             assert_string_equal(v, "client");
             assert_int_equal(json_member(line, len, "bytes_out", v, sizeof(v)), 0);
@@ -264,11 +289,11 @@ static void test_json_log_lines(void **state) {
         }
     }
     fclose(f);
-    assert_int_equal(events[0], 1);  /* listen */
-    assert_int_equal(events[1], 1);  /* connect */
-    assert_int_equal(events[2], 3);  /* messages */
-    assert_int_equal(events[3], 1);  /* disconnect */
-    assert_int_equal(events[4], 3);  /* access */
+    assert_int_equal(events[0], 1); /* listen */
+    assert_int_equal(events[1], 1); /* connect */
+    assert_int_equal(events[2], 3); /* messages */
+    assert_int_equal(events[3], 1); /* disconnect */
+    assert_int_equal(events[4], 3); /* access */
 }
 
 /* At warn level none of those lines are written. */

@@ -54,7 +54,7 @@ static void expect_response(const char *offer, const char *want) {
 
 static void test_negotiation_shared_mode(void **state) {
     (void)state;
-    start(NULL);  /* the default: --deflate shared */
+    start(NULL); /* the default: --deflate shared */
     static const char both[] = "permessage-deflate; server_no_context_takeover; "
                                "client_no_context_takeover";
     /* Firefox, Chromium and Node's ws, Python's websockets. */
@@ -67,13 +67,14 @@ static void test_negotiation_shared_mode(void **state) {
                     "server_max_window_bits=12; client_max_window_bits=12");
     /* The first acceptable of several offers, across two headers. */
     expect_response(EXT("x-webkit-deflate-frame, permessage-deflate; server_max_window_bits=7")
-                    EXT("permessage-deflate; server_max_window_bits=9"),
+                        EXT("permessage-deflate; server_max_window_bits=9"),
                     "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
                     "server_max_window_bits=9");
     /* Declined: unknown parameter, a repeat, a bad value, another name. */
     expect_response(EXT("permessage-deflate; foo"), "");
     expect_response(EXT("permessage-deflate; client_no_context_takeover; "
-                        "client_no_context_takeover"), "");
+                        "client_no_context_takeover"),
+                    "");
     expect_response(EXT("permessage-deflate; server_max_window_bits=16"), "");
     expect_response(EXT("deflate-frame"), "");
     expect_response(NULL, "");
@@ -233,13 +234,13 @@ static void test_failures(void **state) {
                                  "\xf2\x48\xcd\xc9\xc9\x07", 6, NULL),
                      WS_CLOSE_INVALID_PAYLOAD);
     /* RSV1 without the extension. */
-    assert_int_equal(close_after(NULL, WS_FIN | WS_RSV1 | WS_OP_TEXT, "\xf2\x48\xcd\xc9\xc9\x07\x00",
-                                 7, NULL),
-                     WS_CLOSE_PROTOCOL_ERROR);
+    assert_int_equal(
+        close_after(NULL, WS_FIN | WS_RSV1 | WS_OP_TEXT, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7, NULL),
+        WS_CLOSE_PROTOCOL_ERROR);
     /* RSV1 on a ping. */
-    assert_int_equal(close_after(EXT("permessage-deflate"), WS_FIN | WS_RSV1 | WS_OP_PING, "", 0,
-                                 NULL),
-                     WS_CLOSE_PROTOCOL_ERROR);
+    assert_int_equal(
+        close_after(EXT("permessage-deflate"), WS_FIN | WS_RSV1 | WS_OP_PING, "", 0, NULL),
+        WS_CLOSE_PROTOCOL_ERROR);
 
     /* A bomb: 64 MiB of zeros in some 64 KiB, against --max-message 1M. */
     wsc c;
@@ -261,7 +262,8 @@ static void test_failures(void **state) {
     size_t total, peak;
     assert_int_equal(ts_server_budget(&srv, &total, &peak, &limit), 0);
     print_message("  a %zu-byte bomb of 64 MiB: 1009; budget %zu bytes before, peak %zu, "
-                  "RSS +%ld KiB\n", zl, total0, peak, ts_server_rss_kb(&srv) - rss0);
+                  "RSS +%ld KiB\n",
+                  zl, total0, peak, ts_server_rss_kb(&srv) - rss0);
     /* What the bomb may cost: the worker's compression state, made on
      * first use (two 64 KiB buffers, a decompressor and a compressor for
      * 32 KiB windows), and what --max-message lets a message hold. Not a
@@ -305,7 +307,7 @@ static void test_bad_data_then_good(void **state) {
         for (int bad = 0; bad < 3; bad++) {
             open_offering(&c, EXT("permessage-deflate; client_no_context_takeover"), got,
                           sizeof(got));
-            if (bad == 0) {  /* a reserved block type at once */
+            if (bad == 0) { /* a reserved block type at once */
                 WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_RSV1 | WS_OP_BINARY, "\x07\x00", 2));
             } else {
                 /* 300 KB of good data, then a block of reserved type
@@ -349,7 +351,7 @@ static void test_memory_modes(void **state) {
             open_offering(&c[i], EXT("permessage-deflate"), got, sizeof(got));
             echo_compressed(&c[i], 3000, 1, (uint64_t)i);
         }
-        ts_sleep_ms(1500);  /* idle: working state given back */
+        ts_sleep_ms(1500); /* idle: working state given back */
         assert_int_equal(ts_server_budget_zip(&srv, &total, mode ? &zip_dedicated : &zip_shared),
                          0);
         for (int i = 0; i < N; i++) echo_compressed(&c[i], 3000, 1, 50 + (uint64_t)i);
@@ -358,7 +360,8 @@ static void test_memory_modes(void **state) {
     }
     size_t per_conn = ws_inflate_size(15) + ws_deflate_size(15, 1) + 2 * 16;
     print_message("  %d idle compressed connections hold: shared mode %zu bytes, dedicated %zu "
-                  "(%zu each)\n", N, zip_shared, zip_dedicated, per_conn);
+                  "(%zu each)\n",
+                  N, zip_shared, zip_dedicated, per_conn);
     /* Shared: the worker's two buffers and one decompressor and one
      * compressor, not one per connection. */
     assert_true(zip_shared <= 2 * (64 * 1024 + 16) + per_conn);
@@ -381,7 +384,7 @@ static void test_chat_broadcast_compressed_once(void **state) {
         uint8_t *ev;
         size_t len;
         int op;
-        WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len));  /* welcome */
+        WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len)); /* welcome */
         free(ev);
     }
     for (int i = 0; i < N; i++)
@@ -389,7 +392,7 @@ static void test_chat_broadcast_compressed_once(void **state) {
             uint8_t *ev;
             size_t len;
             int op;
-            WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len));  /* joins */
+            WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len)); /* joins */
             free(ev);
         }
     msg = malloc(n);
@@ -405,7 +408,7 @@ static void test_chat_broadcast_compressed_once(void **state) {
         WSC_OK(&m[i], wsc_read_message(&m[i], &op, &ev, &len));
         assert_true(m[i].last_compressed);
         if (i == 0) wire = m[i].last_wire_len;
-        assert_int_equal(m[i].last_wire_len, wire);  /* the same bytes */
+        assert_int_equal(m[i].last_wire_len, wire); /* the same bytes */
         assert_non_null(strstr((char *)ev, "\"type\":\"msg\""));
         assert_true(len > n);
         free(ev);
@@ -436,7 +439,7 @@ static void test_chat_plain_without_memory_for_compressors(void **state) {
         open_offering(&m[i], EXT("permessage-deflate"), got, sizeof(got));
         assert_string_equal(got, "permessage-deflate");
     }
-    for (int i = 0; i < N; i++)  /* welcome, then the joins of those after */
+    for (int i = 0; i < N; i++) /* welcome, then the joins of those after */
         for (int j = i; j < N; j++) {
             uint8_t *ev;
             size_t len;
@@ -465,7 +468,8 @@ static void test_chat_plain_without_memory_for_compressors(void **state) {
          * compressors could be made; the rest went plain. */
         size_t room = (limit - total0) / (ws_deflate_size(15, 1) + 16);
         print_message("  broadcast %d to %d members: %d compressed, %d plain (room for %zu "
-                      "compressors)\n", round + 1, N, compressed, N - compressed, room);
+                      "compressors)\n",
+                      round + 1, N, compressed, N - compressed, room);
         assert_true(room < N);
         assert_true(compressed <= (int)room);
     }

@@ -48,8 +48,9 @@ static void test_every_length_encoding_echoed_byte_for_byte(void **state) {
     (void)state;
     /* 0; 125 = largest 7-bit; 126 = smallest 16-bit; 65535 = largest
      * 16-bit; 65536 = smallest 64-bit; and a few in between. */
-    static const size_t sizes[] = { 0, 1, 2, 124, 125, 126, 127, 1000, 65535, 65536, 65537,
-                                    300000 };
+    static const size_t sizes[] = {
+        0, 1, 2, 124, 125, 126, 127, 1000, 65535, 65536, 65537, 300000
+    };
     wsc c;
 
     start(NULL);
@@ -98,7 +99,7 @@ static size_t read_echo_frames(wsc *c, int opcode, uint8_t *echo, size_t cap, si
     while (!*fin) {
         int op = wsc_peek_opcode(c);
         if (op < 0) fail_msg("reading the echo: %s", c->err);
-        if (op == WS_OP_CLOSE) break;  /* for the caller */
+        if (op == WS_OP_CLOSE) break; /* for the caller */
         wsc_frame f;
         WSC_OK(c, wsc_read_frame(c, &f));
         if (f.opcode != (frames == 0 ? (unsigned)opcode : WS_OP_CONT) || f.len > cap - *got)
@@ -166,7 +167,7 @@ static void test_bad_utf8_late_in_a_message_passed_on_in_parts(void **state) {
     int fin;
 
     assert_non_null(echo);
-    p[len - 1] = 0xff;  /* never valid in UTF-8 */
+    p[len - 1] = 0xff; /* never valid in UTF-8 */
     start(NULL);
     WSC_OK(&c, wsc_open(&c, &srv));
     WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, p, len));
@@ -221,7 +222,7 @@ static void fragmented_with_pings(wsc *c, int opcode, const uint8_t *payload, si
     size_t off = 0;
 
     for (size_t i = 0; i < nfrag; i++) {
-        size_t n = (len - off) / (nfrag - i);  /* spread evenly */
+        size_t n = (len - off) / (nfrag - i); /* spread evenly */
         unsigned b0 = (i == 0 ? (unsigned)opcode : WS_OP_CONT) | (i + 1 == nfrag ? WS_FIN : 0);
         WSC_OK(c, wsc_send_frame(c, b0, payload + off, n));
         off += n;
@@ -297,7 +298,7 @@ static void test_fragmented_messages_with_pings_interleaved(void **state) {
 /* ---------------------------------------------------------------------- */
 /* 1,000 connections at once.                                              */
 
-#define NCONN 1000
+#define NCONN  1000
 #define ROUNDS 3
 
 static void test_1000_concurrent_connections_each_get_their_own_echo(void **state) {
@@ -330,8 +331,7 @@ static void test_1000_concurrent_connections_each_get_their_own_echo(void **stat
     }
     for (int i = 0; i < NCONN; i++) wsc_close(&cs[i]);
     uint64_t elapsed = ts_now_ms() - t0;
-    print_message("  1000 connections x %d rounds: %llu ms\n", ROUNDS,
-                  (unsigned long long)elapsed);
+    print_message("  1000 connections x %d rounds: %llu ms\n", ROUNDS, (unsigned long long)elapsed);
     assert_true(elapsed < 20000u * ts_scale());
     stop_clean();
 }

@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "itest.h"
 #include "spawn.h"
+#include "vectors.h"
 #include "wsclient.h"
 
 #include <stdio.h>
@@ -58,34 +59,23 @@ static int request(wsc *c, const char *req, size_t req_len, char *head, size_t c
 /* ---------------------------------------------------------------------- */
 
 /* RFC 6455 §1.3: this exact request gets exactly this response. */
-static const char rfc_request[] =
-    "GET /chat HTTP/1.1\r\n"
-    "Host: server.example.com\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    "Origin: http://example.com\r\n"
-    "Sec-WebSocket-Protocol: chat, superchat\r\n"
-    "Sec-WebSocket-Version: 13\r\n"
-    "\r\n";
+static const char rfc_request[] = TV_REQUEST;
 
 /* The RFC's own response, to the byte: by default (--subprotocol "*") the
  * server takes the client's first choice, "chat", as §1.3 shows it. */
-static const char rfc_response[] =
-    "HTTP/1.1 101 Switching Protocols\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-    "Sec-WebSocket-Protocol: chat\r\n"
-    "\r\n";
+static const char rfc_response[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                                   "Upgrade: websocket\r\n"
+                                   "Connection: Upgrade\r\n"
+                                   "Sec-WebSocket-Accept: " TV_ACCEPT "\r\n"
+                                   "Sec-WebSocket-Protocol: chat\r\n"
+                                   "\r\n";
 
 /* The same, to a request that offers no subprotocol. */
-static const char response_without_protocol[] =
-    "HTTP/1.1 101 Switching Protocols\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-    "\r\n";
+static const char response_without_protocol[] = "HTTP/1.1 101 Switching Protocols\r\n"
+                                                "Upgrade: websocket\r\n"
+                                                "Connection: Upgrade\r\n"
+                                                "Sec-WebSocket-Accept: " TV_ACCEPT "\r\n"
+                                                "\r\n";
 
 static void test_rfc_example_request_gets_exact_101(void **state) {
     (void)state;
@@ -126,7 +116,7 @@ static void test_first_frame_in_same_write_as_request_is_echoed(void **state) {
     wsc c;
     char head[1024];
     uint8_t buf[512];
-    const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    const uint8_t mask[4] = { TV_MASK_KEY };
 
     start(NULL);
     /* Request and a masked text frame "Hello" in one send(): the frame
@@ -151,14 +141,13 @@ static void test_header_names_any_case_and_connection_token_list(void **state) {
     /* RFC 9110 §5.1: field names are case-insensitive; RFC 6455 §4.2.1:
      * Upgrade's value case-insensitively "websocket", Connection a token
      * list that includes "Upgrade" (as Firefox sends it). */
-    static const char req[] =
-        "GET / HTTP/1.1\r\n"
-        "hOST: localhost\r\n"
-        "upgrade: WebSocket\r\n"
-        "CONNECTION: keep-alive, Upgrade\r\n"
-        "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "SEC-WEBSOCKET-VERSION: 13\r\n"
-        "\r\n";
+    static const char req[] = "GET / HTTP/1.1\r\n"
+                              "hOST: localhost\r\n"
+                              "upgrade: WebSocket\r\n"
+                              "CONNECTION: keep-alive, Upgrade\r\n"
+                              "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "SEC-WEBSOCKET-VERSION: 13\r\n"
+                              "\r\n";
 
     start(NULL);
     assert_int_equal(request(&c, req, strlen(req), head, sizeof(head)), 101);
@@ -172,9 +161,9 @@ static void test_header_names_any_case_and_connection_token_list(void **state) {
 /* ---------------------------------------------------------------------- */
 /* Bad handshakes: each answered with its status, then the server closes. */
 
-#define KEY "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-#define V13 "Sec-WebSocket-Version: 13\r\n"
-#define UPG "Upgrade: websocket\r\n"
+#define KEY  "Sec-WebSocket-Key: " TV_KEY "\r\n"
+#define V13  "Sec-WebSocket-Version: 13\r\n"
+#define UPG  "Upgrade: websocket\r\n"
 #define CONN "Connection: Upgrade\r\n"
 #define HOST "Host: localhost\r\n"
 
@@ -182,7 +171,7 @@ static const struct bad_case {
     const char *name;
     const char *request;
     int status;
-    const char *header;   /* a header the response must carry, or NULL */
+    const char *header; /* a header the response must carry, or NULL */
     const char *value;
 } bad_cases[] = {
     /* Key and version make it a handshake attempt (include/http.h):
@@ -203,8 +192,8 @@ static const struct bad_case {
       "GET /chat HTTP/1.1\r\n" HOST UPG CONN "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n" V13 "\r\n",
       400, NULL, NULL },
     { "key of 17 bytes",
-      "GET /chat HTTP/1.1\r\n" HOST UPG CONN
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=\r\n" V13 "\r\n",
+      "GET /chat HTTP/1.1\r\n" HOST UPG CONN "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZSE=\r\n" V13
+      "\r\n",
       400, NULL, NULL },
     { "key not base64",
       "GET /chat HTTP/1.1\r\n" HOST UPG CONN "Sec-WebSocket-Key: not*base64*at*all*!!!!\r\n" V13
@@ -215,8 +204,7 @@ static const struct bad_case {
     /* ... while a plain request with another method is 405 + Allow. */
     { "plain POST", "POST / HTTP/1.1\r\n" HOST "Content-Length: 0\r\n\r\n", 405, "Allow",
       "GET, HEAD" },
-    { "HTTP/1.0 upgrade", "GET /chat HTTP/1.0\r\n" HOST UPG CONN KEY V13 "\r\n", 400, NULL,
-      NULL },
+    { "HTTP/1.0 upgrade", "GET /chat HTTP/1.0\r\n" HOST UPG CONN KEY V13 "\r\n", 400, NULL, NULL },
     { "HTTP/2.0", "GET /chat HTTP/2.0\r\n" HOST UPG CONN KEY V13 "\r\n", 505, NULL, NULL },
     /* RFC 6455 §4.4: other versions get 426 naming the one we speak. */
     { "version 8", "GET /chat HTTP/1.1\r\n" HOST UPG CONN KEY "Sec-WebSocket-Version: 8\r\n\r\n",
@@ -225,8 +213,7 @@ static const struct bad_case {
       "Sec-WebSocket-Version", "13" },
     { "garbage", "\x16\x03\x01\x02\x10\x01\x7f\x01\xfc\x03\x03 TLS hello?\r\n\r\n", 400, NULL,
       NULL },
-    { "no version in request line", "GET /chat\r\n" HOST UPG CONN KEY V13 "\r\n", 400, NULL,
-      NULL },
+    { "no version in request line", "GET /chat\r\n" HOST UPG CONN KEY V13 "\r\n", 400, NULL, NULL },
 };
 
 /* Check one response: status, the promised header, a body of exactly
@@ -293,7 +280,7 @@ static void test_subprotocols(void **state) {
     (void)state;
     char proto[128];
 
-    start(NULL);  /* the default, "*": the client's first choice */
+    start(NULL); /* the default, "*": the client's first choice */
     assert_int_equal(offer("Sec-WebSocket-Protocol: chat, superchat\r\n", proto, sizeof(proto)),
                      101);
     assert_string_equal(proto, "chat");
@@ -307,7 +294,8 @@ static void test_subprotocols(void **state) {
     assert_string_equal(proto, "superchat");
     /* Two header lines are one list, in order. */
     assert_int_equal(offer("Sec-WebSocket-Protocol: x\r\nSec-WebSocket-Protocol: v2.json, "
-                           "superchat\r\n", proto, sizeof(proto)),
+                           "superchat\r\n",
+                           proto, sizeof(proto)),
                      101);
     assert_string_equal(proto, "v2.json");
     /* Names are compared exactly. */
@@ -348,8 +336,8 @@ static void test_allow_origin(void **state) {
     assert_int_equal(offer("Origin: https://app.example:8443\r\n", proto, sizeof(proto)), 403);
     assert_int_equal(offer("Origin: http://app.example\r\n", proto, sizeof(proto)), 403);
     /* Two Origin headers: not what a browser sends. */
-    assert_int_equal(offer("Origin: https://app.example\r\nOrigin: https://evil.example\r\n",
-                           proto, sizeof(proto)),
+    assert_int_equal(offer("Origin: https://app.example\r\nOrigin: https://evil.example\r\n", proto,
+                           sizeof(proto)),
                      403);
     /* Longer than the 256 bytes kept: cannot pass for its beginning. */
     char extra[600];
@@ -361,8 +349,8 @@ static void test_allow_origin(void **state) {
     wsc_close(&c);
     /* The refusal is logged with the origin, escaped. */
     stop_clean();
-    assert_true(ts_server_log_contains(&srv,
-                                       ": GET /chat -> 403 (origin https://evil.example not allowed), "));
+    assert_true(ts_server_log_contains(
+        &srv, ": GET /chat -> 403 (origin https://evil.example not allowed), "));
 }
 
 static void test_head_over_max_header_gets_431(void **state) {
@@ -372,15 +360,16 @@ static void test_head_over_max_header_gets_431(void **state) {
 
     start(TS_ARGS("--max-header", "1024"));
     /* 1024 bytes of head are allowed; this one is ~1500. */
-    int n = snprintf(req, sizeof(req), "GET /chat HTTP/1.1\r\n" HOST UPG CONN KEY V13
-                     "X-Padding: %01400d\r\n\r\n", 0);
+    int n =
+        snprintf(req, sizeof(req),
+                 "GET /chat HTTP/1.1\r\n" HOST UPG CONN KEY V13 "X-Padding: %01400d\r\n\r\n", 0);
     int got = request(&c, req, (size_t)n, head, sizeof(head));
     expect_error_then_close(&c, "head of 1500 bytes", 431, head, got, NULL, NULL);
     wsc_close(&c);
 
     /* A head just under the limit still works. */
-    n = snprintf(req, sizeof(req), "GET /chat HTTP/1.1\r\n" HOST UPG CONN KEY V13
-                 "X-Padding: %0800d\r\n\r\n", 0);
+    n = snprintf(req, sizeof(req),
+                 "GET /chat HTTP/1.1\r\n" HOST UPG CONN KEY V13 "X-Padding: %0800d\r\n\r\n", 0);
     assert_true(n < 1024);
     assert_int_equal(request(&c, req, (size_t)n, head, sizeof(head)), 101);
     wsc_close(&c);

@@ -22,15 +22,14 @@
 #include "wsclient.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
 
 /* 1 if bytes from the server are waiting (or arrive within ms). */
 static int readable(wsc *c, unsigned ms) {
@@ -39,14 +38,13 @@ static int readable(wsc *c, unsigned ms) {
     return poll(&pfd, 1, (int)ms) > 0;
 }
 
-static const char valid_request[] =
-    "GET /chat HTTP/1.1\r\n"
-    "Host: localhost\r\n"
-    "Upgrade: websocket\r\n"
-    "Connection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    "Sec-WebSocket-Version: 13\r\n"
-    "\r\n";
+static const char valid_request[] = "GET /chat HTTP/1.1\r\n"
+                                    "Host: localhost\r\n"
+                                    "Upgrade: websocket\r\n"
+                                    "Connection: Upgrade\r\n"
+                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                    "Sec-WebSocket-Version: 13\r\n"
+                                    "\r\n";
 
 /* ---------------------------------------------------------------------- */
 
@@ -110,7 +108,7 @@ static void test_1_mib_request_head_431_without_buffering_it(void **state) {
 
     start(NULL);
     witness_open(&w);
-    huge_head_431();  /* warm-up: touches the read buffer once */
+    huge_head_431(); /* warm-up: touches the read buffer once */
     long rss0 = ts_server_rss_kb(&srv);
     for (int i = 0; i < 4; i++) {
         huge_head_431();
@@ -217,8 +215,8 @@ static void test_peer_that_never_reads_is_bounded_then_dropped(void **state) {
     long rss_max = 0;
     int dropped = 0;
 
-    assert_int_equal(ts_server_start_opts(&srv, &o, TS_ARGS("--max-queue", "1M",
-                                                            "--send-timeout", "2")), 0);
+    assert_int_equal(
+        ts_server_start_opts(&srv, &o, TS_ARGS("--max-queue", "1M", "--send-timeout", "2")), 0);
     witness_open(&w);
     WSC_OK(&c, wsc_open(&c, &srv));
     long rss0 = ts_server_rss_kb(&srv);
@@ -241,7 +239,7 @@ static void test_peer_that_never_reads_is_bounded_then_dropped(void **state) {
             size_t off = (size_t)(sent % frame_len);
             ssize_t n = send(c.fd, frame + off, frame_len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
             if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                dropped = 1;  /* EPIPE / ECONNRESET: the server let go */
+                dropped = 1; /* EPIPE / ECONNRESET: the server let go */
                 break;
             }
             if (n > 0) {
@@ -259,8 +257,7 @@ static void test_peer_that_never_reads_is_bounded_then_dropped(void **state) {
     uint64_t stalled_ms = ts_now_ms() - last_progress;
     print_message("  sent %llu MiB; server RSS %ld KiB -> max %ld KiB; dropped %llu ms after "
                   "the last progress\n",
-                  (unsigned long long)(sent >> 20), rss0, rss_max,
-                  (unsigned long long)stalled_ms);
+                  (unsigned long long)(sent >> 20), rss0, rss_max, (unsigned long long)stalled_ms);
     free(frame);
     assert_true(dropped);
     /* --max-queue 1M: the server stops reading this peer once 1 MiB is
@@ -357,7 +354,7 @@ static void test_peer_that_never_sends_fin_is_closed_after_close_timeout(void **
     WSC_OK(&c, wsc_open(&c, &srv));
     WSC_OK(&c, wsc_send_close(&c, 1000, NULL));
     WSC_OK(&c, wsc_expect_close(&c, 1000));
-    WSC_OK(&c, wsc_expect_eof(&c, 0));  /* the server's FIN; we send none */
+    WSC_OK(&c, wsc_expect_eof(&c, 0)); /* the server's FIN; we send none */
     uint64_t t_fin = ts_now_ms();
 
     /* The server still holds its socket, reading until our FIN: a byte
@@ -452,8 +449,7 @@ static void test_out_of_descriptors_server_stays_responsive_and_idle(void **stat
         ts_sleep_ms(100);
     }
     double cpu1 = ts_server_cpu_seconds(&srv);
-    print_message("  server CPU in 2 s with %d pending connections: %.2f s\n", FLOOD,
-                  cpu1 - cpu0);
+    print_message("  server CPU in 2 s with %d pending connections: %.2f s\n", FLOOD, cpu1 - cpu0);
     assert_true(cpu0 >= 0 && cpu1 >= 0);
     assert_true(cpu1 - cpu0 < 0.5);
 
@@ -472,26 +468,34 @@ static void test_out_of_descriptors_server_stays_responsive_and_idle(void **stat
 /* ---------------------------------------------------------------------- */
 /* Garbage on some connections, honest messages on others, interleaved.   */
 
-#define NGOOD 4
-#define GOOD_LEN (100 * 1000)
+#define NGOOD      4
+#define GOOD_LEN   (100 * 1000)
 #define GOOD_FRAGS 10
 
 static const struct hostile {
     const char *name;
-    uint8_t bytes[16];   /* sent raw after a started message */
+    uint8_t bytes[16]; /* sent raw after a started message */
     size_t len;
     unsigned code;
 } hostiles[] = {
     { "unmasked frame", { WS_FIN | WS_OP_CONT, 2, 'h', 'i' }, 4, WS_CLOSE_PROTOCOL_ERROR },
     { "text as ASCII", { 'G', 'E', 'T', ' ', '/', ' ' }, 6, WS_CLOSE_PROTOCOL_ERROR },
     { "reserved opcode", { WS_FIN | 0x3, WS_MASK_BIT, 0, 0, 0, 0 }, 6, WS_CLOSE_PROTOCOL_ERROR },
-    { "new text message", { WS_FIN | WS_OP_TEXT, WS_MASK_BIT, 0, 0, 0, 0 }, 6,
+    { "new text message",
+      { WS_FIN | WS_OP_TEXT, WS_MASK_BIT, 0, 0, 0, 0 },
+      6,
       WS_CLOSE_PROTOCOL_ERROR },
-    { "invalid UTF-8", { WS_OP_CONT, WS_MASK_BIT | 2, 0, 0, 0, 0, 0xc3, 0x28 }, 8,
+    { "invalid UTF-8",
+      { WS_OP_CONT, WS_MASK_BIT | 2, 0, 0, 0, 0, 0xc3, 0x28 },
+      8,
       WS_CLOSE_INVALID_PAYLOAD },
-    { "2^62 bytes", { WS_OP_CONT, WS_MASK_BIT | WS_LEN64, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                      0 }, 14, WS_CLOSE_MESSAGE_TOO_BIG },
-    { "close code 1005", { WS_FIN | WS_OP_CLOSE, WS_MASK_BIT | 2, 0, 0, 0, 0, 0x03, 0xed }, 8,
+    { "2^62 bytes",
+      { WS_OP_CONT, WS_MASK_BIT | WS_LEN64, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+      14,
+      WS_CLOSE_MESSAGE_TOO_BIG },
+    { "close code 1005",
+      { WS_FIN | WS_OP_CLOSE, WS_MASK_BIT | 2, 0, 0, 0, 0, 0x03, 0xed },
+      8,
       WS_CLOSE_PROTOCOL_ERROR },
 };
 #define NBAD (sizeof(hostiles) / sizeof(hostiles[0]))
@@ -518,8 +522,7 @@ static void test_bad_input_never_corrupts_other_connections(void **state) {
     size_t frag = GOOD_LEN / GOOD_FRAGS;
     for (int i = 0; i < GOOD_FRAGS; i++) {
         for (int g = 0; g < NGOOD; g++) {
-            unsigned b0 = (i == 0 ? WS_OP_BINARY : WS_OP_CONT) |
-                          (i + 1 == GOOD_FRAGS ? WS_FIN : 0);
+            unsigned b0 = (i == 0 ? WS_OP_BINARY : WS_OP_CONT) | (i + 1 == GOOD_FRAGS ? WS_FIN : 0);
             WSC_OK(&good[g], wsc_send_frame_header(&good[g], b0, frag));
             WSC_OK(&good[g], wsc_send_payload(&good[g], msg[g] + (size_t)i * frag, frag / 3));
         }
@@ -548,8 +551,7 @@ static void test_bad_input_never_corrupts_other_connections(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_slowloris_handshake_cut_after_handshake_timeout,
-                                  teardown),
+        cmocka_unit_test_teardown(test_slowloris_handshake_cut_after_handshake_timeout, teardown),
         cmocka_unit_test_teardown(test_1_mib_request_head_431_without_buffering_it, teardown),
         cmocka_unit_test_teardown(test_idle_peer_gets_ping_then_close_1001, teardown),
         cmocka_unit_test_teardown(test_peer_answering_pings_stays_open, teardown),

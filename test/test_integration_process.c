@@ -64,7 +64,7 @@ static void test_second_instance_refused(void **state) {
             assert_non_null(strstr(out, "cannot listen"));
             assert_non_null(strstr(out, "another ws6455"));
         }
-        echo_ok(&srv);  /* the first one is untouched */
+        echo_ok(&srv); /* the first one is untouched */
         stop_clean();
     }
 }
@@ -84,14 +84,14 @@ static void test_bad_configuration_exits_2(void **state) {
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t t0 = ts_now_ms();
-        int st = ts_run_server_cmd(TS_ARGS("--port", "0", "--workers", "2", cases[i][0],
-                                           cases[i][1]),
-                                   5000, out, sizeof(out));
+        int st =
+            ts_run_server_cmd(TS_ARGS("--port", "0", "--workers", "2", cases[i][0], cases[i][1]),
+                              5000, out, sizeof(out));
         assert_true(WIFEXITED(st));
-        if (WEXITSTATUS(st) != 2) fail_msg("%s %s: exit %d: %s", cases[i][0], cases[i][1],
-                                            WEXITSTATUS(st), out);
-        if (!strstr(out, cases[i][2])) fail_msg("%s %s: no \"%s\" in: %s", cases[i][0],
-                                                 cases[i][1], cases[i][2], out);
+        if (WEXITSTATUS(st) != 2)
+            fail_msg("%s %s: exit %d: %s", cases[i][0], cases[i][1], WEXITSTATUS(st), out);
+        if (!strstr(out, cases[i][2]))
+            fail_msg("%s %s: no \"%s\" in: %s", cases[i][0], cases[i][1], cases[i][2], out);
         /* No worker was started: nothing logged "started", and it was quick. */
         assert_null(strstr(out, "started"));
         assert_true(ts_now_ms() - t0 < 2000u * ts_scale());
@@ -108,14 +108,15 @@ static void test_workers_end_with_a_killed_supervisor(void **state) {
     assert_int_equal(ts_server_start(&srv, TS_ARGS("--workers", "2", "--shutdown-timeout", "1")),
                      0);
     assert_int_equal(workers_of(&srv, w, 2), 2);
-    WSC_OK(&c, wsc_open(&c, &srv));  /* a client the worker must say goodbye to */
+    WSC_OK(&c, wsc_open(&c, &srv)); /* a client the worker must say goodbye to */
     kill(srv.pid, SIGKILL);
     assert_true(ts_server_wait(&srv, 2000) != -1);
     /* Its open connection got the going-away close. */
     WSC_OK(&c, wsc_expect_close(&c, WS_CLOSE_GOING_AWAY));
     wsc_close(&c);
     for (int i = 0; i < 2; i++)
-        if (!ts_pid_gone(w[i], 1000 + 1000 + 500)) fail_msg("worker %d outlived its supervisor", w[i]);
+        if (!ts_pid_gone(w[i], 1000 + 1000 + 500))
+            fail_msg("worker %d outlived its supervisor", w[i]);
 }
 
 /* SIGHUP is logged and ignored: the same workers go on serving. */
@@ -154,7 +155,7 @@ static void test_crashed_worker_is_replaced(void **state) {
     assert_int_equal(workers_of(&srv, w, 2), 2);
     kill(w[0], SIGKILL);
     assert_true(ts_pid_gone(w[0], 2000));
-    ts_sleep_ms(600);  /* the first restart comes after 250 ms */
+    ts_sleep_ms(600); /* the first restart comes after 250 ms */
     assert_int_equal(workers_of(&srv, now, 2), 2);
     assert_true(now[0] != w[0] && now[1] != w[0]);
     for (int i = 0; i < 8; i++) echo_ok(&srv);
@@ -173,7 +174,7 @@ static void test_sigterm_during_restart_wait(void **state) {
     assert_int_equal(workers_of(&srv, w, 2), 2);
     kill(w[0], SIGKILL);
     assert_true(ts_pid_gone(w[0], 2000));
-    ts_sleep_ms(30);  /* the supervisor is now waiting 250 ms to restart it */
+    ts_sleep_ms(30); /* the supervisor is now waiting 250 ms to restart it */
     uint64_t t0 = ts_now_ms();
     int st = ts_server_stop(&srv, SIGTERM, 5000);
     uint64_t elapsed = ts_now_ms() - t0;
@@ -204,8 +205,9 @@ static void test_port_zero_with_workers(void **state) {
     unsigned port = 0;
     (void)state;
 
-    assert_int_equal(ts_server_spawn_raw(&s, 0, TS_ARGS("--host", "127.0.0.1", "--port", "0",
-                                                        "--workers", "2", "--log-level", "info")),
+    assert_int_equal(ts_server_spawn_raw(&s, 0,
+                                         TS_ARGS("--host", "127.0.0.1", "--port", "0", "--workers",
+                                                 "2", "--log-level", "info")),
                      0);
     for (int tries = 0; tries < 250 && !port; tries++) {
         FILE *f = fopen(s.log_path, "r");

@@ -93,11 +93,9 @@ static void test_ping_of_126_bytes_1002(void **state) {
     memset(big, 'p', sizeof(big));
     start(NULL);
     /* §5.5: control frames carry at most 125 bytes. */
-    bad_frame("ping of 126 bytes", WS_FIN | WS_OP_PING, big, sizeof(big),
-              WS_CLOSE_PROTOCOL_ERROR);
-    bad_frame("pong of 126 bytes", WS_FIN | WS_OP_PONG, big, sizeof(big),
-              WS_CLOSE_PROTOCOL_ERROR);
-    big[0] = 0x03;  /* code 1000, then a 124-byte reason */
+    bad_frame("ping of 126 bytes", WS_FIN | WS_OP_PING, big, sizeof(big), WS_CLOSE_PROTOCOL_ERROR);
+    bad_frame("pong of 126 bytes", WS_FIN | WS_OP_PONG, big, sizeof(big), WS_CLOSE_PROTOCOL_ERROR);
+    big[0] = 0x03; /* code 1000, then a 124-byte reason */
     big[1] = 0xe8;
     bad_frame("close of 126 bytes", WS_FIN | WS_OP_CLOSE, big, sizeof(big),
               WS_CLOSE_PROTOCOL_ERROR);
@@ -144,8 +142,9 @@ static void test_length_with_top_bit_set_1002(void **state) {
     wsc c;
     /* §5.2: "the most significant bit MUST be 0". A masked binary frame
      * header declaring 2^63 bytes, then nothing: the header alone fails. */
-    static const uint8_t hdr[] = { WS_FIN | WS_OP_BINARY, WS_MASK_BIT | WS_LEN64, 0x80, 0, 0, 0,
-                                   0, 0, 0, 0, 1, 2, 3, 4 };
+    static const uint8_t hdr[] = {
+        WS_FIN | WS_OP_BINARY, WS_MASK_BIT | WS_LEN64, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4
+    };
     start(NULL);
     WSC_OK(&c, wsc_open(&c, &srv));
     WSC_OK(&c, wsc_send_raw(&c, hdr, sizeof(hdr)));
@@ -159,8 +158,9 @@ static void test_length_not_minimally_encoded_1002(void **state) {
     wsc c;
     /* §5.2: "the minimal number of bytes MUST be used to encode the
      * length": 5 in the 16-bit form. */
-    static const uint8_t frame[] = { WS_FIN | WS_OP_TEXT, WS_MASK_BIT | WS_LEN16, 0, 5,
-                                     0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o' };
+    static const uint8_t frame[] = {
+        WS_FIN | WS_OP_TEXT, WS_MASK_BIT | WS_LEN16, 0, 5, 0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'
+    };
     start(NULL);
     WSC_OK(&c, wsc_open(&c, &srv));
     WSC_OK(&c, wsc_send_raw(&c, frame, sizeof(frame)));
@@ -177,14 +177,13 @@ static void test_invalid_utf8_text_1007(void **state) {
     /* Each is invalid (RFC 3629): a lone continuation byte, an overlong
      * '/', a UTF-16 surrogate, a code point past U+10FFFF, 0xFF, and a
      * sequence cut short at the end of the message. */
-    static const char *bad[] = { "a\x80z", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-                                 "\xff", "ok \xe2\x82" };
+    static const char *bad[] = { "a\x80z",           "\xc0\xaf", "\xed\xa0\x80",
+                                 "\xf4\x90\x80\x80", "\xff",     "ok \xe2\x82" };
     start(NULL);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char what[64];
         snprintf(what, sizeof(what), "invalid UTF-8 case %zu", i);
-        bad_frame(what, WS_FIN | WS_OP_TEXT, bad[i], strlen(bad[i]),
-                  WS_CLOSE_INVALID_PAYLOAD);
+        bad_frame(what, WS_FIN | WS_OP_TEXT, bad[i], strlen(bad[i]), WS_CLOSE_INVALID_PAYLOAD);
     }
     stop_clean();
 }
@@ -293,8 +292,10 @@ static void test_close_with_invalid_utf8_reason_1002(void **state) {
     start(NULL);
     /* §5.5.1: the reason is UTF-8; §8.1 says invalid UTF-8 fails the
      * connection, and this server answers a bad close body with 1002. */
-    bad_frame("close reason not UTF-8", WS_FIN | WS_OP_CLOSE, "\x03\xe8" "bye \xff", 7,
-              WS_CLOSE_PROTOCOL_ERROR);
+    bad_frame("close reason not UTF-8", WS_FIN | WS_OP_CLOSE,
+              "\x03\xe8"
+              "bye \xff",
+              7, WS_CLOSE_PROTOCOL_ERROR);
     stop_clean();
 }
 

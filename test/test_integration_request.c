@@ -117,9 +117,8 @@ static void test_subprotocol_and_origin(void **state) {
     char head[2048], v[64];
 
     start_gate(TS_ARGS("--token", "s3cret", "--origin", "https://app.example"));
-    assert_int_equal(knock(&c, "/echo", AUTH "Sec-WebSocket-Protocol: x, gate.v1\r\n", head,
-                           sizeof(head)),
-                     101);
+    assert_int_equal(
+        knock(&c, "/echo", AUTH "Sec-WebSocket-Protocol: x, gate.v1\r\n", head, sizeof(head)), 101);
     assert_int_equal(wsc_http_header(head, "Sec-WebSocket-Protocol", v, sizeof(v)), 0);
     assert_string_equal(v, "gate.v1");
     WSC_OK(&c, wsc_send_message(&c, WS_OP_TEXT, "hi", 2));

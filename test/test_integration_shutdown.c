@@ -142,7 +142,7 @@ static void test_peer_reset_during_16_mib_echo_never_kills_server(void **state) 
     for (int round = 0; round < 4; round++) {
         wsc c;
         WSC_OK(&c, wsc_open(&c, &srv));
-        c.duplex = 1;  /* the echo streams back while we send */
+        c.duplex = 1; /* the echo streams back while we send */
         WSC_OK(&c, wsc_send_message(&c, WS_OP_BINARY, msg, len));
         /* Read the start of the echo: the server has echoed up to 16 MiB,
          * --max-queue of it waiting in its queue, and has stopped reading
@@ -176,16 +176,14 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_sigterm_closes_three_connections_with_1001_and_exits_0,
                                   teardown),
-        cmocka_unit_test_teardown(test_sigint_closes_connections_with_1001_and_exits_0,
-                                  teardown),
+        cmocka_unit_test_teardown(test_sigint_closes_connections_with_1001_and_exits_0, teardown),
         cmocka_unit_test_teardown(test_sigterm_without_connections_exits_0, teardown),
         cmocka_unit_test_teardown(test_sigterm_peer_not_answering_close_waits_shutdown_timeout,
                                   teardown),
         cmocka_unit_test_teardown(test_sigint_peer_not_answering_close_waits_shutdown_timeout,
                                   teardown),
         cmocka_unit_test_teardown(test_second_sigint_exits_at_once, teardown),
-        cmocka_unit_test_teardown(test_peer_reset_during_16_mib_echo_never_kills_server,
-                                  teardown),
+        cmocka_unit_test_teardown(test_peer_reset_during_16_mib_echo_never_kills_server, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,10 @@ static void test_full_buffer_cuts_between_escapes(void **state) {
     char out[8];
     (void)state;
     /* "ab" fits, "\x1b" (4 characters) would need 7 + NUL: stops before. */
-    size_t used = ws_log_escape(out, 6, "ab\x1b" "cd", 5);
+    size_t used = ws_log_escape(out, 6,
+                                "ab\x1b"
+                                "cd",
+                                5);
     assert_int_equal(used, 2);
     assert_string_equal(out, "ab");
     /* A 3-byte character is never split. */
@@ -132,10 +135,10 @@ static void test_json_lines(void **state) {
         unsigned char c = (unsigned char)text[i];
         assert_true(c >= 0x20 && c != 0x7f);
         /* no C1 (U+009B is c2 9b) and no U+202E (e2 80 ae) raw */
-        if (c == 0xc2) assert_false((unsigned char)text[i + 1] >= 0x80 &&
-                                    (unsigned char)text[i + 1] <= 0x9f);
-        if (c == 0xe2) assert_false((unsigned char)text[i + 1] == 0x80 &&
-                                    (unsigned char)text[i + 2] == 0xae);
+        if (c == 0xc2)
+            assert_false((unsigned char)text[i + 1] >= 0x80 && (unsigned char)text[i + 1] <= 0x9f);
+        if (c == 0xe2)
+            assert_false((unsigned char)text[i + 1] == 0x80 && (unsigned char)text[i + 2] == 0xae);
     }
     assert_int_equal(json_object_check(text, len), 0);
     assert_int_equal(json_member(text, len, "event", v, sizeof(v)), 0);

@@ -31,7 +31,7 @@ static void test_counts_by_kind_with_overhead(void **state) {
     assert_int_equal(st->peak, 1024 + 2 * WS_MEM_OVERHEAD);
     ws_mem_free(WS_MEM_OUT, b, 24);
     assert_int_equal(st->total, 0);
-    ws_mem_free(WS_MEM_OUT, NULL, 100);  /* a no-op */
+    ws_mem_free(WS_MEM_OUT, NULL, 100); /* a no-op */
     assert_int_equal(st->total, 0);
 }
 
@@ -39,7 +39,7 @@ static void test_limit_refuses_before_malloc(void **state) {
     (void)state;
     ws_mem_init(4096);
     const ws_mem_stats *st = ws_mem_stats_now();
-    void *a = ws_mem_alloc(WS_MEM_MSG, 4096 - WS_MEM_OVERHEAD);  /* exactly fits */
+    void *a = ws_mem_alloc(WS_MEM_MSG, 4096 - WS_MEM_OVERHEAD); /* exactly fits */
     assert_non_null(a);
     assert_int_equal(st->total, 4096);
     assert_false(ws_mem_fits(0));
@@ -59,7 +59,7 @@ static void test_realloc_counts_the_difference(void **state) {
     (void)state;
     ws_mem_init(10000);
     const ws_mem_stats *st = ws_mem_stats_now();
-    char *p = ws_mem_realloc(WS_MEM_MSG, NULL, 0, 100);  /* NULL: allocate */
+    char *p = ws_mem_realloc(WS_MEM_MSG, NULL, 0, 100); /* NULL: allocate */
     assert_non_null(p);
     memset(p, 'a', 100);
     assert_int_equal(st->total, 100 + WS_MEM_OVERHEAD);

@@ -47,19 +47,19 @@ static result parse(const char *value) {
     return whole;
 }
 
-#define ACCEPT(value, snct, cnct, smwb, cmwb)                                   \
-    do {                                                                        \
-        result r_ = parse(value);                                               \
-        if (!r_.found) fail_msg("declined: %s", value);                         \
-        assert_int_equal(r_.offer.server_no_context_takeover, snct);            \
-        assert_int_equal(r_.offer.client_no_context_takeover, cnct);            \
-        assert_int_equal(r_.offer.server_max_window_bits, smwb);                \
-        assert_int_equal(r_.offer.client_max_window_bits, cmwb);                \
+#define ACCEPT(value, snct, cnct, smwb, cmwb)                                                      \
+    do {                                                                                           \
+        result r_ = parse(value);                                                                  \
+        if (!r_.found) fail_msg("declined: %s", value);                                            \
+        assert_int_equal(r_.offer.server_no_context_takeover, snct);                               \
+        assert_int_equal(r_.offer.client_no_context_takeover, cnct);                               \
+        assert_int_equal(r_.offer.server_max_window_bits, smwb);                                   \
+        assert_int_equal(r_.offer.client_max_window_bits, cmwb);                                   \
     } while (0)
 
-#define DECLINE(value)                                                          \
-    do {                                                                        \
-        if (parse(value).found) fail_msg("accepted: %s", value);                \
+#define DECLINE(value)                                                                             \
+    do {                                                                                           \
+        if (parse(value).found) fail_msg("accepted: %s", value);                                   \
     } while (0)
 
 static void test_offers_browsers_and_libraries_send(void **state) {
@@ -90,7 +90,8 @@ static void test_first_acceptable_offer_wins(void **state) {
     (void)state;
     ACCEPT("permessage-deflate; server_max_window_bits=10, permessage-deflate", 0, 0, 10, 0);
     ACCEPT("permessage-deflate; server_max_window_bits=7, permessage-deflate; "
-           "server_max_window_bits=9", 0, 0, 9, 0);
+           "server_max_window_bits=9",
+           0, 0, 9, 0);
     ACCEPT("x-webkit-deflate-frame, permessage-deflate; client_no_context_takeover", 0, 1, 0, 0);
     ACCEPT("foo; bar=\"a,b;c\", permessage-deflate", 0, 0, 0, 0);
     ACCEPT("permessage-deflate; unknown, permessage-deflate; client_max_window_bits", 0, 0, 0, 1);
@@ -104,18 +105,18 @@ static void test_declined(void **state) {
     DECLINE("x-webkit-deflate-frame");
     DECLINE("permessage-deflatex");
     DECLINE("permessage-deflat");
-    DECLINE("permessage-deflate; foo");                                /* unknown */
+    DECLINE("permessage-deflate; foo"); /* unknown */
     DECLINE("permessage-deflate; server_no_context_takeover; server_no_context_takeover");
-    DECLINE("permessage-deflate; server_no_context_takeover=1");      /* a value */
+    DECLINE("permessage-deflate; server_no_context_takeover=1"); /* a value */
     DECLINE("permessage-deflate; client_no_context_takeover=\"\"");
-    DECLINE("permessage-deflate; server_max_window_bits");            /* no value */
+    DECLINE("permessage-deflate; server_max_window_bits"); /* no value */
     DECLINE("permessage-deflate; server_max_window_bits=7");
     DECLINE("permessage-deflate; server_max_window_bits=16");
-    DECLINE("permessage-deflate; server_max_window_bits=08");         /* leading zero */
+    DECLINE("permessage-deflate; server_max_window_bits=08"); /* leading zero */
     DECLINE("permessage-deflate; server_max_window_bits=010");
     DECLINE("permessage-deflate; client_max_window_bits=1a");
     DECLINE("permessage-deflate; client_max_window_bits=\"\"");
-    DECLINE("permessage-deflate; client_max_window_bits=\"9");        /* unterminated */
+    DECLINE("permessage-deflate; client_max_window_bits=\"9"); /* unterminated */
     DECLINE("permessage-deflate; client_max_window_bits; client_max_window_bits=9");
     DECLINE("permessage-deflate;");
     DECLINE("permessage-deflate; =9");
@@ -150,8 +151,7 @@ static void test_several_headers(void **state) {
     assert_false(ws_pmd_offered(&p, &o));
 }
 
-static void agree(const char *offer, int shared, unsigned sbits, unsigned cbits,
-                  const char *want) {
+static void agree(const char *offer, int shared, unsigned sbits, unsigned cbits, const char *want) {
     ws_pmd_parser p;
     ws_pmd_offer o;
     ws_pmd_params a;
@@ -166,7 +166,7 @@ static void agree(const char *offer, int shared, unsigned sbits, unsigned cbits,
     int n = ws_pmd_write_response(&a, out, sizeof(out));
     assert_int_equal(n, (int)strlen(want));
     assert_string_equal(out, want);
-    assert_int_equal(ws_pmd_write_response(&a, out, strlen(want)), -1);  /* no room */
+    assert_int_equal(ws_pmd_write_response(&a, out, strlen(want)), -1); /* no room */
 }
 
 static void test_agreement_and_response(void **state) {

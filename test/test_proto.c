@@ -33,45 +33,18 @@
 #include "proto.h"
 #include "rfc6455.h"
 #include "testutil.h"
+#include "vectors.h"
 
 #define MIB (UINT64_C(1) << 20)
 
 static const ws_proto_limits default_limits = { 16 * MIB, 100000 };
 
 /* ---------------------------------------------------------------------- */
-/* Growable byte buffer                                                    */
-
-struct bytes {
-    uint8_t *p;
-    size_t len;
-    size_t cap;
-};
-
-/* Append len bytes. After the first call p is never NULL, even when
- * nothing was appended, so p + offset is always valid pointer arithmetic. */
-static void bytes_put(struct bytes *b, const void *data, size_t len) {
-    if (b->p == NULL || b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + len) cap *= 2;
-        b->p = realloc(b->p, cap);
-        assert_non_null(b->p);
-        b->cap = cap;
-    }
-    if (len > 0) memcpy(b->p + b->len, data, len);
-    b->len += len;
-}
-
-static void bytes_free(struct bytes *b) {
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-/* ---------------------------------------------------------------------- */
 /* Building client streams                                                 */
 
 struct stream {
-    struct bytes b;
-    uint64_t keyseed;  /* the next frame's masking key comes from this */
+    tu_bytes b;
+    uint64_t keyseed; /* the next frame's masking key comes from this */
 };
 
 /* Append one masked frame; returns the stream offset of its payload. */
@@ -80,16 +53,16 @@ static size_t put_frame(struct stream *s, int fin, int opcode, const void *paylo
     tu_fill_random(key, 4, ++s->keyseed);
     if (s->keyseed % 7 == 0) memset(key, 0, 4); /* a zero key is legal too */
     size_t hlen = ws_frame_header_masked(head, fin, opcode, len, key);
-    bytes_put(&s->b, head, hlen);
+    tu_bytes_put(&s->b, head, hlen);
     size_t at = s->b.len;
-    bytes_put(&s->b, payload, len);
+    tu_bytes_put(&s->b, payload, len);
     ws_frame_mask(s->b.p + at, len, key, 0);
     return at;
 }
 
 /* Append bytes as they are (already a frame, or garbage). */
 static void put_raw(struct stream *s, const void *data, size_t len) {
-    bytes_put(&s->b, data, len);
+    tu_bytes_put(&s->b, data, len);
 }
 
 /* A close frame with a status code and a reason. */
@@ -108,17 +81,17 @@ static size_t put_close(struct stream *s, unsigned code, const void *reason, siz
 enum { IT_MESSAGE = 1, IT_PING, IT_PONG, IT_CLOSE, IT_ERROR };
 
 struct item {
-    int type;            /* IT_* */
-    uint8_t opcode;      /* MESSAGE: text or binary */
-    uint16_t code;       /* CLOSE: received code; ERROR: code to send */
-    int error;           /* ERROR: the ws_error */
-    struct bytes data;   /* MESSAGE, PING: the reassembled payload */
+    int type;       /* IT_* */
+    uint8_t opcode; /* MESSAGE: text or binary */
+    uint16_t code;  /* CLOSE: received code; ERROR: code to send */
+    int error;      /* ERROR: the ws_error */
+    tu_bytes data;  /* MESSAGE, PING: the reassembled payload */
 };
 
 /* One DATA chunk: enough to check size_hint against the fragments later. */
 struct chunk_note {
-    size_t message;      /* index among the completed-or-open messages */
-    uint64_t end;        /* message bytes up to the end of this chunk */
+    size_t message; /* index among the completed-or-open messages */
+    uint64_t end;   /* message bytes up to the end of this chunk */
     size_t len;
     uint64_t hint;
 };
@@ -130,12 +103,12 @@ struct proto_log {
     int in_msg, in_ping;
     uint8_t msg_op;
     uint64_t last_hint;
-    struct bytes msg, ping;
-    size_t messages;     /* messages begun so far */
+    tu_bytes msg, ping;
+    size_t messages; /* messages begun so far */
     struct chunk_note *notes;
     size_t nnotes, notes_cap;
-    int done;            /* CLOSE or ERROR came */
-    size_t end_lo;       /* ...while feeding stream bytes [end_lo, end_hi) */
+    int done;      /* CLOSE or ERROR came */
+    size_t end_lo; /* ...while feeding stream bytes [end_lo, end_hi) */
     size_t end_hi;
 };
 
@@ -152,11 +125,11 @@ static struct item *log_push(struct proto_log *log, int type) {
 }
 
 static void log_free(struct proto_log *log) {
-    for (size_t i = 0; i < log->n; i++) bytes_free(&log->items[i].data);
+    for (size_t i = 0; i < log->n; i++) tu_bytes_free(&log->items[i].data);
     free(log->items);
     free(log->notes);
-    bytes_free(&log->msg);
-    bytes_free(&log->ping);
+    tu_bytes_free(&log->msg);
+    tu_bytes_free(&log->ping);
     memset(log, 0, sizeof(*log));
 }
 
@@ -174,8 +147,8 @@ static void note_chunk(struct proto_log *log, const ws_proto_event *ev) {
 }
 
 /* Record one event; [lo, hi) are the bytes that call consumed. */
-static void log_event(struct proto_log *log, const ws_proto_limits *lim,
-                      const ws_proto_event *ev, const uint8_t *lo, const uint8_t *hi) {
+static void log_event(struct proto_log *log, const ws_proto_limits *lim, const ws_proto_event *ev,
+                      const uint8_t *lo, const uint8_t *hi) {
     struct item *it;
 
     /* Nothing is reported after a close or an error. */
@@ -202,7 +175,7 @@ static void log_event(struct proto_log *log, const ws_proto_limits *lim,
         assert_int_equal(ev->opcode, log->msg_op);
         /* An empty chunk only ever ends a message. */
         if (ev->len == 0) assert_true(ev->last);
-        bytes_put(&log->msg, ev->data, ev->len);
+        tu_bytes_put(&log->msg, ev->data, ev->len);
         /* size_hint: at least what has arrived, never shrinking, within
          * the limit (it is what the server may reserve). */
         assert_true(ev->size_hint >= log->msg.len);
@@ -214,7 +187,7 @@ static void log_event(struct proto_log *log, const ws_proto_limits *lim,
         if (ev->last) {
             it = log_push(log, IT_MESSAGE);
             it->opcode = log->msg_op;
-            bytes_put(&it->data, log->msg.p, log->msg.len);
+            tu_bytes_put(&it->data, log->msg.p, log->msg.len);
             log->in_msg = 0;
         }
         break;
@@ -222,11 +195,11 @@ static void log_event(struct proto_log *log, const ws_proto_limits *lim,
         assert_int_equal(ev->first, !log->in_ping);
         if (ev->first) log->ping.len = 0;
         log->in_ping = 1;
-        bytes_put(&log->ping, ev->data, ev->len);
+        tu_bytes_put(&log->ping, ev->data, ev->len);
         assert_true(log->ping.len <= WS_MAX_CONTROL_PAYLOAD);
         if (ev->last) {
             it = log_push(log, IT_PING);
-            bytes_put(&it->data, log->ping.p, log->ping.len);
+            tu_bytes_put(&it->data, log->ping.p, log->ping.len);
             log->in_ping = 0;
         }
         break;
@@ -252,8 +225,7 @@ static void log_event(struct proto_log *log, const ws_proto_limits *lim,
         it->code = ev->close_code;
         log->done = 1;
         break;
-    default:
-        fail_msg("unknown event type %d", ev->type);
+    default: fail_msg("unknown event type %d", ev->type);
     }
 }
 
@@ -339,14 +311,12 @@ static void assert_log_equal(const struct proto_log *got, const struct proto_log
 static void want_message(struct proto_log *w, int op, const void *data, size_t len) {
     struct item *it = log_push(w, IT_MESSAGE);
     it->opcode = (uint8_t)op;
-    bytes_put(&it->data, data, len);
+    tu_bytes_put(&it->data, data, len);
 }
 static void want_ping(struct proto_log *w, const void *data, size_t len) {
-    bytes_put(&log_push(w, IT_PING)->data, data, len);
+    tu_bytes_put(&log_push(w, IT_PING)->data, data, len);
 }
-static void want_pong(struct proto_log *w) {
-    log_push(w, IT_PONG);
-}
+static void want_pong(struct proto_log *w) { log_push(w, IT_PONG); }
 static void want_close(struct proto_log *w, unsigned code) {
     log_push(w, IT_CLOSE)->code = (uint16_t)code;
 }
@@ -362,7 +332,7 @@ static void want_error(struct proto_log *w, int err, unsigned code) {
 struct everywhere_ctx {
     struct feed_ctx feed;
     const struct proto_log *want;
-    size_t end_at;     /* stream offset of the byte that must end it (close/error) */
+    size_t end_at; /* stream offset of the byte that must end it (close/error) */
     unsigned runs;
 };
 
@@ -383,7 +353,7 @@ static void run_and_check(void *vctx, const uint8_t *const *pieces, const size_t
  * byte by byte and in chunks of 2, 3, 7 and 64; each run must give want.
  * end_at: offset of the byte on which the engine must report the close or
  * error that ends the log, or SIZE_MAX when none does. */
-static void feed_everywhere(const struct bytes *s, const ws_proto_limits *lim,
+static void feed_everywhere(const tu_bytes *s, const ws_proto_limits *lim,
                             const struct proto_log *want, size_t end_at) {
     static const size_t chunk_sizes[] = { 1, 2, 3, 7, 64 };
     struct everywhere_ctx ctx = { .feed = { .lim = lim }, .want = want, .end_at = end_at };
@@ -397,7 +367,7 @@ static void feed_everywhere(const struct bytes *s, const ws_proto_limits *lim,
 }
 
 /* Feed once in one piece and return the log (caller frees). */
-static struct proto_log feed_once(const struct bytes *s, const ws_proto_limits *lim) {
+static struct proto_log feed_once(const tu_bytes *s, const ws_proto_limits *lim) {
     struct feed_ctx ctx = { .lim = lim };
     uint8_t *g = tu_guarded_copy(s->p, s->len);
     const uint8_t *pieces[1] = { g };
@@ -414,7 +384,7 @@ static void expect_failure(const struct stream *s, const ws_proto_limits *lim,
     want_error(want, err, code);
     feed_everywhere(&s->b, lim, want, bad_at);
     /* The bytes before the proving one are not enough to fail. */
-    struct bytes prefix = { s->b.p, bad_at, bad_at };
+    tu_bytes prefix = { s->b.p, bad_at, bad_at };
     struct proto_log got = feed_once(&prefix, lim);
     assert_true(got.n == 0 || got.items[got.n - 1].type != IT_ERROR);
     log_free(&got);
@@ -426,12 +396,10 @@ static void expect_failure(const struct stream *s, const ws_proto_limits *lim,
 static void test_rfc_examples(void **state) {
     (void)state;
     /* "A single-frame masked text message". */
-    static const uint8_t hello[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                     0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t hello[] = { TV_HELLO_MASKED };
     /* "Unmasked Ping request and masked Ping response": only the masked
      * pong is something a client may send. */
-    static const uint8_t pong[] = { 0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                    0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t pong[] = { TV_PONG_MASKED };
     struct stream s = { 0 };
     struct proto_log want = { 0 };
 
@@ -449,42 +417,24 @@ static void test_rfc_examples(void **state) {
     want_message(&want, WS_OP_TEXT, "Hello", 5);
     feed_everywhere(&s.b, &default_limits, &want, SIZE_MAX);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Random messages in random fragments and random feeds                    */
 
-struct rng {
-    uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r) {
-    uint8_t b[8];
-    tu_fill_random(b, 8, r->s++);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | b[i];
-    return v;
-}
-
-static size_t rng_below(struct rng *r, size_t n) {
-    return n ? (size_t)(rng_next(r) % n) : 0;
-}
-
 /* Append a random valid UTF-8 character (1 to 4 bytes, no surrogates). */
-static void put_random_char(struct bytes *b, struct rng *r) {
+static void put_random_char(tu_bytes *b, tu_rng *r) {
     uint32_t cp;
     uint8_t e[4];
     size_t n;
-    switch (rng_below(r, 4)) {
-    case 0: cp = (uint32_t)rng_below(r, 0x80); break;
-    case 1: cp = 0x80 + (uint32_t)rng_below(r, 0x800 - 0x80); break;
-    case 2:
-        do {
-            cp = 0x800 + (uint32_t)rng_below(r, 0x10000 - 0x800);
+    switch (tu_rng_below(r, 4)) {
+    case 0: cp = (uint32_t)tu_rng_below(r, 0x80); break;
+    case 1: cp = 0x80 + (uint32_t)tu_rng_below(r, 0x800 - 0x80); break;
+    case 2: do { cp = 0x800 + (uint32_t)tu_rng_below(r, 0x10000 - 0x800);
         } while (cp >= 0xd800 && cp <= 0xdfff);
         break;
-    default: cp = 0x10000 + (uint32_t)rng_below(r, 0x110000 - 0x10000); break;
+    default: cp = 0x10000 + (uint32_t)tu_rng_below(r, 0x110000 - 0x10000); break;
     }
     if (cp < 0x80) {
         e[0] = (uint8_t)cp, n = 1;
@@ -498,17 +448,18 @@ static void put_random_char(struct bytes *b, struct rng *r) {
         e[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)), e[3] = (uint8_t)(0x80 | (cp & 0x3f));
         n = 4;
     }
-    bytes_put(b, e, n);
+    tu_bytes_put(b, e, n);
 }
 
 /* A message length: mostly small, sometimes empty, sometimes over 64 KiB
  * so that 64-bit lengths and long payloads appear. */
-static size_t random_length(struct rng *r) {
-    switch (rng_below(r, 10)) {
+static size_t random_length(tu_rng *r) {
+    switch (tu_rng_below(r, 10)) {
     case 0: return 0;
-    case 1: return 65536 + rng_below(r, 5000);
-    case 2: case 3: return 126 + rng_below(r, 2000);
-    default: return rng_below(r, 126);
+    case 1: return 65536 + tu_rng_below(r, 5000);
+    case 2:
+    case 3: return 126 + tu_rng_below(r, 2000);
+    default: return tu_rng_below(r, 126);
     }
 }
 
@@ -516,16 +467,16 @@ static size_t random_length(struct rng *r) {
 
 struct model_msg {
     uint8_t op;
-    struct bytes data;
+    tu_bytes data;
     size_t nfrag;
-    uint64_t ends[MAX_FRAGS];   /* message bytes up to the end of each fragment */
+    uint64_t ends[MAX_FRAGS]; /* message bytes up to the end of each fragment */
 };
 
 /* Feed s in random piece sizes out of one guarded buffer (a long stream
  * cut into tiny pieces would need too many guard mappings). */
-static void feed_random_cuts(struct feed_ctx *ctx, const struct bytes *s, struct rng *r) {
+static void feed_random_cuts(struct feed_ctx *ctx, const tu_bytes *s, tu_rng *r) {
     static const size_t max_piece[] = { 1, 3, 17, 200, 5000, 100000 };
-    size_t maxp = max_piece[rng_below(r, 6)];
+    size_t maxp = max_piece[tu_rng_below(r, 6)];
     uint8_t *g = tu_guarded_copy(s->p, s->len);
     size_t cap = 64, n = 0, off = 0;
     const uint8_t **pieces = malloc(cap * sizeof(*pieces));
@@ -533,7 +484,7 @@ static void feed_random_cuts(struct feed_ctx *ctx, const struct bytes *s, struct
     assert_non_null(pieces);
     assert_non_null(lens);
     while (off < s->len) {
-        size_t k = 1 + rng_below(r, maxp);
+        size_t k = 1 + tu_rng_below(r, maxp);
         if (k > s->len - off) k = s->len - off;
         if (n == cap) {
             cap *= 2;
@@ -561,36 +512,36 @@ static void feed_random_cuts(struct feed_ctx *ctx, const struct bytes *s, struct
 static void test_random_messages(void **state) {
     (void)state;
     for (uint64_t seed = 1; seed <= 150; seed++) {
-        struct rng r = { seed * 1000003 };
+        tu_rng r = { seed * 1000003 };
         struct stream s = { .keyseed = seed * 77 };
         struct proto_log want = { 0 };
         struct model_msg msgs[6];
-        size_t nmsg = 1 + rng_below(&r, 6);
+        size_t nmsg = 1 + tu_rng_below(&r, 6);
         uint64_t biggest = 0;
         uint32_t most_frags = 0;
 
         for (size_t m = 0; m < nmsg; m++) {
             struct model_msg *mm = &msgs[m];
             memset(mm, 0, sizeof(*mm));
-            bytes_put(&mm->data, "", 0);
-            mm->op = rng_below(&r, 2) ? WS_OP_TEXT : WS_OP_BINARY;
+            tu_bytes_put(&mm->data, "", 0);
+            mm->op = tu_rng_below(&r, 2) ? WS_OP_TEXT : WS_OP_BINARY;
             size_t len = random_length(&r);
             if (mm->op == WS_OP_TEXT) {
                 while (mm->data.len < len) put_random_char(&mm->data, &r);
             } else {
                 uint8_t *tmp = malloc(len ? len : 1);
                 assert_non_null(tmp);
-                tu_fill_random(tmp, len, rng_next(&r));
-                bytes_put(&mm->data, tmp, len);
+                tu_fill_random(tmp, len, tu_rng_next(&r));
+                tu_bytes_put(&mm->data, tmp, len);
                 free(tmp);
             }
             if (mm->data.len > biggest) biggest = mm->data.len;
 
             /* Cut points, sorted; equal ones make empty fragments. */
-            mm->nfrag = 1 + rng_below(&r, MAX_FRAGS);
+            mm->nfrag = 1 + tu_rng_below(&r, MAX_FRAGS);
             if (mm->nfrag > most_frags) most_frags = (uint32_t)mm->nfrag;
             for (size_t f = 0; f + 1 < mm->nfrag; f++)
-                mm->ends[f] = rng_below(&r, mm->data.len + 1);
+                mm->ends[f] = tu_rng_below(&r, mm->data.len + 1);
             mm->ends[mm->nfrag - 1] = mm->data.len;
             for (size_t a = 0; a < mm->nfrag; a++)
                 for (size_t b = a + 1; b < mm->nfrag; b++)
@@ -606,11 +557,11 @@ static void test_random_messages(void **state) {
                 put_frame(&s, fin, f == 0 ? mm->op : WS_OP_CONT, mm->data.p + start,
                           (size_t)mm->ends[f] - start);
                 start = (size_t)mm->ends[f];
-                if (!fin && rng_below(&r, 4) == 0) {
+                if (!fin && tu_rng_below(&r, 4) == 0) {
                     uint8_t ping[WS_MAX_CONTROL_PAYLOAD];
-                    size_t plen = rng_below(&r, WS_MAX_CONTROL_PAYLOAD + 1);
-                    tu_fill_random(ping, plen, rng_next(&r));
-                    if (rng_below(&r, 2)) {
+                    size_t plen = tu_rng_below(&r, WS_MAX_CONTROL_PAYLOAD + 1);
+                    tu_fill_random(ping, plen, tu_rng_next(&r));
+                    if (tu_rng_below(&r, 2)) {
                         put_frame(&s, 1, WS_OP_PING, ping, plen);
                         want_ping(&want, ping, plen);
                     } else {
@@ -621,7 +572,7 @@ static void test_random_messages(void **state) {
             }
             want_message(&want, mm->op, mm->data.p, mm->data.len);
         }
-        if (rng_below(&r, 2)) {
+        if (tu_rng_below(&r, 2)) {
             put_close(&s, 1000, "bye", 3);
             want_close(&want, 1000);
         }
@@ -660,9 +611,9 @@ static void test_random_messages(void **state) {
             }
             log_free(&ctx.log);
         }
-        for (size_t m = 0; m < nmsg; m++) bytes_free(&msgs[m].data);
+        for (size_t m = 0; m < nmsg; m++) tu_bytes_free(&msgs[m].data);
         log_free(&want);
-        bytes_free(&s.b);
+        tu_bytes_free(&s.b);
     }
 }
 
@@ -671,7 +622,7 @@ static void test_random_messages(void **state) {
 
 /* Feed in one piece and collect the raw events, for tests that look at
  * each one. Returns the number of events (at most max). */
-static size_t collect_events(const struct bytes *s, const ws_proto_limits *lim, size_t chunk,
+static size_t collect_events(const tu_bytes *s, const ws_proto_limits *lim, size_t chunk,
                              ws_proto_event *evs, size_t max) {
     uint8_t *buf = malloc(s->len ? s->len : 1);
     ws_proto p;
@@ -757,7 +708,7 @@ static void test_first_last_flags(void **state) {
     put_frame(&s, 1, WS_OP_PING, "", 0);
     assert_int_equal(collect_events(&s.b, &default_limits, SIZE_MAX, ev, 16), 1);
     assert_true(ev[0].type == WS_PROTO_EV_PING && ev[0].first && ev[0].last && ev[0].len == 0);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 static void test_size_hint(void **state) {
@@ -790,7 +741,7 @@ static void test_size_hint(void **state) {
     n = collect_events(&s.b, &default_limits, SIZE_MAX, ev, 512);
     assert_int_equal(n, 4);
     assert_int_equal(ev[3].size_hint, 2);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* §5.4: "Control frames ... MAY be injected in the middle of a fragmented
@@ -827,7 +778,7 @@ static void test_control_between_fragments(void **state) {
     want_close(&want, 1001);
     feed_everywhere(&s.b, &default_limits, &want, at + 1);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -838,8 +789,7 @@ static void test_control_between_fragments(void **state) {
  * frames before the bad one are still delivered). */
 static void test_frame_errors(void **state) {
     (void)state;
-    static const uint8_t hello[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
-                                     0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t hello[] = { TV_HELLO_MASKED };
     static const struct {
         const char *what;
         uint8_t in[16];
@@ -867,7 +817,7 @@ static void test_frame_errors(void **state) {
         expect_failure(&s, &default_limits, &want, cases[i].err, WS_CLOSE_PROTOCOL_ERROR,
                        sizeof(hello) + cases[i].bad_at);
         log_free(&want);
-        bytes_free(&s.b);
+        tu_bytes_free(&s.b);
     }
 }
 
@@ -907,7 +857,7 @@ static void test_fragmentation_errors(void **state) {
     at = put_frame(&s, 1, WS_OP_BINARY, "", 0);
     expect_failure(&s, &default_limits, &want, WS_E_EXPECTED_CONT, WS_CLOSE_PROTOCOL_ERROR, at - 1);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -924,14 +874,23 @@ static void test_utf8_errors(void **state) {
         size_t len;
         size_t bad_at; /* index in text; len - 1 for "truncated at the end" */
     } cases[] = {
-        { "lone continuation", "ab\x80" "cd", 5, 2 },
-        { "C0 overlong", "ab\xc0\xaf" "cd", 6, 2 },
+        { "lone continuation",
+          "ab\x80"
+          "cd",
+          5, 2 },
+        { "C0 overlong",
+          "ab\xc0\xaf"
+          "cd",
+          6, 2 },
         { "E0 overlong", "\xe0\x80\xaf", 3, 1 },
         { "surrogate", "x\xed\xa0\x80", 4, 2 },
         { "above U+10FFFF", "\xf4\x90\x80\x80", 4, 1 },
         { "F5", "\xf5", 1, 0 },
         { "FF", "hello\xff", 6, 5 },
-        { "missing continuation", "\xe2\x82" "A", 3, 2 },
+        { "missing continuation",
+          "\xe2\x82"
+          "A",
+          3, 2 },
         { "truncated 2 of 3", "ok\xe2\x82", 4, 3 },
         { "truncated 1 of 4", "\xf0", 1, 0 },
         { "truncated 3 of 4", "\xf0\x9f\x98", 3, 2 },
@@ -963,7 +922,7 @@ static void test_utf8_errors(void **state) {
         want_message(&want, WS_OP_BINARY, cases[i].text, cases[i].len);
         feed_everywhere(&s.b, &default_limits, &want, SIZE_MAX);
         log_free(&want);
-        bytes_free(&s.b);
+        tu_bytes_free(&s.b);
     }
 
     /* A character cut by a fragment boundary is fine when completed... */
@@ -988,7 +947,9 @@ static void test_utf8_errors(void **state) {
     s.b.len = 0;
     put_frame(&s, 0, WS_OP_TEXT, "ok\xc3\xa9", 4);
     put_frame(&s, 1, WS_OP_CONT, ascii_run, sizeof(ascii_run) - 1);
-    want_message(&want, WS_OP_TEXT, "ok\xc3\xa9" "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh",
+    want_message(&want, WS_OP_TEXT,
+                 "ok\xc3\xa9"
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh",
                  4 + sizeof(ascii_run) - 1);
     feed_everywhere(&s.b, &default_limits, &want, SIZE_MAX);
     log_free(&want);
@@ -1019,7 +980,7 @@ static void test_utf8_errors(void **state) {
     want_message(&want, WS_OP_TEXT, "\xc3\xa9", 2);
     expect_failure(&s, &default_limits, &want, WS_E_UTF8, WS_CLOSE_INVALID_PAYLOAD, at);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1066,8 +1027,7 @@ static void test_too_big(void **state) {
         static const uint8_t huge[] = { 0x82, 0xff, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4 };
         ws_proto_limits big = default_limits;
         put_raw(&s, huge, sizeof(huge));
-        expect_failure(&s, &big, &want, WS_E_TOO_BIG, WS_CLOSE_MESSAGE_TOO_BIG,
-                       sizeof(huge) - 1);
+        expect_failure(&s, &big, &want, WS_E_TOO_BIG, WS_CLOSE_MESSAGE_TOO_BIG, sizeof(huge) - 1);
         log_free(&want);
         s.b.len = 0;
     }
@@ -1081,7 +1041,7 @@ static void test_too_big(void **state) {
         expect_failure(&s, &zero, &want, WS_E_TOO_BIG, WS_CLOSE_MESSAGE_TOO_BIG, at - 1);
         log_free(&want);
     }
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 static void test_too_many_fragments(void **state) {
@@ -1109,7 +1069,7 @@ static void test_too_many_fragments(void **state) {
     size_t at = put_frame(&s, 1, WS_OP_CONT, "", 0);
     expect_failure(&s, &lim, &want, WS_E_TOO_MANY_FRAGS, WS_CLOSE_MESSAGE_TOO_BIG, at - 1);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1121,9 +1081,8 @@ static void test_too_many_fragments(void **state) {
 static void test_close_codes(void **state) {
     (void)state;
     static const unsigned probes[] = {
-        0, 1, 999, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011,
-        1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 3000, 3001, 3999, 4000, 4999, 5000,
-        65535,
+        0,    1,    999,  1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011,
+        1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 3000, 3001, 3999, 4000, 4999, 5000, 65535,
     };
     for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
         struct stream s = { 0 };
@@ -1138,7 +1097,7 @@ static void test_close_codes(void **state) {
                            at + 1);
         }
         log_free(&want);
-        bytes_free(&s.b);
+        tu_bytes_free(&s.b);
     }
 }
 
@@ -1192,15 +1151,13 @@ static void test_close_payload(void **state) {
     /* A reason that is not UTF-8: 1002 (not 1007: §7.4.1 has the close
      * frame as a protocol matter) on the first bad byte... */
     at = put_close(&s, 1000, "ok\xc0\xaf", 4);
-    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR,
-                   at + 4);
+    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR, at + 4);
     log_free(&want);
     s.b.len = 0;
 
     /* ...or on the last byte when it ends inside a character. */
     at = put_close(&s, 1001, "x\xe2\x82", 3);
-    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR,
-                   at + 4);
+    expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR, at + 4);
     log_free(&want);
     s.b.len = 0;
 
@@ -1214,7 +1171,7 @@ static void test_close_payload(void **state) {
     at = put_close(&s, 3000, "\x80", 1);
     expect_failure(&s, &default_limits, &want, WS_E_CLOSE_REASON, WS_CLOSE_PROTOCOL_ERROR, at + 2);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1244,7 +1201,7 @@ static void test_bytes_after_end_ignored(void **state) {
     put_raw(&s, garbage, sizeof(garbage));
     expect_failure(&s, &default_limits, &want, WS_E_UTF8, WS_CLOSE_INVALID_PAYLOAD, at);
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1262,8 +1219,8 @@ static void test_stream_any_feed(void **state) {
     tu_fill_random(bin, sizeof(bin), 17);
 
     put_frame(&s, 1, WS_OP_TEXT, "Hello", 5);
-    put_frame(&s, 1, WS_OP_BINARY, bin, 126);               /* 16-bit length */
-    put_frame(&s, 0, WS_OP_TEXT, "caf\xc3", 4);              /* é cut in two */
+    put_frame(&s, 1, WS_OP_BINARY, bin, 126);   /* 16-bit length */
+    put_frame(&s, 0, WS_OP_TEXT, "caf\xc3", 4); /* é cut in two */
     put_frame(&s, 1, WS_OP_PING, bin, 125);
     put_frame(&s, 1, WS_OP_CONT, "\xa9 \xe2\x82\xac", 5);
     put_frame(&s, 1, WS_OP_PONG, "", 0);
@@ -1287,12 +1244,12 @@ static void test_stream_any_feed(void **state) {
     /* The same stream cut short anywhere gives a prefix of those events,
      * with the open message's bytes so far -- never an error. */
     for (size_t cut = 0; cut < s.b.len; cut++) {
-        struct bytes prefix = { s.b.p, cut, cut };
+        tu_bytes prefix = { s.b.p, cut, cut };
         struct proto_log got = feed_once(&prefix, &default_limits);
         for (size_t i = 0; i < got.n; i++) assert_true(got.items[i].type != IT_ERROR);
         log_free(&got);
     }
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
 }
 
 /* A message over 64 KiB (64-bit length) fed every way that is affordable. */
@@ -1311,7 +1268,7 @@ static void test_long_message(void **state) {
     want_message(&want, WS_OP_TEXT, text, len);
     feed_everywhere(&s.b, &default_limits, &want, SIZE_MAX);
 
-    struct rng r = { 99 };
+    tu_rng r = { 99 };
     for (int i = 0; i < 5; i++) {
         struct feed_ctx ctx = { .lim = &default_limits };
         feed_random_cuts(&ctx, &s.b, &r);
@@ -1319,7 +1276,7 @@ static void test_long_message(void **state) {
         log_free(&ctx.log);
     }
     log_free(&want);
-    bytes_free(&s.b);
+    tu_bytes_free(&s.b);
     free(text);
 }
 

@@ -78,7 +78,7 @@ typedef struct result {
     size_t lens[16];
     int ops[16];
     int n;
-    int error;       /* the ws_error of an ERROR event, or 0 */
+    int error; /* the ws_error of an ERROR event, or 0 */
     uint16_t code;
     int pongs;
 } result;
@@ -305,7 +305,7 @@ static void test_round_trips(void **state) {
  * 1009 once the limit is passed, long before it is all inflated. */
 static void test_bomb_fails_at_the_limit(void **state) {
     (void)state;
-    const size_t n = 64u << 20;  /* 64 MiB of zeros: about 64 KiB compressed */
+    const size_t n = 64u << 20; /* 64 MiB of zeros: about 64 KiB compressed */
     uint8_t *msg = calloc(1, n), *z = malloc(n / 100);
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
@@ -419,8 +419,8 @@ static void test_corrupt_and_cut_short(void **state) {
         size_t len;
         int error;
     } cases[] = {
-        { "\xff\xff\xff", 3, WS_E_INFLATE_BTYPE },           /* block type 11 */
-        { "\x00\x05\x00\x00\x00", 5, WS_E_INFLATE_STORED },  /* LEN != ~NLEN */
+        { "\xff\xff\xff", 3, WS_E_INFLATE_BTYPE },          /* block type 11 */
+        { "\x00\x05\x00\x00\x00", 5, WS_E_INFLATE_STORED }, /* LEN != ~NLEN */
         /* "Hello" without its end-of-block: the tail is a new block
          * header inside a Huffman block, so the message does not end
          * between blocks. */

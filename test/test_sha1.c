@@ -28,6 +28,7 @@
 #include "rfc6455.h"
 #include "sha1.h"
 #include "testutil.h"
+#include "vectors.h"
 
 /* Hex of a digest, for readable failure messages. */
 static void to_hex(const uint8_t d[WS_SHA1_DIGEST_LEN], char out[2 * WS_SHA1_DIGEST_LEN + 1]) {
@@ -52,8 +53,7 @@ static void hash_pieces(void *ctx, const uint8_t *const *pieces, const size_t *l
     uint8_t d[WS_SHA1_DIGEST_LEN];
 
     ws_sha1_init(&c);
-    for (size_t i = 0; i < n; i++)
-        ws_sha1_update(&c, pieces[i], lens[i]);
+    for (size_t i = 0; i < n; i++) ws_sha1_update(&c, pieces[i], lens[i]);
     ws_sha1_final(&c, d);
     assert_digest(d, want_hex);
 }
@@ -71,8 +71,8 @@ static const struct vector fips[] = {
     { "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 0,
       "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
     { "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
-      "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 0,
-      "a49b2446a02c645bf419f995b67091253a04a259" },
+      "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+      0, "a49b2446a02c645bf419f995b67091253a04a259" },
     { "The quick brown fox jumps over the lazy dog", 0,
       "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12" },
 };
@@ -145,8 +145,7 @@ static void test_million_a(void **state) {
 
     ws_sha1_ctx c;
     ws_sha1_init(&c);
-    for (size_t off = 0; off < total; off += 1000)
-        ws_sha1_update(&c, a + off, 1000);
+    for (size_t off = 0; off < total; off += 1000) ws_sha1_update(&c, a + off, 1000);
     ws_sha1_final(&c, d);
     assert_digest(d, want);
 
@@ -212,7 +211,7 @@ static void test_reuse_and_interleave(void **state) {
  * The RFC also gives the digest in hex (0xb3 0x7a 0x4f ...). */
 static void test_rfc6455_accept_key(void **state) {
     (void)state;
-    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
+    static const char key[] = TV_KEY;
     char concat[sizeof(key) - 1 + WS_GUID_LEN + 1];
     uint8_t d[WS_SHA1_DIGEST_LEN];
     char accept[WS_BASE64_ENCODED_LEN(WS_SHA1_DIGEST_LEN) + 1];
@@ -220,7 +219,7 @@ static void test_rfc6455_accept_key(void **state) {
     memcpy(concat, key, sizeof(key) - 1);
     memcpy(concat + sizeof(key) - 1, WS_GUID, WS_GUID_LEN);
     concat[sizeof(concat) - 1] = '\0';
-    assert_string_equal(concat, "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    assert_string_equal(concat, TV_KEY "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
 
     /* Streaming, the way the handshake can do it without a concat buffer. */
     ws_sha1_ctx c;
@@ -231,7 +230,7 @@ static void test_rfc6455_accept_key(void **state) {
     assert_digest(d, "b37a4f2cc0624f1690f64606cf385945b2bec4ea");
 
     assert_int_equal(ws_base64_encode(d, sizeof(d), accept), 28);
-    assert_string_equal(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_string_equal(accept, TV_ACCEPT);
 
     check_all_splits(concat, sizeof(concat) - 1, "b37a4f2cc0624f1690f64606cf385945b2bec4ea");
 }

@@ -90,7 +90,10 @@ static int ref_validate(const uint8_t *s, size_t n, size_t *bad) {
 /* ---- Feeding helpers ------------------------------------------------- */
 
 static const char *result_name(int r) {
-    return r == WS_UTF8_OK ? "OK" : r == WS_UTF8_PARTIAL ? "PARTIAL" : r == WS_UTF8_INVALID ? "INVALID" : "?";
+    return r == WS_UTF8_OK        ? "OK"
+           : r == WS_UTF8_PARTIAL ? "PARTIAL"
+           : r == WS_UTF8_INVALID ? "INVALID"
+                                  : "?";
 }
 
 /* Feed pieces in order, as one stream. After each piece the result must
@@ -116,8 +119,8 @@ static void feed_stream(void *ctx, const uint8_t *const *pieces, const size_t *l
         r = ws_utf8_feed(&u, pieces[i], lens[i], &bad);
         int ref = ref_validate(sc->whole, off + lens[i], &ref_bad);
         if (r != ref)
-            fail_msg("piece %zu (bytes %zu..%zu of %zu): got %s, oracle %s", i, off,
-                     off + lens[i], sc->len, result_name(r), result_name(ref));
+            fail_msg("piece %zu (bytes %zu..%zu of %zu): got %s, oracle %s", i, off, off + lens[i],
+                     sc->len, result_name(r), result_name(ref));
         if (r == WS_UTF8_INVALID) {
             assert_true(bad < lens[i]);
             at = off + bad;
@@ -136,15 +139,14 @@ static void check_every_way(const uint8_t *s, size_t len, int want, size_t want_
     struct stream_case sc = { s, len, want, want_at };
     tu_chunks(s, len, len ? len : 1, feed_stream, &sc);
     tu_for_each_split(s, len, feed_stream, &sc);
-    for (size_t chunk = 1; chunk < len; chunk++)
-        tu_chunks(s, len, chunk, feed_stream, &sc);
+    for (size_t chunk = 1; chunk < len; chunk++) tu_chunks(s, len, chunk, feed_stream, &sc);
 }
 
 /* ---- Markus Kuhn's stress test --------------------------------------- */
 
-#define B(lit) (const uint8_t *)(lit), sizeof(lit) - 1
-#define VALID WS_UTF8_OK, 0
-#define TRUNC WS_UTF8_PARTIAL, 0
+#define B(lit)  (const uint8_t *)(lit), sizeof(lit) - 1
+#define VALID   WS_UTF8_OK, 0
+#define TRUNC   WS_UTF8_PARTIAL, 0
 #define BAD(at) WS_UTF8_INVALID, at
 
 static const struct {
@@ -218,8 +220,9 @@ static const struct {
     { "3.3 cut then ASCII (4)", B("\xf0\x90\x80\x41"), BAD(3) },
     { "3.3 cut then lead", B("\xe2\x82\xe2\x82\xac"), BAD(2) },
     /* 3.4 Concatenation of incomplete sequences */
-    { "3.4 all of 3.3", B("\xc0\xe0\x80\xf0\x80\x80\xf8\x80\x80\x80\xfc\x80\x80\x80\x80"
-                          "\xdf\xef\xbf\xf7\xbf\xbf\xfb\xbf\xbf\xbf\xfd\xbf\xbf\xbf\xbf"),
+    { "3.4 all of 3.3",
+      B("\xc0\xe0\x80\xf0\x80\x80\xf8\x80\x80\x80\xfc\x80\x80\x80\x80"
+        "\xdf\xef\xbf\xf7\xbf\xbf\xfb\xbf\xbf\xbf\xfd\xbf\xbf\xbf\xbf"),
       BAD(0) },
     { "3.4 the valid-start ones", B("\xdf\xef\xbf"), BAD(1) },
     /* 3.5 Impossible bytes */
@@ -279,8 +282,9 @@ static const struct {
     { "C1 alone", B("\xc1"), BAD(0) },
     { "F5 alone", B("\xf5"), BAD(0) },
     /* Longer mixed text, for the fast paths */
-    { "mixed text", B("Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!! "
-                      "\xe2\x82\xac 12345678 \xf0\x9f\x98\x80 \xe4\xb8\xad\xe6\x96\x87 end"),
+    { "mixed text",
+      B("Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!! "
+        "\xe2\x82\xac 12345678 \xf0\x9f\x98\x80 \xe4\xb8\xad\xe6\x96\x87 end"),
       VALID },
     { "error after 16 ASCII", B("0123456789abcdef\xed\xa0\x80"), BAD(17) },
     { "error in the 3rd word", B("0123456789abcdef0123\xc0"), BAD(20) },
@@ -418,23 +422,8 @@ static void test_boundary_bytes_4_and_5(void **state) {
 
 /* ---- Random text ----------------------------------------------------- */
 
-/* A tiny generator for the tests' own choices (splitmix64 via
- * tu_fill_random, read eight bytes at a time). */
-struct rng {
-    uint64_t seed;
-};
-
-static uint64_t next_u64(struct rng *g) {
-    uint8_t b[8];
-    uint64_t v = 0;
-    tu_fill_random(b, 8, g->seed++);
-    for (int i = 0; i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
-static uint32_t below(struct rng *g, uint32_t n) {
-    return (uint32_t)(next_u64(g) % n);
-}
+/* The tests' own choices come from tu_rng (testutil.h). */
+static uint32_t below(tu_rng *g, uint32_t n) { return (uint32_t)tu_rng_below(g, n); }
 
 static size_t encode(uint32_t cp, uint8_t *o) {
     if (cp < 0x80) {
@@ -461,28 +450,24 @@ static size_t encode(uint32_t cp, uint8_t *o) {
 
 /* A random scalar value: ASCII half the time, otherwise any length, with
  * the edges of each range (and of the surrogate gap) over-represented. */
-static uint32_t random_scalar(struct rng *g) {
-    static const uint32_t edges[] = { 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFD,
+static uint32_t random_scalar(tu_rng *g) {
+    static const uint32_t edges[] = { 0x80,   0x7FF,   0x800,   0xD7FF,  0xE000,  0xFFFD,
                                       0xFFFF, 0x10000, 0x3FFFF, 0x40000, 0x10FFFF };
     switch (below(g, 8)) {
-    case 0:
-        return edges[below(g, sizeof(edges) / sizeof(edges[0]))];
-    case 1:
-        return 0x80 + below(g, 0x800 - 0x80);
+    case 0: return edges[below(g, sizeof(edges) / sizeof(edges[0]))];
+    case 1: return 0x80 + below(g, 0x800 - 0x80);
     case 2: {
         uint32_t cp = 0x800 + below(g, 0x10000 - 0x800 - 0x800);
         return cp >= 0xD800 ? cp + 0x800 : cp; /* skip the surrogates */
     }
-    case 3:
-        return 0x10000 + below(g, 0x110000 - 0x10000);
-    default:
-        return below(g, 0x80);
+    case 3: return 0x10000 + below(g, 0x110000 - 0x10000);
+    default: return below(g, 0x80);
     }
 }
 
 /* Fill buf with up to cap bytes of valid UTF-8; mark where characters
  * start in starts[] (starts[len] = 1). Returns the length. */
-static size_t random_text(struct rng *g, uint8_t *buf, uint8_t *starts, size_t cap) {
+static size_t random_text(tu_rng *g, uint8_t *buf, uint8_t *starts, size_t cap) {
     size_t len = 0;
     for (;;) {
         uint8_t tmp[4];
@@ -504,7 +489,7 @@ static size_t random_text(struct rng *g, uint8_t *buf, uint8_t *starts, size_t c
 static void test_random_text_random_chunks(void **state) {
     (void)state;
     const size_t cap = 4u << 20;
-    struct rng g = { 0x7574663800000001u };
+    tu_rng g = { 0x7574663800000001u };
     uint8_t *buf = malloc(cap), *starts = malloc(cap + 1);
     assert_non_null(buf);
     assert_non_null(starts);
@@ -539,7 +524,7 @@ static void test_random_text_random_chunks(void **state) {
 static void test_corruption_exact_index(void **state) {
     (void)state;
     enum { CAP = 3000 };
-    struct rng g = { 0x636f727275707400u };
+    tu_rng g = { 0x636f727275707400u };
     uint8_t text[CAP], starts[CAP + 1], s[CAP];
 
     for (int trial = 0; trial < 2000; trial++) {
@@ -597,9 +582,7 @@ static void test_ascii_runs(void **state) {
             size_t len = run, at = 0;
             int want = WS_UTF8_OK;
             switch (tail) {
-            case 1: /* U+20AC, complete */
-                memcpy(s + run, "\xe2\x82\xac", 3), len += 3;
-                break;
+            case 1: /* U+20AC, complete */ memcpy(s + run, "\xe2\x82\xac", 3), len += 3; break;
             case 2: /* cut short */
                 memcpy(s + run, "\xe2\x82", 2), len += 2, want = WS_UTF8_PARTIAL;
                 break;

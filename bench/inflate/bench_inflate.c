@@ -29,7 +29,7 @@
 
 #include "inflate.h"
 
-#define NMSG 20000
+#define NMSG    20000
 #define MSG_MAX 400
 
 static double now(void) {
@@ -59,12 +59,12 @@ static void *xmalloc(size_t n) {
 
 /* One chat message into buf (at most MSG_MAX bytes); x is the generator. */
 static size_t chat_message(char *buf, unsigned *x, int i) {
-    static const char *users[] = { "alice", "bob", "carol", "dave", "eve", "mallory",
-                                   "trent", "peggy" };
-    static const char *words[] = { "hello", "how", "are", "you", "doing", "today", "the",
-                                   "meeting", "is", "at", "noon", "ok", "see", "you", "there",
-                                   "lol", "sure", "thanks", "great", "idea", "let's", "ship",
-                                   "it", "tomorrow" };
+    static const char *users[] = { "alice", "bob",     "carol", "dave",
+                                   "eve",   "mallory", "trent", "peggy" };
+    static const char *words[] = { "hello", "how",     "are",   "you",  "doing", "today",
+                                   "the",   "meeting", "is",    "at",   "noon",  "ok",
+                                   "see",   "you",     "there", "lol",  "sure",  "thanks",
+                                   "great", "idea",    "let's", "ship", "it",    "tomorrow" };
     char text[200];
     size_t t = 0;
     *x = *x * 1103515245u + 12345u;

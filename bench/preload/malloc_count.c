@@ -50,168 +50,144 @@ enum { C_MAGIC, C_MALLOC, C_CALLOC, C_REALLOC, C_FREE, C_MEMALIGN, C_BYTES, C_NC
 
 static _Atomic uint64_t local_counts[C_NCOUNT]; /* when no file is mapped */
 static _Atomic uint64_t *counts;                /* where counting goes */
-static atomic_int state;                         /* 0 = not set up, 1 = busy, 2 = ready */
+static atomic_int state;                        /* 0 = not set up, 1 = busy, 2 = ready */
 
 /* Decimal digits of v into buf (no stdio: it may allocate). Returns length. */
-static size_t utoa(char *buf, unsigned long v)
-{
-	char tmp[24];
-	size_t n = 0, i = 0;
+static size_t utoa(char *buf, unsigned long v) {
+    char tmp[24];
+    size_t n = 0, i = 0;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		buf[i++] = tmp[--n];
-	return i;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) buf[i++] = tmp[--n];
+    return i;
 }
 
 /* Point `counts` at DIR/<pid> if MALLOC_COUNT_DIR is set, else at memory. */
-static void setup(void)
-{
-	const char *dir = getenv("MALLOC_COUNT_DIR");
-	char path[4096];
-	size_t dl;
-	int fd;
+static void setup(void) {
+    const char *dir = getenv("MALLOC_COUNT_DIR");
+    char path[4096];
+    size_t dl;
+    int fd;
 
-	counts = local_counts;
-	if (!dir || (dl = strlen(dir)) == 0 || dl > sizeof(path) - 32)
-		return;
-	memcpy(path, dir, dl);
-	path[dl] = '/';
-	path[dl + 1 + utoa(path + dl + 1, (unsigned long)getpid())] = '\0';
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (ftruncate(fd, C_NCOUNT * sizeof(uint64_t)) == 0) {
-		void *m = mmap(NULL, C_NCOUNT * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-			       MAP_SHARED, fd, 0);
+    counts = local_counts;
+    if (!dir || (dl = strlen(dir)) == 0 || dl > sizeof(path) - 32) return;
+    memcpy(path, dir, dl);
+    path[dl] = '/';
+    path[dl + 1 + utoa(path + dl + 1, (unsigned long)getpid())] = '\0';
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    if (ftruncate(fd, C_NCOUNT * sizeof(uint64_t)) == 0) {
+        void *m =
+            mmap(NULL, C_NCOUNT * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
-		if (m != MAP_FAILED) {
-			counts = m;
-			atomic_store(&counts[C_MAGIC], MAGIC);
-		}
-	}
-	close(fd);
+        if (m != MAP_FAILED) {
+            counts = m;
+            atomic_store(&counts[C_MAGIC], MAGIC);
+        }
+    }
+    close(fd);
 }
 
-static void count(int which, size_t bytes)
-{
-	if (atomic_load_explicit(&state, memory_order_acquire) != 2) {
-		int expect = 0;
+static void count(int which, size_t bytes) {
+    if (atomic_load_explicit(&state, memory_order_acquire) != 2) {
+        int expect = 0;
 
-		if (atomic_compare_exchange_strong(&state, &expect, 1)) {
-			setup();
-			atomic_store_explicit(&state, 2, memory_order_release);
-		} else if (expect == 1) {
-			/* Another thread is setting up (or setup() itself is
-			 * allocating): count in memory rather than wait. */
-			atomic_fetch_add_explicit(&local_counts[which], 1, memory_order_relaxed);
-			return;
-		}
-	}
-	atomic_fetch_add_explicit(&counts[which], 1, memory_order_relaxed);
-	if (bytes)
-		atomic_fetch_add_explicit(&counts[C_BYTES], bytes, memory_order_relaxed);
+        if (atomic_compare_exchange_strong(&state, &expect, 1)) {
+            setup();
+            atomic_store_explicit(&state, 2, memory_order_release);
+        } else if (expect == 1) {
+            /* Another thread is setting up (or setup() itself is
+             * allocating): count in memory rather than wait. */
+            atomic_fetch_add_explicit(&local_counts[which], 1, memory_order_relaxed);
+            return;
+        }
+    }
+    atomic_fetch_add_explicit(&counts[which], 1, memory_order_relaxed);
+    if (bytes) atomic_fetch_add_explicit(&counts[C_BYTES], bytes, memory_order_relaxed);
 }
 
 /* A forked child gets its own file: the parent's mapping is shared. */
-static void after_fork_child(void)
-{
-	for (int i = 0; i < C_NCOUNT; i++)
-		atomic_store(&local_counts[i], 0);
-	atomic_store(&state, 0);
+static void after_fork_child(void) {
+    for (int i = 0; i < C_NCOUNT; i++) atomic_store(&local_counts[i], 0);
+    atomic_store(&state, 0);
 }
 
-static void report_at_exit(void)
-{
-	static const char *const names[] = {"", " malloc ", " calloc ", " realloc ",
-					    " free ", " memalign ", " bytes "};
-	char line[256];
-	size_t n = 0;
+static void report_at_exit(void) {
+    static const char *const names[] = { "",       " malloc ",   " calloc ", " realloc ",
+                                         " free ", " memalign ", " bytes " };
+    char line[256];
+    size_t n = 0;
 
-	if (counts != local_counts)
-		return; /* the file has it */
-	memcpy(line, "malloc_count: pid ", 18);
-	n = 18;
-	n += utoa(line + n, (unsigned long)getpid());
-	for (int i = C_MALLOC; i <= C_BYTES; i++) {
-		size_t l = strlen(names[i]);
+    if (counts != local_counts) return; /* the file has it */
+    memcpy(line, "malloc_count: pid ", 18);
+    n = 18;
+    n += utoa(line + n, (unsigned long)getpid());
+    for (int i = C_MALLOC; i <= C_BYTES; i++) {
+        size_t l = strlen(names[i]);
 
-		memcpy(line + n, names[i], l);
-		n += l;
-		n += utoa(line + n, (unsigned long)atomic_load(&local_counts[i]));
-	}
-	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, n) < 0)
-		return;
+        memcpy(line + n, names[i], l);
+        n += l;
+        n += utoa(line + n, (unsigned long)atomic_load(&local_counts[i]));
+    }
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, n) < 0) return;
 }
 
-__attribute__((constructor)) static void malloc_count_init(void)
-{
-	pthread_atfork(NULL, NULL, after_fork_child);
-	atexit(report_at_exit);
+__attribute__((constructor)) static void malloc_count_init(void) {
+    pthread_atfork(NULL, NULL, after_fork_child);
+    atexit(report_at_exit);
 }
 
-void *malloc(size_t size)
-{
-	count(C_MALLOC, size);
-	return __libc_malloc(size);
+void *malloc(size_t size) {
+    count(C_MALLOC, size);
+    return __libc_malloc(size);
 }
 
-void *calloc(size_t n, size_t size)
-{
-	count(C_CALLOC, n * size);
-	return __libc_calloc(n, size);
+void *calloc(size_t n, size_t size) {
+    count(C_CALLOC, n * size);
+    return __libc_calloc(n, size);
 }
 
-void *realloc(void *p, size_t size)
-{
-	count(C_REALLOC, size);
-	return __libc_realloc(p, size);
+void *realloc(void *p, size_t size) {
+    count(C_REALLOC, size);
+    return __libc_realloc(p, size);
 }
 
-void *reallocarray(void *p, size_t n, size_t size)
-{
-	if (size && n > SIZE_MAX / size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return realloc(p, n * size);
+void *reallocarray(void *p, size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, n * size);
 }
 
-void free(void *p)
-{
-	if (p)
-		count(C_FREE, 0);
-	__libc_free(p);
+void free(void *p) {
+    if (p) count(C_FREE, 0);
+    __libc_free(p);
 }
 
-void *aligned_alloc(size_t align, size_t size)
-{
-	count(C_MEMALIGN, size);
-	return __libc_memalign(align, size);
+void *aligned_alloc(size_t align, size_t size) {
+    count(C_MEMALIGN, size);
+    return __libc_memalign(align, size);
 }
 
 void *memalign(size_t align, size_t size);
-void *memalign(size_t align, size_t size)
-{
-	count(C_MEMALIGN, size);
-	return __libc_memalign(align, size);
+void *memalign(size_t align, size_t size) {
+    count(C_MEMALIGN, size);
+    return __libc_memalign(align, size);
 }
 
-int posix_memalign(void **out, size_t align, size_t size)
-{
-	void *p;
+int posix_memalign(void **out, size_t align, size_t size) {
+    void *p;
 
-	/* POSIX: a power of two that is a multiple of sizeof(void *). */
-	if (align < sizeof(void *) || (align & (align - 1)) != 0)
-		return EINVAL;
-	count(C_MEMALIGN, size);
-	p = __libc_memalign(align, size);
-	if (!p)
-		return ENOMEM;
-	*out = p;
-	return 0;
+    /* POSIX: a power of two that is a multiple of sizeof(void *). */
+    if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
+    count(C_MEMALIGN, size);
+    p = __libc_memalign(align, size);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
 }

@@ -21,70 +21,120 @@
 
 /* 7.1: the closing handshake and what follows it. */
 static const struct cf_step text_then_close[] = {
-    TX(CF_FIN | CF_OP_TEXT, "Hello World!"), TX_CLOSE(1000),
-    RX(CF_OP_TEXT, "Hello World!"), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX(CF_FIN | CF_OP_TEXT, "Hello World!"),
+    TX_CLOSE(1000),
+    RX(CF_OP_TEXT, "Hello World!"),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 static const struct cf_step two_closes[] = {
-    TX_CLOSE(1000), TX_CLOSE(1001), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX_CLOSE(1000),
+    TX_CLOSE(1001),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 static const struct cf_step close_then_ping[] = {
-    TX_CLOSE(1000), TX(CF_FIN | CF_OP_PING, "Hello World!"), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX_CLOSE(1000),
+    TX(CF_FIN | CF_OP_PING, "Hello World!"),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 static const struct cf_step close_then_text[] = {
-    TX_CLOSE(1000), TX(CF_FIN | CF_OP_TEXT, "Hello World!"), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX_CLOSE(1000),
+    TX(CF_FIN | CF_OP_TEXT, "Hello World!"),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 static const struct cf_step close_in_fragments[] = {
     TX(CF_OP_TEXT, "fragment1"), TX_CLOSE(1000), TX(CF_FIN | CF_OP_CONT, "fragment2"),
-    RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    RX_CLOSE(CF_CLOSE_NORMAL),   { 0 },
+};
 static const struct cf_step big_then_close_then_ping[] = {
-    TXP(CF_FIN | CF_OP_TEXT, CF_PAT_TEXT, 256 * 1024), TX_CLOSE(1000),
+    TXP(CF_FIN | CF_OP_TEXT, CF_PAT_TEXT, 256 * 1024),
+    TX_CLOSE(1000),
     TX(CF_FIN | CF_OP_PING, "no pong after close"),
-    RXP(CF_OP_TEXT, CF_PAT_TEXT, 256 * 1024), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
-static const struct cf_step server_closes_first[] = { BYE, { 0 } };
+    RXP(CF_OP_TEXT, CF_PAT_TEXT, 256 * 1024),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
+static const struct cf_step server_closes_first[] = {
+    BYE,
+    { 0 },
+};
 static const struct cf_step close_then_garbage[] = {
     /* After our close, even an invalid frame must be ignored, not
      * answered with a 1002 instead of the close reply. */
-    TX_CLOSE(1000), TX(CF_FIN | 0x40 | CF_OP_TEXT, "rsv after close"),
-    RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX_CLOSE(1000),
+    TX(CF_FIN | 0x40 | CF_OP_TEXT, "rsv after close"),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 
 /* 7.3: close frame bodies. */
 static const struct cf_step close_empty[] = {
-    TX(CF_FIN | CF_OP_CLOSE, ""), RX_CLOSE(CF_CODE_NORMAL_OR_EMPTY), { 0 } };
+    TX(CF_FIN | CF_OP_CLOSE, ""),
+    RX_CLOSE(CF_CODE_NORMAL_OR_EMPTY),
+    { 0 },
+};
 static const struct cf_step close_1_byte[] = {
-    TX(CF_FIN | CF_OP_CLOSE, "\x03"), RX_CLOSE(CF_CLOSE_PROTOCOL), { 0 } };
-static const struct cf_step close_1000[] = { TX_CLOSE(1000), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX(CF_FIN | CF_OP_CLOSE, "\x03"),
+    RX_CLOSE(CF_CLOSE_PROTOCOL),
+    { 0 },
+};
+static const struct cf_step close_1000[] = {
+    TX_CLOSE(1000),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 static const struct cf_step close_reason[] = {
-    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8" "Hello World!"), RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8"
+                             "Hello World!"),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 static const struct cf_step close_reason_utf8[] = {
-    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8" "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"),
-    RX_CLOSE(CF_CLOSE_NORMAL), { 0 } };
+    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8"
+                             "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"),
+    RX_CLOSE(CF_CLOSE_NORMAL),
+    { 0 },
+};
 /* §5.5.1: "the body ... MUST be UTF-8"; an invalid reason is a protocol
  * violation of the close frame itself (1002). */
 static const struct cf_step close_reason_bad_utf8[] = {
-    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8" "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8"
+                             "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
                              "edited"),
-    RX_CLOSE(CF_CLOSE_PROTOCOL), { 0 } };
+    RX_CLOSE(CF_CLOSE_PROTOCOL),
+    { 0 },
+};
 static const struct cf_step close_reason_truncated_utf8[] = {
-    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8" "abc\xce"), RX_CLOSE(CF_CLOSE_PROTOCOL), { 0 } };
+    TX(CF_FIN | CF_OP_CLOSE, "\x03\xe8"
+                             "abc\xce"),
+    RX_CLOSE(CF_CLOSE_PROTOCOL),
+    { 0 },
+};
 
 /* §7.4.1, §7.4.2 and the IANA registry: codes a peer may send. */
-static bool code_valid(unsigned code)
-{
+static bool code_valid(unsigned code) {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
            (code >= 3000 && code <= 4999);
 }
 
-static void add_reason_case(const char *id, size_t reason_len, int want)
-{
+static void add_reason_case(const char *id, size_t reason_len, int want) {
     uint8_t body[2 + 200];
     body[0] = 0x03;
     body[1] = 0xE8;
     cf_pattern(CF_PAT_TEXT, 0, body + 2, reason_len);
     struct cf_steps s = { 0 };
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_FIN | CF_OP_CLOSE,
-                                  .data = cf_keep(body, 2 + reason_len), .len = 2 + reason_len });
+    cf_push(&s, (struct cf_step){ .kind = ST_SEND,
+                                  .b0 = CF_FIN | CF_OP_CLOSE,
+                                  .data = cf_keep(body, 2 + reason_len),
+                                  .len = 2 + reason_len });
     cf_push(&s, (struct cf_step)RX_CLOSE(want));
     cf_add_script(id, cf_steps_end(&s), M_WRITE);
 }
 
-void cf_register_close(const struct cf_config *cfg)
-{
+void cf_register_close(const struct cf_config *cfg) {
     (void)cfg;
     cf_add_script("7.1.1 text-then-close", text_then_close, M_WRITE | M_FRAMES);
     cf_add_script("7.1.2 two-closes", two_closes, M_WRITE | M_FRAMES);
@@ -113,8 +163,10 @@ void cf_register_close(const struct cf_config *cfg)
         uint8_t body[2] = { (uint8_t)(c >> 8), (uint8_t)c };
         bool ok = code_valid(c);
         struct cf_steps s = { 0 };
-        cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_FIN | CF_OP_CLOSE,
-                                      .data = cf_keep(body, 2), .len = 2 });
+        cf_push(&s, (struct cf_step){ .kind = ST_SEND,
+                                      .b0 = CF_FIN | CF_OP_CLOSE,
+                                      .data = cf_keep(body, 2),
+                                      .len = 2 });
         cf_push(&s, (struct cf_step)RX_CLOSE(ok ? (int)c : CF_CLOSE_PROTOCOL));
         char id[64];
         snprintf(id, sizeof id, "7.%d.%u close-code-%u", ok ? 7 : 9, c, c);

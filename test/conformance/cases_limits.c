@@ -24,20 +24,13 @@
 #define KiB 1024u
 #define MiB (1024u * 1024u)
 
-static int pat_of(unsigned op)
-{
-    return op == CF_OP_TEXT ? CF_PAT_TEXT : CF_PAT_BINARY;
-}
+static int pat_of(unsigned op) { return op == CF_OP_TEXT ? CF_PAT_TEXT : CF_PAT_BINARY; }
 
-static const char *name_of(unsigned op)
-{
-    return op == CF_OP_TEXT ? "text" : "binary";
-}
+static const char *name_of(unsigned op) { return op == CF_OP_TEXT ? "text" : "binary"; }
 
 /* 9.7/9.8: arg[0] opcode, arg[1] size, arg[2] count; each message waits
  * for its echo before the next is sent. */
-static int roundtrips(struct cf_ctx *t, const struct cf_case *k)
-{
+static int roundtrips(struct cf_ctx *t, const struct cf_case *k) {
     unsigned op = (unsigned)k->arg[0];
     uint64_t size = k->arg[1], count = k->arg[2];
     struct cf_conn c;
@@ -45,10 +38,10 @@ static int roundtrips(struct cf_ctx *t, const struct cf_case *k)
     int rc = cf_open(t, &c);
     for (uint64_t i = 0; rc == 0 && i < count; i++) {
         out.len = 0;
-        cf_put_frame(t, &out, (uint8_t)(CF_FIN | op), size, NULL, pat_of(op), i, (size_t)size, true);
+        cf_put_frame(t, &out, (uint8_t)(CF_FIN | op), size, NULL, pat_of(op), i, (size_t)size,
+                     true);
         rc = cf_write(t, &c, out.p, out.len, 0, 0);
-        if (rc == 0)
-            rc = cf_expect_message(t, &c, op, NULL, pat_of(op), i, size);
+        if (rc == 0) rc = cf_expect_message(t, &c, op, NULL, pat_of(op), i, size);
         if (rc < 0) {
             size_t l = strlen(t->why);
             snprintf(t->why + l, sizeof t->why - l, " (message %llu of %llu)",
@@ -61,45 +54,44 @@ static int roundtrips(struct cf_ctx *t, const struct cf_case *k)
         cf_put_frame(t, &out, CF_FIN | CF_OP_CLOSE, 2, normal, 0, 0, 2, true);
         c.sent_close = true;
         rc = cf_write(t, &c, out.p, out.len, 0, 0);
-        if (rc == 0)
-            rc = cf_expect_close(t, &c, CF_CLOSE_NORMAL);
+        if (rc == 0) rc = cf_expect_close(t, &c, CF_CLOSE_NORMAL);
     }
     cf_buf_free(&out);
     cf_close(&c);
     return rc;
 }
 
-static const struct cf_step *echo_frags(unsigned op, uint64_t total, uint64_t frame)
-{
+static const struct cf_step *echo_frags(unsigned op, uint64_t total, uint64_t frame) {
     struct cf_steps s = { 0 };
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND_FRAGS, .b0 = (uint8_t)op, .pat = pat_of(op),
-                                  .len = total, .aux = (int64_t)frame });
-    cf_push(&s, (struct cf_step){ .kind = ST_MSG, .b0 = (uint8_t)op, .pat = pat_of(op), .len = total });
+    cf_push(&s, (struct cf_step){ .kind = ST_SEND_FRAGS,
+                                  .b0 = (uint8_t)op,
+                                  .pat = pat_of(op),
+                                  .len = total,
+                                  .aux = (int64_t)frame });
+    cf_push(&s,
+            (struct cf_step){ .kind = ST_MSG, .b0 = (uint8_t)op, .pat = pat_of(op), .len = total });
     cf_push(&s, (struct cf_step){ .kind = ST_BYE });
     return cf_steps_end(&s);
 }
 
-static void register_nine(const struct cf_config *cfg)
-{
+static void register_nine(const struct cf_config *cfg) {
     static const uint64_t sizes[] = { 64 * KiB, 256 * KiB, MiB, 4 * MiB, 8 * MiB, 16 * MiB };
-    static const uint64_t frames[] = { 64, 256, KiB, 4 * KiB, 16 * KiB, 64 * KiB,
-                                       256 * KiB, MiB, 4 * MiB };
+    static const uint64_t frames[] = { 64,       256,       KiB, 4 * KiB, 16 * KiB,
+                                       64 * KiB, 256 * KiB, MiB, 4 * MiB };
     static const uint64_t chops[] = { 64, 128, 256, 512, 1024, 2048 };
     static const uint64_t rt_sizes[] = { 0, 16, 64, 256, KiB, 4 * KiB };
 
     for (unsigned op = CF_OP_TEXT; op <= CF_OP_BINARY; op++) {
         int sub = op == CF_OP_TEXT ? 0 : 1;
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            if (sizes[i] > cfg->max_message)
-                continue;
+            if (sizes[i] > cfg->max_message) continue;
             struct cf_case *c = cf_add("9.%d.%zu %s-%llu-one-frame", 1 + sub, i + 1, name_of(op),
                                        (unsigned long long)sizes[i]);
             c->steps = echo_frags(op, sizes[i], sizes[i]);
             c->heavy = sizes[i] >= MiB;
         }
         for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
-            if (4 * MiB > cfg->max_message)
-                break;
+            if (4 * MiB > cfg->max_message) break;
             struct cf_case *c = cf_add("9.%d.%zu %s-4MiB-in-%llu-byte-frames", 3 + sub, i + 1,
                                        name_of(op), (unsigned long long)frames[i]);
             c->steps = echo_frags(op, 4 * MiB, frames[i]);
@@ -124,40 +116,54 @@ static void register_nine(const struct cf_config *cfg)
     }
 }
 
-static void register_max_message(const struct cf_config *cfg)
-{
+static void register_max_message(const struct cf_config *cfg) {
     uint64_t max = cfg->max_message;
     struct cf_steps s = { 0 };
     struct cf_case *c;
 
     /* Only the header: the 1009 must come without any payload. */
     for (unsigned op = CF_OP_TEXT; op <= CF_OP_BINARY; op++) {
-        cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART, .b0 = (uint8_t)(CF_FIN | op),
-                                      .pat = pat_of(op), .len = max + 1, .aux = 0 });
+        cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART,
+                                      .b0 = (uint8_t)(CF_FIN | op),
+                                      .pat = pat_of(op),
+                                      .len = max + 1,
+                                      .aux = 0 });
         cf_push(&s, (struct cf_step)RX_CLOSE(CF_CLOSE_TOO_BIG));
         c = cf_add("9.9.%u %s-header-declares-max-plus-1", op, name_of(op));
         c->steps = cf_steps_end(&s);
     }
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART, .b0 = CF_FIN | CF_OP_BINARY,
-                                  .pat = CF_PAT_BINARY, .len = (UINT64_C(1) << 63) - 1, .aux = 0 });
+    cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART,
+                                  .b0 = CF_FIN | CF_OP_BINARY,
+                                  .pat = CF_PAT_BINARY,
+                                  .len = (UINT64_C(1) << 63) - 1,
+                                  .aux = 0 });
     cf_push(&s, (struct cf_step)RX_CLOSE(CF_CLOSE_TOO_BIG));
     c = cf_add("9.9.3 header-declares-2^63-1");
     c->steps = cf_steps_end(&s);
 
     /* A fragmented message: 1 KiB, then a fragment whose header takes the
      * total one byte past the limit. */
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_OP_TEXT, .pat = CF_PAT_TEXT, .len = KiB });
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART, .b0 = CF_FIN | CF_OP_CONT, .pat = CF_PAT_TEXT,
-                                  .pat_off = KiB, .len = max - KiB + 1, .aux = 0 });
+    cf_push(&s,
+            (struct cf_step){ .kind = ST_SEND, .b0 = CF_OP_TEXT, .pat = CF_PAT_TEXT, .len = KiB });
+    cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART,
+                                  .b0 = CF_FIN | CF_OP_CONT,
+                                  .pat = CF_PAT_TEXT,
+                                  .pat_off = KiB,
+                                  .len = max - KiB + 1,
+                                  .aux = 0 });
     cf_push(&s, (struct cf_step)RX_CLOSE(CF_CLOSE_TOO_BIG));
     c = cf_add("9.9.4 fragment-header-takes-message-past-max");
     c->steps = cf_steps_end(&s);
 
     /* The whole limit in one fragment, then one more byte declared. */
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_OP_BINARY, .pat = CF_PAT_BINARY,
-                                  .len = max });
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART, .b0 = CF_FIN | CF_OP_CONT,
-                                  .pat = CF_PAT_BINARY, .pat_off = max, .len = 1, .aux = 0 });
+    cf_push(&s, (struct cf_step){
+                    .kind = ST_SEND, .b0 = CF_OP_BINARY, .pat = CF_PAT_BINARY, .len = max });
+    cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART,
+                                  .b0 = CF_FIN | CF_OP_CONT,
+                                  .pat = CF_PAT_BINARY,
+                                  .pat_off = max,
+                                  .len = 1,
+                                  .aux = 0 });
     /* The first fragment is large: the echo may have begun (§5.4). */
     cf_push(&s, (struct cf_step)RX_CLOSE_AFTER_PARTS(CF_CLOSE_TOO_BIG, CF_PAT_BINARY));
     c = cf_add("9.9.5 max-bytes-then-one-more-fragment");
@@ -175,28 +181,45 @@ static void register_max_message(const struct cf_config *cfg)
 
 /* §5.1 / §5.2 rules Autobahn does not exercise. */
 static const struct cf_step unmasked[] = {
-    { .kind = ST_SEND, .b0 = CF_FIN | CF_OP_TEXT, .data = (const uint8_t *)"unmasked", .len = 8,
+    { .kind = ST_SEND,
+      .b0 = CF_FIN | CF_OP_TEXT,
+      .data = (const uint8_t *)"unmasked",
+      .len = 8,
       .unmasked = true },
-    { .kind = ST_DROP, .aux = CF_CLOSE_PROTOCOL }, { 0 } };
+    { .kind = ST_DROP, .aux = CF_CLOSE_PROTOCOL },
+    { 0 },
+};
 static const struct cf_step unmasked_after_valid[] = {
     TX(CF_FIN | CF_OP_TEXT, "masked"),
-    { .kind = ST_SEND, .b0 = CF_FIN | CF_OP_TEXT, .data = (const uint8_t *)"unmasked", .len = 8,
+    { .kind = ST_SEND,
+      .b0 = CF_FIN | CF_OP_TEXT,
+      .data = (const uint8_t *)"unmasked",
+      .len = 8,
       .unmasked = true },
-    RX(CF_OP_TEXT, "masked"), { .kind = ST_DROP, .aux = CF_CLOSE_PROTOCOL }, { 0 } };
+    RX(CF_OP_TEXT, "masked"),
+    { .kind = ST_DROP, .aux = CF_CLOSE_PROTOCOL },
+    { 0 },
+};
 static const struct cf_step unmasked_ping[] = {
-    { .kind = ST_SEND, .b0 = CF_FIN | CF_OP_PING, .data = (const uint8_t *)"unmasked", .len = 8,
+    { .kind = ST_SEND,
+      .b0 = CF_FIN | CF_OP_PING,
+      .data = (const uint8_t *)"unmasked",
+      .len = 8,
       .unmasked = true },
-    { .kind = ST_DROP, .aux = CF_CLOSE_PROTOCOL }, { 0 } };
+    { .kind = ST_DROP, .aux = CF_CLOSE_PROTOCOL },
+    { 0 },
+};
 /* 64-bit length 0x8000000000000005: top bit set, then 5 bytes. */
 static const struct cf_step length_top_bit[] = {
     { .kind = ST_SEND_RAW,
       .data = (const uint8_t *)"\x82\xff\x80\x00\x00\x00\x00\x00\x00\x05\x01\x02\x03\x04"
                                "\x01\x02\x03\x04\x05",
       .len = 19 },
-    RX_CLOSE(CF_CLOSE_PROTOCOL), { 0 } };
+    RX_CLOSE(CF_CLOSE_PROTOCOL),
+    { 0 },
+};
 
-void cf_register_limits(const struct cf_config *cfg)
-{
+void cf_register_limits(const struct cf_config *cfg) {
     register_nine(cfg);
     register_max_message(cfg);
 

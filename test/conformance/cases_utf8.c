@@ -40,18 +40,27 @@ struct vec {
     bool valid;
 };
 
-#define V(id, name, s) { id, name, (const uint8_t *)(s), sizeof(s) - 1, true }
-#define I(id, name, s) { id, name, (const uint8_t *)(s), sizeof(s) - 1, false }
+#define V(id, name, s)                                                                             \
+    { id, name, (const uint8_t *)(s), sizeof(s) - 1, true }
+#define I(id, name, s)                                                                             \
+    { id, name, (const uint8_t *)(s), sizeof(s) - 1, false }
 
 /* κόσμε, Kuhn's §1 sample, Greek "kosme". */
 #define KOSME "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"
 
 static const struct vec fixed[] = {
     V("6.1.1", "empty", ""),
-    V("6.2.1", "hello-utf8", "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!"),
-    I("6.3.1", "kosme-surrogate-edited", KOSME "\xed\xa0\x80" "edited"),
-    I("6.4.1", "kosme-above-max-edited", KOSME "\xf4\x90\x80\x80" "edited"),
-    I("6.4.2", "kosme-bad-continuation-edited", KOSME "\xce" "edited"),
+    V("6.2.1", "hello-utf8",
+      "Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!"),
+    I("6.3.1", "kosme-surrogate-edited",
+      KOSME "\xed\xa0\x80"
+            "edited"),
+    I("6.4.1", "kosme-above-max-edited",
+      KOSME "\xf4\x90\x80\x80"
+            "edited"),
+    I("6.4.2", "kosme-bad-continuation-edited",
+      KOSME "\xce"
+            "edited"),
     V("6.5.1", "kosme", KOSME),
     /* Kuhn 2.1: first possible sequence of each length */
     V("6.7.1", "first-1-byte-U+0000", "\x00"),
@@ -140,27 +149,28 @@ static const struct vec fixed[] = {
 };
 
 /* Cases for one vector. */
-static void add_vector(const char *id, const char *name, const uint8_t *p, size_t n, bool valid)
-{
+static void add_vector(const char *id, const char *name, const uint8_t *p, size_t n, bool valid) {
     size_t at;
     int verdict = cf_utf8_check(p, n, &at);
     if ((verdict == CF_UTF8_OK) != valid) {
-        fprintf(stderr, "conformance: UTF-8 vector %s %s is labelled %s but the checker "
-                        "says otherwise; fix one of them\n", id, name, valid ? "valid" : "invalid");
+        fprintf(stderr,
+                "conformance: UTF-8 vector %s %s is labelled %s but the checker "
+                "says otherwise; fix one of them\n",
+                id, name, valid ? "valid" : "invalid");
         exit(2);
     }
     const uint8_t *data = cf_keep(p, n);
     struct cf_steps s = { 0 };
-    struct cf_step expect = valid
-        ? (struct cf_step){ .kind = ST_MSG, .b0 = CF_OP_TEXT, .data = data, .len = n }
-        : (struct cf_step)RX_CLOSE(CF_CLOSE_INVALID_DATA);
+    struct cf_step expect =
+        valid ? (struct cf_step){ .kind = ST_MSG, .b0 = CF_OP_TEXT, .data = data, .len = n }
+              : (struct cf_step)RX_CLOSE(CF_CLOSE_INVALID_DATA);
     char full[96];
 
     /* One frame. */
-    cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_FIN | CF_OP_TEXT, .data = data, .len = n });
+    cf_push(&s,
+            (struct cf_step){ .kind = ST_SEND, .b0 = CF_FIN | CF_OP_TEXT, .data = data, .len = n });
     cf_push(&s, expect);
-    if (valid)
-        cf_push(&s, (struct cf_step)BYE);
+    if (valid) cf_push(&s, (struct cf_step)BYE);
     const struct cf_step *one = cf_steps_end(&s);
     snprintf(full, sizeof full, "%s %s/frame", id, name);
     cf_add_script(full, one, M_WRITE);
@@ -173,11 +183,11 @@ static void add_vector(const char *id, const char *name, const uint8_t *p, size_
     /* Two fragments, cut at every byte boundary. */
     for (size_t k = 1; k < n; k++) {
         cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_OP_TEXT, .data = data, .len = k });
-        cf_push(&s, (struct cf_step){ .kind = ST_SEND, .b0 = CF_FIN | CF_OP_CONT, .data = data + k,
-                                      .len = n - k });
+        cf_push(&s,
+                (struct cf_step){
+                    .kind = ST_SEND, .b0 = CF_FIN | CF_OP_CONT, .data = data + k, .len = n - k });
         cf_push(&s, expect);
-        if (valid)
-            cf_push(&s, (struct cf_step)BYE);
+        if (valid) cf_push(&s, (struct cf_step)BYE);
         snprintf(full, sizeof full, "%s %s/split@%zu", id, name, k);
         cf_add_script(full, cf_steps_end(&s), M_WRITE);
     }
@@ -188,20 +198,22 @@ static void add_vector(const char *id, const char *name, const uint8_t *p, size_
             cf_push(&s, (struct cf_step){ .kind = ST_SEND,
                                           .b0 = (uint8_t)((k ? CF_OP_CONT : CF_OP_TEXT) |
                                                           (k + 1 == n ? CF_FIN : 0)),
-                                          .data = data + k, .len = 1 });
+                                          .data = data + k,
+                                          .len = 1 });
         cf_push(&s, expect);
-        if (valid)
-            cf_push(&s, (struct cf_step)BYE);
+        if (valid) cf_push(&s, (struct cf_step)BYE);
         snprintf(full, sizeof full, "%s %s/fragment-per-byte", id, name);
         cf_add_script(full, cf_steps_end(&s), M_WRITE | M_FRAMES);
     }
 
-    if (verdict != CF_UTF8_BAD)
-        return;
+    if (verdict != CF_UTF8_BAD) return;
     /* Fail-fast: stop sending right after the byte that proves it. */
     if (at + 1 < n) {
-        cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART, .b0 = CF_FIN | CF_OP_TEXT, .data = data,
-                                      .len = n, .aux = (int64_t)(at + 1) });
+        cf_push(&s, (struct cf_step){ .kind = ST_SEND_PART,
+                                      .b0 = CF_FIN | CF_OP_TEXT,
+                                      .data = data,
+                                      .len = n,
+                                      .aux = (int64_t)(at + 1) });
         cf_push(&s, (struct cf_step)RX_CLOSE(CF_CLOSE_INVALID_DATA));
         snprintf(full, sizeof full, "%s %s/fail-fast", id, name);
         cf_add_script(full, cf_steps_end(&s), M_WRITE);
@@ -212,13 +224,9 @@ static void add_vector(const char *id, const char *name, const uint8_t *p, size_
     cf_add_script(full, cf_steps_end(&s), M_WRITE);
 }
 
-static void add_fixed(const struct vec *v)
-{
-    add_vector(v->id, v->name, v->p, v->n, v->valid);
-}
+static void add_fixed(const struct vec *v) { add_vector(v->id, v->name, v->p, v->n, v->valid); }
 
-void cf_register_utf8(const struct cf_config *cfg)
-{
+void cf_register_utf8(const struct cf_config *cfg) {
     (void)cfg;
     uint8_t buf[128];
     char id[32];
@@ -226,22 +234,43 @@ void cf_register_utf8(const struct cf_config *cfg)
 
     /* 6.1: empty payloads in fragments (the one-frame 6.1.1 is a vector). */
     static const struct cf_step empty_frags[] = {
-        TX(CF_OP_TEXT, ""), TX(CF_OP_CONT, ""), TX(CF_FIN | CF_OP_CONT, ""),
-        RX(CF_OP_TEXT, ""), BYE, { 0 } };
+        TX(CF_OP_TEXT, ""),
+        TX(CF_OP_CONT, ""),
+        TX(CF_FIN | CF_OP_CONT, ""),
+        RX(CF_OP_TEXT, ""),
+        BYE,
+        { 0 },
+    };
     static const struct cf_step empty_frags_middle[] = {
-        TX(CF_OP_TEXT, ""), TX(CF_OP_CONT, "middle frame payload"), TX(CF_FIN | CF_OP_CONT, ""),
-        RX(CF_OP_TEXT, "middle frame payload"), BYE, { 0 } };
+        TX(CF_OP_TEXT, ""),
+        TX(CF_OP_CONT, "middle frame payload"),
+        TX(CF_FIN | CF_OP_CONT, ""),
+        RX(CF_OP_TEXT, "middle frame payload"),
+        BYE,
+        { 0 },
+    };
     static const struct cf_step fail_fast_across_fragments[] = {
         /* valid first fragment, the invalid byte in the second (still FIN
          * clear): the close must come without a third fragment. */
-        TX(CF_OP_TEXT, KOSME), TX(CF_OP_CONT, "\xf4\x90"), RX_CLOSE(CF_CLOSE_INVALID_DATA), { 0 } };
+        TX(CF_OP_TEXT, KOSME),
+        TX(CF_OP_CONT, "\xf4\x90"),
+        RX_CLOSE(CF_CLOSE_INVALID_DATA),
+        { 0 },
+    };
     static const struct cf_step invalid_then_ping[] = {
-        TX(CF_FIN | CF_OP_TEXT, KOSME "\xed\xa0\x80" "edited"), TX(CF_FIN | CF_OP_PING, "no pong"),
-        RX_CLOSE(CF_CLOSE_INVALID_DATA), { 0 } };
+        TX(CF_FIN | CF_OP_TEXT, KOSME "\xed\xa0\x80"
+                                      "edited"),
+        TX(CF_FIN | CF_OP_PING, "no pong"),
+        RX_CLOSE(CF_CLOSE_INVALID_DATA),
+        { 0 },
+    };
     static const struct cf_step binary_not_checked[] = {
         /* Binary messages are not text: no UTF-8 check (§5.6). */
         TX(CF_FIN | CF_OP_BINARY, "\xed\xa0\x80\xff\xfe\xc0\xaf"),
-        RX(CF_OP_BINARY, "\xed\xa0\x80\xff\xfe\xc0\xaf"), BYE, { 0 } };
+        RX(CF_OP_BINARY, "\xed\xa0\x80\xff\xfe\xc0\xaf"),
+        BYE,
+        { 0 },
+    };
     cf_add_script("6.1.2 empty-fragments", empty_frags, M_WRITE | M_FRAMES);
     cf_add_script("6.1.3 empty-fragments-nonempty-middle", empty_frags_middle, M_WRITE | M_FRAMES);
     cf_add_script("6.4.5 fail-fast-across-fragments", fail_fast_across_fragments, M_WRITE);
@@ -262,11 +291,13 @@ void cf_register_utf8(const struct cf_config *cfg)
             }
         } else if (strcmp(fixed[i].id, "6.12.8") == 0) {
             /* 6.12.9: all 64 possible continuation bytes. */
-            for (int b = 0; b < 64; b++)
-                buf[b] = (uint8_t)(0x80 + b);
+            for (int b = 0; b < 64; b++) buf[b] = (uint8_t)(0x80 + b);
             add_vector("6.12.9", "all-continuation-bytes", buf, 64, false);
             /* 6.13: lonely start bytes, each followed by a space. */
-            static const struct { int first, last; const char *name; } starts[] = {
+            static const struct {
+                int first, last;
+                const char *name;
+            } starts[] = {
                 { 0xC0, 0xDF, "lonely-2-byte-starts" }, { 0xE0, 0xEF, "lonely-3-byte-starts" },
                 { 0xF0, 0xF7, "lonely-4-byte-starts" }, { 0xF8, 0xFB, "lonely-5-byte-starts" },
                 { 0xFC, 0xFD, "lonely-6-byte-starts" },
@@ -293,8 +324,7 @@ void cf_register_utf8(const struct cf_config *cfg)
             add_vector(id, "noncharacter", buf, n, true);
         }
     size_t n = 0;
-    for (uint32_t cp = 0xFDD0; cp <= 0xFDEF; cp++)
-        n += cf_utf8_encode(cp, buf + n);
+    for (uint32_t cp = 0xFDD0; cp <= 0xFDEF; cp++) n += cf_utf8_encode(cp, buf + n);
     snprintf(id, sizeof id, "6.22.%d", ++k);
     add_vector(id, "noncharacters-FDD0-FDEF", buf, n, true);
 
@@ -308,7 +338,6 @@ void cf_register_utf8(const struct cf_config *cfg)
     /* 6.23.7: one character of every encoded length, twice. */
     n = 0;
     static const uint32_t mix[] = { 0x24, 0xA2, 0x20AC, 0x10348, 0x7F, 0x7FF, 0xFFFD, 0x10FFFF };
-    for (size_t s = 0; s < sizeof mix / sizeof mix[0]; s++)
-        n += cf_utf8_encode(mix[s], buf + n);
+    for (size_t s = 0; s < sizeof mix / sizeof mix[0]; s++) n += cf_utf8_encode(mix[s], buf + n);
     add_vector("6.23.7", "all-lengths-mixed", buf, n, true);
 }

@@ -66,10 +66,10 @@ enum {
 struct cf_config {
     const char *host;
     const char *port;
-    int timeout_ms;          /* longest silence tolerated while waiting */
-    uint64_t max_message;    /* the server's --max-message */
-    bool client_fin;         /* after a close handshake, half-close first
-                              * (for peers such as Node ws that wait) */
+    int timeout_ms;       /* longest silence tolerated while waiting */
+    uint64_t max_message; /* the server's --max-message */
+    bool client_fin;      /* after a close handshake, half-close first
+                           * (for peers such as Node ws that wait) */
 };
 
 /* How the driver's zlib compressor writes its DEFLATE blocks (RFC 1951
@@ -87,7 +87,7 @@ enum cf_zstyle {
 /* Everything one running case owns. Not shared between threads. */
 struct cf_ctx {
     const struct cf_config *cfg;
-    uint64_t rng;            /* xorshift state: masks, keys */
+    uint64_t rng; /* xorshift state: masks, keys */
     /* Sec-WebSocket-Extensions offer for the opening handshake: one or more
      * header values separated by '\n' (each its own header line), or NULL
      * for none. With want_deflate, a server that declines it fails the
@@ -96,12 +96,11 @@ struct cf_ctx {
     bool want_deflate;
     enum cf_zstyle zstyle;
     bool failed;
-    char why[640];           /* first failure reason */
+    char why[640]; /* first failure reason */
 };
 
 /* Record a failure (the first one wins); always returns -1. */
-int cf_fail(struct cf_ctx *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cf_fail(struct cf_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint32_t cf_rand32(struct cf_ctx *t);
 
 /* ---- wire.c: bytes ------------------------------------------------------ */
@@ -145,8 +144,16 @@ size_t cf_utf8_encode(uint32_t cp, uint8_t out[4]);
  *               UTF-8 when offset and length are multiples of 4);
  * CF_PAT_RANDOM bytes that do not compress at all;
  * CF_PAT_ZERO   zeros (the stuff of compression bombs). */
-enum { CF_PAT_NONE, CF_PAT_TEXT, CF_PAT_BINARY, CF_PAT_WORDS, CF_PAT_JSON, CF_PAT_UTF8,
-       CF_PAT_RANDOM, CF_PAT_ZERO };
+enum {
+    CF_PAT_NONE,
+    CF_PAT_TEXT,
+    CF_PAT_BINARY,
+    CF_PAT_WORDS,
+    CF_PAT_JSON,
+    CF_PAT_UTF8,
+    CF_PAT_RANDOM,
+    CF_PAT_ZERO
+};
 void cf_pattern(int pat, uint64_t offset, uint8_t *dst, size_t n);
 
 /* Append a client frame: header byte b0 (FIN | RSV | opcode), declared
@@ -154,9 +161,8 @@ void cf_pattern(int pat, uint64_t offset, uint8_t *dst, size_t n);
  * the first n payload bytes (n <= declared; n < declared builds a frame
  * that is cut short on purpose). Payload comes from data, or from pattern
  * `pat` starting at pattern offset `pat_off` when data is NULL. */
-void cf_put_frame(struct cf_ctx *t, struct cf_buf *out, uint8_t b0,
-                  uint64_t declared, const uint8_t *data, int pat,
-                  uint64_t pat_off, size_t n, bool masked);
+void cf_put_frame(struct cf_ctx *t, struct cf_buf *out, uint8_t b0, uint64_t declared,
+                  const uint8_t *data, int pat, uint64_t pat_off, size_t n, bool masked);
 
 /* "41 42 ff ..." of at most max bytes of p (then "..."), into out. */
 void cf_hex(const uint8_t *p, size_t n, size_t max, char *out, size_t outsz);
@@ -166,27 +172,27 @@ const char *cf_opname(unsigned op);
 
 struct cf_frame {
     bool fin;
-    unsigned rsv;            /* 0..7 */
+    unsigned rsv; /* 0..7 */
     unsigned op;
     uint64_t len;
-    const uint8_t *payload;  /* into the connection's buffer; valid until
-                              * the next read on the connection */
-    uint8_t head[14];        /* the raw header bytes, for evidence */
+    const uint8_t *payload; /* into the connection's buffer; valid until
+                             * the next read on the connection */
+    uint8_t head[14];       /* the raw header bytes, for evidence */
     size_t head_len;
 };
 
-struct cf_pmd;               /* zcodec.c: a connection's compression state */
+struct cf_pmd; /* zcodec.c: a connection's compression state */
 
 struct cf_conn {
     int fd;
-    struct cf_buf in;        /* received, not yet consumed */
-    size_t in_off;           /* consumed prefix of in */
-    bool eof;                /* the server sent FIN */
-    int read_err;            /* errno of a failed recv (ECONNRESET), or 0 */
-    bool write_failed;       /* the server stopped accepting our bytes */
-    bool sent_close;         /* we have sent a close frame */
+    struct cf_buf in;  /* received, not yet consumed */
+    size_t in_off;     /* consumed prefix of in */
+    bool eof;          /* the server sent FIN */
+    int read_err;      /* errno of a failed recv (ECONNRESET), or 0 */
+    bool write_failed; /* the server stopped accepting our bytes */
+    bool sent_close;   /* we have sent a close frame */
     uint64_t frames_seen;
-    struct cf_pmd *pmd;      /* permessage-deflate, if negotiated, else NULL */
+    struct cf_pmd *pmd; /* permessage-deflate, if negotiated, else NULL */
 };
 
 /* Connect and run the opening handshake (RFC 6455 §4.1), checking the
@@ -204,8 +210,8 @@ int cf_probe(struct cf_ctx *t);
  * is not an error here (c->write_failed is set): the expectation that
  * follows will see its close frame. -1 only on a stall past the timeout. */
 void cf_sleep_us(unsigned us);
-int cf_write(struct cf_ctx *t, struct cf_conn *c, const uint8_t *p, size_t n,
-             size_t chop, unsigned pause_us);
+int cf_write(struct cf_ctx *t, struct cf_conn *c, const uint8_t *p, size_t n, size_t chop,
+             unsigned pause_us);
 
 /* Read the next frame, checking what RFC 6455 requires of a server's frame
  * (§5.1 unmasked, §5.2 RSV clear and minimal length encoding, known opcode,
@@ -222,10 +228,9 @@ void cf_describe(const struct cf_frame *f, char *out, size_t outsz);
  * possibly fragmented by the server, possibly compressed (when negotiated),
  * equal to data[0..n) (or to pattern pat from offset pat_off if data is
  * NULL). */
-int cf_expect_message(struct cf_ctx *t, struct cf_conn *c, unsigned op,
-                      const uint8_t *data, int pat, uint64_t pat_off, uint64_t n);
-int cf_expect_pong(struct cf_ctx *t, struct cf_conn *c, const uint8_t *data,
-                   size_t n);
+int cf_expect_message(struct cf_ctx *t, struct cf_conn *c, unsigned op, const uint8_t *data,
+                      int pat, uint64_t pat_off, uint64_t n);
+int cf_expect_pong(struct cf_ctx *t, struct cf_conn *c, const uint8_t *data, size_t n);
 /* Expect a close frame carrying `code` (or CF_CODE_NORMAL_OR_EMPTY). If we
  * had not sent a close yet, reply with one (RFC 6455 §5.5.1). Then expect
  * the server to close TCP (§7.1.1: the server closes first) within the
@@ -273,8 +278,8 @@ const struct cf_pmd_params *cf_pmd_params(const struct cf_pmd *z);
  * (§7.2.1); an empty message is the single byte 00 (§7.2.3.6). Resets the
  * compressor first when client_no_context_takeover was agreed. With
  * flush_every, also a sync flush after every that many input bytes. */
-void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pat_off,
-                     uint64_t n, uint64_t flush_every, struct cf_buf *out);
+void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pat_off, uint64_t n,
+                     uint64_t flush_every, struct cf_buf *out);
 
 /* Inflate a compressed server message (§7.2.2), frame by frame: begin at
  * its first frame, then feed each frame's payload; `last` with the final
@@ -308,25 +313,25 @@ enum cf_step_kind {
 
 struct cf_step {
     enum cf_step_kind kind;
-    uint8_t b0;             /* FIN | RSV | opcode (sends); opcode (ST_MSG) */
-    const uint8_t *data;    /* NULL: pattern pat from offset pat_off */
-    uint64_t len;           /* payload length (declared length for ST_SEND_PART) */
-    int64_t aux;            /* see the kind */
+    uint8_t b0;          /* FIN | RSV | opcode (sends); opcode (ST_MSG) */
+    const uint8_t *data; /* NULL: pattern pat from offset pat_off */
+    uint64_t len;        /* payload length (declared length for ST_SEND_PART) */
+    int64_t aux;         /* see the kind */
     int pat;
     uint64_t pat_off;
-    bool unmasked;          /* send without a mask (a client MUST mask, §5.3) */
-    uint64_t zflush;        /* ST_SEND_Z: a sync flush every zflush input
-                             * bytes too, so blocks end inside the message */
-    uint8_t zrsv;           /* ST_SEND_Z: RSV bits put on continuation
-                             * frames (RFC 7692 §6.1 forbids any) */
+    bool unmasked;   /* send without a mask (a client MUST mask, §5.3) */
+    uint64_t zflush; /* ST_SEND_Z: a sync flush every zflush input
+                      * bytes too, so blocks end inside the message */
+    uint8_t zrsv;    /* ST_SEND_Z: RSV bits put on continuation
+                      * frames (RFC 7692 §6.1 forbids any) */
 };
 
 /* How the bytes of consecutive send steps reach the socket. */
 enum cf_mode {
-    MODE_WRITE,     /* all at once, one write() */
-    MODE_BYTES,     /* one byte per write() */
-    MODE_FRAMES,    /* one frame per write(), with a short pause between */
-    MODE_CHOP       /* pieces of `chop` bytes */
+    MODE_WRITE,  /* all at once, one write() */
+    MODE_BYTES,  /* one byte per write() */
+    MODE_FRAMES, /* one frame per write(), with a short pause between */
+    MODE_CHOP    /* pieces of `chop` bytes */
 };
 
 /* A steps array built at run time (for generated cases): push steps, then
@@ -340,20 +345,30 @@ void cf_push(struct cf_steps *s, struct cf_step step);
 const struct cf_step *cf_steps_end(struct cf_steps *s);
 
 /* Run steps[] (terminated by ST_END) on a fresh connection. */
-int cf_run_steps(struct cf_ctx *t, const struct cf_step *steps,
-                 enum cf_mode mode, size_t chop);
+int cf_run_steps(struct cf_ctx *t, const struct cf_step *steps, enum cf_mode mode, size_t chop);
 
 /* Step constructors for tables. S is a string literal (may contain \0). */
-#define TX(B0, S) { .kind = ST_SEND, .b0 = (B0), .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
-#define TXP(B0, PAT, N) { .kind = ST_SEND, .b0 = (B0), .pat = (PAT), .len = (N) }
-#define TX_CLOSE(CODE) { .kind = ST_SEND, .b0 = CF_FIN | CF_OP_CLOSE, \
-    .data = (const uint8_t[]){ (uint8_t)((CODE) >> 8), (uint8_t)(CODE) }, .len = 2 }
-#define RX(OP, S) { .kind = ST_MSG, .b0 = (OP), .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
-#define RXP(OP, PAT, N) { .kind = ST_MSG, .b0 = (OP), .pat = (PAT), .len = (N) }
-#define RX_PONG(S) { .kind = ST_PONG, .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
-#define RX_CLOSE(CODE) { .kind = ST_CLOSE, .aux = (CODE) }
-#define RX_CLOSE_AFTER_PARTS(CODE, PAT) { .kind = ST_CLOSE_PARTS, .aux = (CODE), .pat = (PAT) }
-#define BYE { .kind = ST_BYE }
+#define TX(B0, S)                                                                                  \
+    { .kind = ST_SEND, .b0 = (B0), .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
+#define TXP(B0, PAT, N)                                                                            \
+    { .kind = ST_SEND, .b0 = (B0), .pat = (PAT), .len = (N) }
+#define TX_CLOSE(CODE)                                                                             \
+    {                                                                                              \
+        .kind = ST_SEND, .b0 = CF_FIN | CF_OP_CLOSE,                                               \
+        .data = (const uint8_t[]){ (uint8_t)((CODE) >> 8), (uint8_t)(CODE) }, .len = 2             \
+    }
+#define RX(OP, S)                                                                                  \
+    { .kind = ST_MSG, .b0 = (OP), .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
+#define RXP(OP, PAT, N)                                                                            \
+    { .kind = ST_MSG, .b0 = (OP), .pat = (PAT), .len = (N) }
+#define RX_PONG(S)                                                                                 \
+    { .kind = ST_PONG, .data = (const uint8_t *)(S), .len = sizeof(S) - 1 }
+#define RX_CLOSE(CODE)                                                                             \
+    { .kind = ST_CLOSE, .aux = (CODE) }
+#define RX_CLOSE_AFTER_PARTS(CODE, PAT)                                                            \
+    { .kind = ST_CLOSE_PARTS, .aux = (CODE), .pat = (PAT) }
+#define BYE                                                                                        \
+    { .kind = ST_BYE }
 
 /* ---- main.c: the registry ----------------------------------------------- */
 
@@ -362,13 +377,13 @@ typedef int (*cf_case_fn)(struct cf_ctx *t, const struct cf_case *c);
 
 struct cf_case {
     char id[96];
-    cf_case_fn fn;              /* NULL: run steps with mode/chop */
+    cf_case_fn fn; /* NULL: run steps with mode/chop */
     const struct cf_step *steps;
     enum cf_mode mode;
     size_t chop;
-    uint64_t arg[4];            /* parameters for fn */
-    bool heavy;                 /* moves megabytes: few at a time */
-    const char *offer;          /* copied to cf_ctx (see there) */
+    uint64_t arg[4];   /* parameters for fn */
+    bool heavy;        /* moves megabytes: few at a time */
+    const char *offer; /* copied to cf_ctx (see there) */
     bool want_deflate;
     enum cf_zstyle zstyle;
 };
@@ -383,10 +398,10 @@ void *cf_keep(const void *p, size_t n);
  * or "/frames" appended. */
 void cf_add_script(const char *id, const struct cf_step *s, unsigned modes);
 
-#define M_WRITE (1u << MODE_WRITE)
-#define M_BYTES (1u << MODE_BYTES)
+#define M_WRITE  (1u << MODE_WRITE)
+#define M_BYTES  (1u << MODE_BYTES)
 #define M_FRAMES (1u << MODE_FRAMES)
-#define M_ALL (M_WRITE | M_BYTES | M_FRAMES)
+#define M_ALL    (M_WRITE | M_BYTES | M_FRAMES)
 
 /* Each cases_*.c file registers its section(s). */
 void cf_register_framing(const struct cf_config *cfg);   /* 1.x, 2.x */

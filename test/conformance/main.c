@@ -26,13 +26,12 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_JOBS 64
+#define MAX_JOBS  64
 #define MAX_HEAVY 2
 
 /* ---- failure recording and randomness --------------------------------- */
 
-int cf_fail(struct cf_ctx *t, const char *fmt, ...)
-{
+int cf_fail(struct cf_ctx *t, const char *fmt, ...) {
     if (!t->failed) {
         va_list ap;
         va_start(ap, fmt);
@@ -43,8 +42,7 @@ int cf_fail(struct cf_ctx *t, const char *fmt, ...)
     return -1;
 }
 
-uint32_t cf_rand32(struct cf_ctx *t)
-{
+uint32_t cf_rand32(struct cf_ctx *t) {
     /* xorshift64*: plenty for masks and keys, and reproducible per case. */
     t->rng ^= t->rng >> 12;
     t->rng ^= t->rng << 25;
@@ -57,13 +55,11 @@ uint32_t cf_rand32(struct cf_ctx *t)
 static struct cf_case *cases;
 static size_t ncases, cases_cap;
 
-struct cf_case *cf_add(const char *fmt, ...)
-{
+struct cf_case *cf_add(const char *fmt, ...) {
     if (ncases == cases_cap) {
         cases_cap = cases_cap ? cases_cap * 2 : 1024;
         cases = realloc(cases, cases_cap * sizeof *cases);
-        if (!cases)
-            abort();
+        if (!cases) abort();
     }
     struct cf_case *c = &cases[ncases++];
     memset(c, 0, sizeof *c);
@@ -74,23 +70,18 @@ struct cf_case *cf_add(const char *fmt, ...)
     return c;
 }
 
-void *cf_keep(const void *p, size_t n)
-{
+void *cf_keep(const void *p, size_t n) {
     void *q = malloc(n ? n : 1);
-    if (!q)
-        abort();
-    if (n)
-        memcpy(q, p, n);
+    if (!q) abort();
+    if (n) memcpy(q, p, n);
     return q;
 }
 
-void cf_add_script(const char *id, const struct cf_step *s, unsigned modes)
-{
+void cf_add_script(const char *id, const struct cf_step *s, unsigned modes) {
     static const char *const names[] = { "write", "bytes", "frames", "chop" };
     bool several = (modes & (modes - 1)) != 0;
     for (int m = MODE_WRITE; m <= MODE_FRAMES; m++) {
-        if (!(modes & (1u << m)))
-            continue;
+        if (!(modes & (1u << m))) continue;
         struct cf_case *c = several ? cf_add("%s/%s", id, names[m]) : cf_add("%s", id);
         c->steps = s;
         c->mode = (enum cf_mode)m;
@@ -108,20 +99,20 @@ struct result {
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t done;      /* a case finished */
+    pthread_cond_t done; /* a case finished */
     pthread_cond_t heavy_free;
-    size_t next;              /* next case to start */
+    size_t next; /* next case to start */
     size_t finished;
     int heavy_running;
     struct result *res;
-    struct cf_case **run;     /* the cases selected by --filter */
+    struct cf_case **run; /* the cases selected by --filter */
     size_t nrun;
     const struct cf_config *cfg;
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER,
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER,
+           .done = PTHREAD_COND_INITIALIZER,
            .heavy_free = PTHREAD_COND_INITIALIZER };
 
-static void *worker(void *arg)
-{
+static void *worker(void *arg) {
     (void)arg;
     for (;;) {
         pthread_mutex_lock(&pool.lock);
@@ -133,18 +124,18 @@ static void *worker(void *arg)
         pool.next++;
         const struct cf_case *k = pool.run[i];
         if (k->heavy) {
-            while (pool.heavy_running >= MAX_HEAVY)
-                pthread_cond_wait(&pool.heavy_free, &pool.lock);
+            while (pool.heavy_running >= MAX_HEAVY) pthread_cond_wait(&pool.heavy_free, &pool.lock);
             pool.heavy_running++;
         }
         pthread_mutex_unlock(&pool.lock);
 
-        struct cf_ctx t = { .cfg = pool.cfg, .rng = 0x9E3779B97F4A7C15ULL * (i + 1),
-                            .offer = k->offer, .want_deflate = k->want_deflate,
+        struct cf_ctx t = { .cfg = pool.cfg,
+                            .rng = 0x9E3779B97F4A7C15ULL * (i + 1),
+                            .offer = k->offer,
+                            .want_deflate = k->want_deflate,
                             .zstyle = k->zstyle };
         int rc = k->fn ? k->fn(&t, k) : cf_run_steps(&t, k->steps, k->mode, k->chop);
-        if (rc < 0 && !t.failed)
-            cf_fail(&t, "failed without a reason (driver bug)");
+        if (rc < 0 && !t.failed) cf_fail(&t, "failed without a reason (driver bug)");
 
         pthread_mutex_lock(&pool.lock);
         if (k->heavy) {
@@ -159,8 +150,7 @@ static void *worker(void *arg)
     }
 }
 
-static void usage(FILE *f)
-{
+static void usage(FILE *f) {
     fprintf(f,
             "usage: conformance HOST PORT [options]\n"
             "  --filter SUBSTR      run only cases whose id contains SUBSTR\n"
@@ -182,21 +172,17 @@ static void usage(FILE *f)
 
 /* Does id start with one of the comma-separated prefixes (or is there
  * no list)? */
-static bool has_prefix(const char *id, const char *list)
-{
-    if (!list)
-        return true;
+static bool has_prefix(const char *id, const char *list) {
+    if (!list) return true;
     for (const char *p = list; *p;) {
         size_t n = strcspn(p, ",");
-        if (n && strncmp(id, p, n) == 0)
-            return true;
+        if (n && strncmp(id, p, n) == 0) return true;
         p += n + (p[n] == ',');
     }
     return false;
 }
 
-static long parse_num(const char *opt, const char *s, long lo, long hi)
-{
+static long parse_num(const char *opt, const char *s, long lo, long hi) {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -207,8 +193,7 @@ static long parse_num(const char *opt, const char *s, long lo, long hi)
     return (long)v;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     struct cf_config cfg = { .timeout_ms = 2000, .max_message = 16777216 };
     const char *filter = NULL, *prefix = NULL;
     bool verbose = false, list = false;
@@ -262,10 +247,8 @@ int main(int argc, char **argv)
         quiet.timeout_ms = 200;
         struct cf_ctx t = { .cfg = &quiet };
         for (long waited = 0;; waited += 20) {
-            if (cf_probe(&t) == 0)
-                return 0;
-            if (waited >= wait_ready)
-                return 1;
+            if (cf_probe(&t) == 0) return 0;
+            if (waited >= wait_ready) return 1;
             t.failed = false;
             cf_sleep_us(20000);
         }
@@ -286,26 +269,22 @@ int main(int argc, char **argv)
     cf_register_deflate(&cfg);
 
     pool.run = malloc((ncases ? ncases : 1) * sizeof *pool.run);
-    if (!pool.run)
-        abort();
+    if (!pool.run) abort();
     for (size_t i = 0; i < ncases; i++)
         if ((!filter || strstr(cases[i].id, filter)) && has_prefix(cases[i].id, prefix))
             pool.run[pool.nrun++] = &cases[i];
     if (list) {
-        for (size_t i = 0; i < pool.nrun; i++)
-            printf("%s\n", pool.run[i]->id);
+        for (size_t i = 0; i < pool.nrun; i++) printf("%s\n", pool.run[i]->id);
         return 0;
     }
     pool.res = calloc(pool.nrun ? pool.nrun : 1, sizeof *pool.res);
     pool.cfg = &cfg;
-    if (!pool.res)
-        abort();
+    if (!pool.res) abort();
 
     pthread_t tid[MAX_JOBS];
     int nthreads = 0;
     for (long j = 0; j < jobs && (size_t)j < pool.nrun; j++) {
-        if (pthread_create(&tid[nthreads], NULL, worker, NULL) != 0)
-            break;
+        if (pthread_create(&tid[nthreads], NULL, worker, NULL) != 0) break;
         nthreads++;
     }
     if (nthreads == 0 && pool.nrun > 0) {
@@ -325,8 +304,7 @@ int main(int argc, char **argv)
             struct result *r = &pool.res[printed];
             if (r->state == R_PASS) {
                 passed++;
-                if (verbose)
-                    printf("ok   %s\n", pool.run[printed]->id);
+                if (verbose) printf("ok   %s\n", pool.run[printed]->id);
             } else {
                 failed++;
                 printf("FAIL %s: %s\n", pool.run[printed]->id, r->why);
@@ -334,8 +312,7 @@ int main(int argc, char **argv)
             printed++;
         }
         fflush(stdout);
-        if (printed == pool.nrun)
-            break;
+        if (printed == pool.nrun) break;
         if (pthread_cond_timedwait(&pool.done, &pool.lock, &end) == ETIMEDOUT) {
             timed_out = true;
             break;
@@ -348,8 +325,7 @@ int main(int argc, char **argv)
             struct result *r = &pool.res[printed];
             if (r->state == R_PASS) {
                 passed++;
-                if (verbose)
-                    printf("ok   %s\n", pool.run[printed]->id);
+                if (verbose) printf("ok   %s\n", pool.run[printed]->id);
                 continue;
             }
             failed++;
@@ -361,8 +337,7 @@ int main(int argc, char **argv)
         _Exit(1);
     }
     pthread_mutex_unlock(&pool.lock);
-    for (int j = 0; j < nthreads; j++)
-        pthread_join(tid[j], NULL);
+    for (int j = 0; j < nthreads; j++) pthread_join(tid[j], NULL);
     printf("%zu passed, %zu failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -42,9 +42,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_ELEMS 16
+#define MAX_ELEMS  16
 #define MAX_PARAMS 8
-#define MAX_TOKEN 64
+#define MAX_TOKEN  64
 
 struct param {
     char name[MAX_TOKEN];
@@ -57,39 +57,33 @@ struct element {
     char name[MAX_TOKEN];
     struct param p[MAX_PARAMS];
     int np;
-    const char *bad;          /* why it is not well-formed, or NULL */
-    char text[160];           /* the element's text, for evidence */
+    const char *bad; /* why it is not well-formed, or NULL */
+    char text[160];  /* the element's text, for evidence */
 };
 
 /* The parameters of a permessage-deflate element. */
 struct pmd {
     bool snct, cnct;
-    int smwb;                 /* 0: absent; 8..15 */
-    int cmwb;                 /* 0: absent; -1: without a value; 8..15 */
+    int smwb; /* 0: absent; 8..15 */
+    int cmwb; /* 0: absent; -1: without a value; 8..15 */
 };
 
 /* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
+static bool is_tchar(char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static void skip_ows(const char **p)
-{
-    while (**p == ' ' || **p == '\t')
-        (*p)++;
+static void skip_ows(const char **p) {
+    while (**p == ' ' || **p == '\t') (*p)++;
 }
 
 /* A token into out (truncated if longer: then it matches no name we know
  * and no valid value). false if there is none. */
-static bool read_token(const char **p, char out[MAX_TOKEN])
-{
+static bool read_token(const char **p, char out[MAX_TOKEN]) {
     size_t n = 0;
     while (is_tchar(**p)) {
-        if (n < MAX_TOKEN - 1)
-            out[n++] = **p;
+        if (n < MAX_TOKEN - 1) out[n++] = **p;
         (*p)++;
     }
     out[n] = '\0';
@@ -97,85 +91,67 @@ static bool read_token(const char **p, char out[MAX_TOKEN])
 }
 
 /* A quoted-string (RFC 9110 §5.6.4) starting at the quote, unescaped. */
-static bool read_quoted(const char **p, char out[MAX_TOKEN])
-{
+static bool read_quoted(const char **p, char out[MAX_TOKEN]) {
     size_t n = 0;
     (*p)++;
     for (;;) {
         char c = **p;
-        if (c == '\0')
-            return false;
+        if (c == '\0') return false;
         (*p)++;
-        if (c == '"')
-            break;
+        if (c == '"') break;
         if (c == '\\') {
             c = **p;
-            if (c == '\0')
-                return false;
+            if (c == '\0') return false;
             (*p)++;
         }
-        if (n < MAX_TOKEN - 1)
-            out[n++] = c;
+        if (n < MAX_TOKEN - 1) out[n++] = c;
     }
     out[n] = '\0';
     return true;
 }
 
-static bool all_tchars(const char *s)
-{
-    if (!*s)
-        return false;
+static bool all_tchars(const char *s) {
+    if (!*s) return false;
     for (; *s; s++)
-        if (!is_tchar(*s))
-            return false;
+        if (!is_tchar(*s)) return false;
     return true;
 }
 
 /* One element from *p up to a ',' or the end; NULL if well-formed, else
  * why not (and *p where it went wrong). */
-static const char *parse_element(const char **p, struct element *e)
-{
-    if (!read_token(p, e->name))
-        return "no extension name";
+static const char *parse_element(const char **p, struct element *e) {
+    if (!read_token(p, e->name)) return "no extension name";
     skip_ows(p);
     while (**p == ';') {
         (*p)++;
         skip_ows(p);
-        if (e->np == MAX_PARAMS)
-            return "too many parameters";
+        if (e->np == MAX_PARAMS) return "too many parameters";
         struct param *q = &e->p[e->np++];
-        if (!read_token(p, q->name))
-            return "a parameter without a name";
+        if (!read_token(p, q->name)) return "a parameter without a name";
         skip_ows(p);
         if (**p == '=') {
             (*p)++;
             skip_ows(p);
             q->has_value = true;
             if (**p == '"') {
-                if (!read_quoted(p, q->value))
-                    return "an unterminated quoted value";
-                if (!all_tchars(q->value))
-                    return "a quoted value that is not a token (§9.1)";
+                if (!read_quoted(p, q->value)) return "an unterminated quoted value";
+                if (!all_tchars(q->value)) return "a quoted value that is not a token (§9.1)";
             } else if (!read_token(p, q->value)) {
                 return "'=' without a value";
             }
             skip_ows(p);
         }
     }
-    if (**p != ',' && **p != '\0')
-        return "an unexpected character";
+    if (**p != ',' && **p != '\0') return "an unexpected character";
     return NULL;
 }
 
 /* Append the elements of list s to out[*n..max). */
-static void parse_list(const char *s, struct element *out, size_t *n, size_t max)
-{
+static void parse_list(const char *s, struct element *out, size_t *n, size_t max) {
     const char *p = s;
     for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '\0' || *n == max)
-            return;
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (*p == '\0' || *n == max) return;
         struct element *e = &out[(*n)++];
         memset(e, 0, sizeof *e);
         const char *start = p;
@@ -191,15 +167,13 @@ static void parse_list(const char *s, struct element *out, size_t *n, size_t max
             }
         }
         const char *end = p;
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) end--;
         snprintf(e->text, sizeof e->text, "%.*s", (int)(end - start), start);
     }
 }
 
 /* "8".."15": decimal, no leading zero (RFC 7692 §7.1.2.1). -1 if not. */
-static int window_bits(const char *v)
-{
+static int window_bits(const char *v) {
     size_t n = strlen(v);
     if (n < 1 || n > 2 || v[0] == '0' || v[0] < '0' || v[0] > '9' ||
         (n == 2 && (v[1] < '0' || v[1] > '9')))
@@ -208,8 +182,7 @@ static int window_bits(const char *v)
     return b >= 8 && b <= 15 ? b : -1;
 }
 
-static bool is_pmd(const struct element *e)
-{
+static bool is_pmd(const struct element *e) {
     return strcasecmp(e->name, "permessage-deflate") == 0;
 }
 
@@ -217,10 +190,8 @@ static bool is_pmd(const struct element *e)
  * (for a response, client_max_window_bits needs a value). false and why
  * if they are not valid. */
 static bool read_pmd(const struct element *e, bool response, struct pmd *out, char *why,
-                     size_t whysz)
-{
-    static const char *const names[] = { "server_no_context_takeover",
-                                         "client_no_context_takeover",
+                     size_t whysz) {
+    static const char *const names[] = { "server_no_context_takeover", "client_no_context_takeover",
                                          "server_max_window_bits", "client_max_window_bits" };
     memset(out, 0, sizeof *out);
     unsigned seen = 0;
@@ -231,8 +202,7 @@ static bool read_pmd(const struct element *e, bool response, struct pmd *out, ch
     for (int i = 0; i < e->np; i++) {
         const struct param *q = &e->p[i];
         int k = 0;
-        while (k < 4 && strcasecmp(q->name, names[k]) != 0)
-            k++;
+        while (k < 4 && strcasecmp(q->name, names[k]) != 0) k++;
         if (k == 4) {
             snprintf(why, whysz, "unknown parameter \"%s\" (RFC 7692 §5)", q->name);
             return false;
@@ -266,31 +236,38 @@ static bool read_pmd(const struct element *e, bool response, struct pmd *out, ch
 }
 
 /* Does response r fit offer o (RFC 7692 §7.1)? false and why if not. */
-static bool fits(const struct pmd *o, const struct pmd *r, char *why, size_t whysz)
-{
+static bool fits(const struct pmd *o, const struct pmd *r, char *why, size_t whysz) {
     if (o->snct && !r->snct)
-        snprintf(why, whysz, "the offer has server_no_context_takeover, the response does "
+        snprintf(why, whysz,
+                 "the offer has server_no_context_takeover, the response does "
                  "not (§7.1.1.1)");
     else if (o->smwb && !r->smwb)
-        snprintf(why, whysz, "the offer has server_max_window_bits=%d, the response names "
-                 "none (§7.1.2.1)", o->smwb);
+        snprintf(why, whysz,
+                 "the offer has server_max_window_bits=%d, the response names "
+                 "none (§7.1.2.1)",
+                 o->smwb);
     else if (o->smwb && r->smwb > o->smwb)
-        snprintf(why, whysz, "server_max_window_bits=%d is larger than the offered %d "
-                 "(§7.1.2.1)", r->smwb, o->smwb);
+        snprintf(why, whysz,
+                 "server_max_window_bits=%d is larger than the offered %d "
+                 "(§7.1.2.1)",
+                 r->smwb, o->smwb);
     else if (r->cmwb && !o->cmwb)
-        snprintf(why, whysz, "client_max_window_bits=%d, which the offer does not have "
-                 "(§7.1.2.2)", r->cmwb);
+        snprintf(why, whysz,
+                 "client_max_window_bits=%d, which the offer does not have "
+                 "(§7.1.2.2)",
+                 r->cmwb);
     else if (r->cmwb && o->cmwb > 0 && r->cmwb > o->cmwb)
-        snprintf(why, whysz, "client_max_window_bits=%d is larger than the offered %d "
-                 "(§7.1.2.2)", r->cmwb, o->cmwb);
+        snprintf(why, whysz,
+                 "client_max_window_bits=%d is larger than the offered %d "
+                 "(§7.1.2.2)",
+                 r->cmwb, o->cmwb);
     else
         return true;
     return false;
 }
 
 int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
-                     struct cf_pmd_params *out)
-{
+                     struct cf_pmd_params *out) {
     struct element offers[MAX_ELEMS];
     size_t no = 0;
     /* The offer as a failure reason shows it: on one line, " | " between
@@ -317,27 +294,37 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
 
     if (!response) {
         if (t->want_deflate)
-            return cf_fail(t, "handshake: the server declined permessage-deflate: no "
-                           "Sec-WebSocket-Extensions in the response to \"%s\"", shown);
+            return cf_fail(t,
+                           "handshake: the server declined permessage-deflate: no "
+                           "Sec-WebSocket-Extensions in the response to \"%s\"",
+                           shown);
         return 0;
     }
     if (!offer)
-        return cf_fail(t, "handshake: server chose extension \"%s\" the client never offered "
-                       "(§9.1)", response);
+        return cf_fail(t,
+                       "handshake: server chose extension \"%s\" the client never offered "
+                       "(§9.1)",
+                       response);
 
     struct element resp[MAX_ELEMS];
     size_t nr = 0;
     parse_list(response, resp, &nr, MAX_ELEMS);
     if (nr == 0)
-        return cf_fail(t, "handshake: Sec-WebSocket-Extensions \"%s\" names no extension "
-                       "(RFC 6455 §9.1: 1#extension)", response);
+        return cf_fail(t,
+                       "handshake: Sec-WebSocket-Extensions \"%s\" names no extension "
+                       "(RFC 6455 §9.1: 1#extension)",
+                       response);
     for (size_t i = 0; i < nr; i++)
         if (!is_pmd(&resp[i]))
-            return cf_fail(t, "handshake: server chose extension \"%s\"; of what we offered "
-                           "(\"%s\") only permessage-deflate can be agreed", resp[i].text, shown);
+            return cf_fail(t,
+                           "handshake: server chose extension \"%s\"; of what we offered "
+                           "(\"%s\") only permessage-deflate can be agreed",
+                           resp[i].text, shown);
     if (nr > 1)
-        return cf_fail(t, "handshake: server accepted permessage-deflate %zu times (\"%s\"); "
-                       "an extension is agreed once (RFC 6455 §9.1)", nr, response);
+        return cf_fail(t,
+                       "handshake: server accepted permessage-deflate %zu times (\"%s\"); "
+                       "an extension is agreed once (RFC 6455 §9.1)",
+                       nr, response);
 
     char why[200];
     struct pmd r;
@@ -349,8 +336,7 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
     const char *first_text = NULL;
     for (size_t i = 0; i < no; i++) {
         struct pmd o;
-        if (!is_pmd(&offers[i]) || !read_pmd(&offers[i], false, &o, why, sizeof why))
-            continue;
+        if (!is_pmd(&offers[i]) || !read_pmd(&offers[i], false, &o, why, sizeof why)) continue;
         if (!fits(&o, &r, why, sizeof why)) {
             if (!first_text) {
                 first_text = offers[i].text;
@@ -364,12 +350,12 @@ int cf_pmd_negotiate(struct cf_ctx *t, const char *offer, const char *response,
         out->client_no_context_takeover = r.cnct || o.cnct;
         out->server_bits = r.smwb ? (unsigned)r.smwb : 15;
         out->client_bits = r.cmwb > 0 ? (unsigned)r.cmwb : 15;
-        if (o.cmwb > 0 && (unsigned)o.cmwb < out->client_bits)
-            out->client_bits = (unsigned)o.cmwb;
+        if (o.cmwb > 0 && (unsigned)o.cmwb < out->client_bits) out->client_bits = (unsigned)o.cmwb;
         return 1;
     }
     if (!first_text)
-        return cf_fail(t, "handshake: server accepted permessage-deflate (\"%s\") but every "
+        return cf_fail(t,
+                       "handshake: server accepted permessage-deflate (\"%s\") but every "
                        "offer of it in \"%s\" is one it must decline (RFC 7692 §5)",
                        resp[0].text, shown);
     return cf_fail(t, "handshake: the response \"%s\" fits no offer: against \"%s\", %s",

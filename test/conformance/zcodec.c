@@ -41,51 +41,44 @@ struct cf_pmd {
     struct cf_pmd_params agreed;
     enum cf_zstyle style;
     bool def_ready, inf_ready;
-    bool inf_ended;           /* the last message ended with a final block */
-    uint64_t inf_total;       /* bytes inflated of the current message */
-    int inf_dtype;            /* zlib's data_type after the last call that
-                               * took input or gave output */
+    bool inf_ended;     /* the last message ended with a final block */
+    uint64_t inf_total; /* bytes inflated of the current message */
+    int inf_dtype;      /* zlib's data_type after the last call that
+                         * took input or gave output */
     z_stream def, inf;
 };
 
 static const uint8_t tail[4] = { 0x00, 0x00, 0xff, 0xff };
 
-struct cf_pmd *cf_pmd_new(const struct cf_pmd_params *agreed, enum cf_zstyle style)
-{
+struct cf_pmd *cf_pmd_new(const struct cf_pmd_params *agreed, enum cf_zstyle style) {
     struct cf_pmd *z = calloc(1, sizeof *z);
-    if (!z)
-        abort();
+    if (!z) abort();
     z->agreed = *agreed;
     z->style = style;
     return z;
 }
 
-void cf_pmd_free(struct cf_pmd *z)
-{
-    if (!z)
-        return;
-    if (z->def_ready)
-        deflateEnd(&z->def);
-    if (z->inf_ready)
-        inflateEnd(&z->inf);
+void cf_pmd_free(struct cf_pmd *z) {
+    if (!z) return;
+    if (z->def_ready) deflateEnd(&z->def);
+    if (z->inf_ready) inflateEnd(&z->inf);
     free(z);
 }
 
-const struct cf_pmd_params *cf_pmd_params(const struct cf_pmd *z)
-{
-    return &z->agreed;
-}
+const struct cf_pmd_params *cf_pmd_params(const struct cf_pmd *z) { return &z->agreed; }
 
 /* ---- sending ---------------------------------------------------------------- */
 
-static void deflate_start(struct cf_pmd *z)
-{
+static void deflate_start(struct cf_pmd *z) {
     int level = 6, strategy = Z_DEFAULT_STRATEGY;
     switch (z->style) {
     case CF_Z_FAST: level = 1; break;
     case CF_Z_BEST: level = 9; break;
     case CF_Z_STORED: level = 0; break;
-    case CF_Z_FIXED: level = 1; strategy = Z_FIXED; break;
+    case CF_Z_FIXED:
+        level = 1;
+        strategy = Z_FIXED;
+        break;
     case CF_Z_HUFFMAN: strategy = Z_HUFFMAN_ONLY; break;
     case CF_Z_RLE: strategy = Z_RLE; break;
     default: break;
@@ -99,8 +92,7 @@ static void deflate_start(struct cf_pmd *z)
 }
 
 /* Run the compressor over next_in with `flush`, appending to out. */
-static void deflate_into(struct cf_pmd *z, int flush, struct cf_buf *out)
-{
+static void deflate_into(struct cf_pmd *z, int flush, struct cf_buf *out) {
     do {
         cf_buf_reserve(out, 16384);
         z->def.next_out = out->p + out->len;
@@ -115,9 +107,8 @@ static void deflate_into(struct cf_pmd *z, int flush, struct cf_buf *out)
     } while (z->def.avail_in > 0 || z->def.avail_out == 0);
 }
 
-void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pat_off,
-                     uint64_t n, uint64_t flush_every, struct cf_buf *out)
-{
+void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pat_off, uint64_t n,
+                     uint64_t flush_every, struct cf_buf *out) {
     if (n == 0) {
         /* §7.2.3.6: with 00 00 ff ff appended, an empty stored block. */
         static const uint8_t empty = 0x00;
@@ -132,8 +123,7 @@ void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pa
     uint8_t chunk[16384];
     for (uint64_t off = 0; off < n;) {
         uint64_t k = n - off < sizeof chunk ? n - off : sizeof chunk;
-        if (flush_every && k > flush_every - off % flush_every)
-            k = flush_every - off % flush_every;
+        if (flush_every && k > flush_every - off % flush_every) k = flush_every - off % flush_every;
         if (data) {
             z->def.next_in = data + off;
         } else {
@@ -154,8 +144,7 @@ void cf_pmd_compress(struct cf_pmd *z, const uint8_t *data, int pat, uint64_t pa
 
 /* ---- receiving --------------------------------------------------------------- */
 
-void cf_pmd_inflate_begin(struct cf_pmd *z)
-{
+void cf_pmd_inflate_begin(struct cf_pmd *z) {
     if (!z->inf_ready) {
         if (inflateInit2(&z->inf, -(int)z->agreed.server_bits) != Z_OK) {
             fprintf(stderr, "conformance: zlib's inflateInit2 failed\n");
@@ -169,8 +158,7 @@ void cf_pmd_inflate_begin(struct cf_pmd *z)
          * takeover the window is still the history it may refer to. */
         uInt len = 0;
         uint8_t *dict = malloc(32768);
-        if (!dict)
-            abort();
+        if (!dict) abort();
         inflateGetDictionary(&z->inf, dict, &len);
         inflateReset(&z->inf);
         inflateSetDictionary(&z->inf, dict, len);
@@ -182,13 +170,11 @@ void cf_pmd_inflate_begin(struct cf_pmd *z)
 
 /* Inflate in[0..n) as far as it goes, passing the output to sink. */
 static int inflate_run(struct cf_ctx *t, struct cf_pmd *z, const uint8_t *in, size_t n,
-                       cf_sink_fn sink, void *arg)
-{
+                       cf_sink_fn sink, void *arg) {
     uint8_t buf[16384];
     size_t fill = 0;
     bool exact = z->agreed.server_bits < 15;
-    if (z->inf_ended)
-        return 0; /* §7.2.3.5: not part of the stream */
+    if (z->inf_ended) return 0; /* §7.2.3.5: not part of the stream */
     z->inf.next_in = in;
     z->inf.avail_in = (uInt)n;
     for (;;) {
@@ -201,12 +187,12 @@ static int inflate_run(struct cf_ctx *t, struct cf_pmd *z, const uint8_t *in, si
         /* A call that does nothing may still change data_type (inflate()
          * turns "between blocks" into "reading a block header" on entry),
          * so only a call that did something says where the stream is. */
-        if (got || z->inf.avail_in != avail_in)
-            z->inf_dtype = z->inf.data_type;
+        if (got || z->inf.avail_in != avail_in) z->inf_dtype = z->inf.data_type;
         fill += got;
         z->inf_total += got;
         if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END)
-            return cf_fail(t, "the server's compressed message does not inflate with its "
+            return cf_fail(t,
+                           "the server's compressed message does not inflate with its "
                            "%u-bit window (RFC 7692 §7.2.2): zlib: \"%s\" after %llu bytes",
                            z->agreed.server_bits, z->inf.msg ? z->inf.msg : "error",
                            (unsigned long long)z->inf_total);
@@ -215,31 +201,26 @@ static int inflate_run(struct cf_ctx *t, struct cf_pmd *z, const uint8_t *in, si
         bool done = rc == Z_STREAM_END || rc == Z_BUF_ERROR ||
                     (!exact && z->inf.avail_in == 0 && z->inf.avail_out > 0);
         if (fill && (done || fill == sizeof buf)) {
-            if (sink(t, arg, buf, fill) < 0)
-                return -1;
+            if (sink(t, arg, buf, fill) < 0) return -1;
             fill = 0;
         }
-        if (rc == Z_STREAM_END)
-            z->inf_ended = true;
-        if (done)
-            return 0;
+        if (rc == Z_STREAM_END) z->inf_ended = true;
+        if (done) return 0;
     }
 }
 
 int cf_pmd_inflate(struct cf_ctx *t, struct cf_pmd *z, const uint8_t *in, size_t n, bool last,
-                   cf_sink_fn sink, void *arg)
-{
-    if (inflate_run(t, z, in, n, sink, arg) < 0)
-        return -1;
-    if (!last)
-        return 0;
-    if (inflate_run(t, z, tail, 4, sink, arg) < 0)
-        return -1;
+                   cf_sink_fn sink, void *arg) {
+    if (inflate_run(t, z, in, n, sink, arg) < 0) return -1;
+    if (!last) return 0;
+    if (inflate_run(t, z, tail, 4, sink, arg) < 0) return -1;
     /* zlib's data_type has 128 when it stopped where a block header would
      * begin: between blocks. */
     if (!z->inf_ended && !(z->inf_dtype & 128))
-        return cf_fail(t, "the server's compressed message does not end between DEFLATE blocks "
+        return cf_fail(t,
+                       "the server's compressed message does not end between DEFLATE blocks "
                        "once 00 00 ff ff is appended (RFC 7692 §7.2.1): its stream was cut "
-                       "(%llu bytes inflated)", (unsigned long long)z->inf_total);
+                       "(%llu bytes inflated)",
+                       (unsigned long long)z->inf_total);
     return 0;
 }

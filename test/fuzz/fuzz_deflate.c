@@ -40,7 +40,7 @@
 #include "fuzz_common.h"
 #include "inflate.h"
 
-#define MAX_STEPS 64
+#define MAX_STEPS   64
 #define EXPAND_UNIT 3072
 
 struct step {
@@ -74,8 +74,9 @@ static size_t plan(uint8_t seed, size_t len, struct step *st) {
         uint32_t f = (r >> 4) % 8;
         st[n].off = off;
         st[n].n = k;
-        st[n].flush = f < 4 ? WS_DEFLATE_NO_FLUSH : f < 5 ? WS_DEFLATE_SYNC_FLUSH
-                                                          : WS_DEFLATE_MESSAGE_END;
+        st[n].flush = f < 4   ? WS_DEFLATE_NO_FLUSH
+                      : f < 5 ? WS_DEFLATE_SYNC_FLUSH
+                              : WS_DEFLATE_MESSAGE_END;
         off += k;
         n++;
         if (off == len) break;
@@ -147,9 +148,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ws_inflate *zi = ws_inflate_init(imem, isize, wb);
     FUZZ_CHECK(zi != NULL);
 
-    size_t flushed_out = 0;  /* ref bytes up to the last flush */
-    size_t flushed_in = 0;   /* input bytes up to the last flush */
-    size_t msg_in = 0;       /* input bytes where the current message began */
+    size_t flushed_out = 0; /* ref bytes up to the last flush */
+    size_t flushed_in = 0;  /* input bytes up to the last flush */
+    size_t msg_in = 0;      /* input bytes where the current message began */
     for (size_t i = 0; i < nst; i++) {
         const uint8_t *p = in + st[i].off;
         size_t n = st[i].n, used, olen;

@@ -55,9 +55,9 @@ static int ref_header(const uint8_t *p, size_t n, int server) {
 struct hdr {
     uint8_t opcode, fin;
     uint64_t length;
-    size_t start, end;   /* stream offsets of the header bytes */
-    size_t pay_off;      /* where its payload starts in log.payload */
-    uint64_t got;        /* payload bytes reported */
+    size_t start, end; /* stream offsets of the header bytes */
+    size_t pay_off;    /* where its payload starts in log.payload */
+    uint64_t got;      /* payload bytes reported */
 };
 
 struct flog {

@@ -19,8 +19,8 @@
 #include "http.h"
 
 struct outcome {
-    int rc;          /* the last ws_http_feed() result */
-    size_t total;    /* head length on DONE, offset of the bad byte on error */
+    int rc;       /* the last ws_http_feed() result */
+    size_t total; /* head length on DONE, offset of the bad byte on error */
     ws_http_parser p;
 };
 

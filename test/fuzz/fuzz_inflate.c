@@ -36,8 +36,8 @@
 #include "fuzz_common.h"
 #include "inflate.h"
 
-#define OUT_CAP (1u << 20)    /* output limit per stream */
-#define SMALL_CAP (64u << 10) /* ... when output comes a few bytes per call */
+#define OUT_CAP     (1u << 20)  /* output limit per stream */
+#define SMALL_CAP   (64u << 10) /* ... when output comes a few bytes per call */
 #define MAX_STREAMS 4
 
 /* Results beside the decoder's own (errors are negative). */

@@ -31,11 +31,11 @@
 /* ---- The reference frame walker ---------------------------------------- */
 
 struct ref_frame {
-    size_t payload;     /* stream offset of the payload */
-    uint64_t length;    /* declared */
-    uint8_t key[4];     /* zero when unmasked */
+    size_t payload;  /* stream offset of the payload */
+    uint64_t length; /* declared */
+    uint8_t key[4];  /* zero when unmasked */
     uint8_t opcode;
-    uint64_t covered;   /* payload bytes reported by the engine so far */
+    uint64_t covered; /* payload bytes reported by the engine so far */
 };
 
 /* The frames of in[0..len), as far as their headers are complete. */
@@ -68,9 +68,9 @@ static size_t walk(const uint8_t *in, size_t len, struct ref_frame *f, size_t ma
 /* ---- One run of the engine ------------------------------------------- */
 
 struct plog {
-    uint8_t *out;        /* serialized items, to compare runs with memcmp */
+    uint8_t *out; /* serialized items, to compare runs with memcmp */
     size_t out_len;
-    uint8_t *msg;        /* the open message */
+    uint8_t *msg; /* the open message */
     size_t msg_len;
     uint8_t msg_op;
     int in_msg, in_ping, done, failed;
@@ -78,7 +78,7 @@ struct plog {
     size_t end_lo;       /* the close/error came in stream bytes [end_lo, ...) */
     struct ref_frame *f; /* the walker's frames */
     size_t nf;
-    size_t cursor;       /* the frame the last chunk came from */
+    size_t cursor; /* the frame the last chunk came from */
 };
 
 static void emit(struct plog *l, const void *p, size_t n) {
@@ -99,11 +99,10 @@ static void emit_item(struct plog *l, uint8_t type, uint8_t op, uint16_t code, i
 /* A chunk at stream offset at: it must continue some frame's payload
  * exactly where the last chunk of that frame stopped, and be the input
  * unmasked. Frames are visited in order, so the search only moves on. */
-static void check_chunk(struct plog *l, const uint8_t *in, size_t at, const uint8_t *data,
-                        size_t n, int ping) {
-    while (l->cursor < l->nf &&
-           !(at >= l->f[l->cursor].payload &&
-             at < l->f[l->cursor].payload + l->f[l->cursor].length))
+static void check_chunk(struct plog *l, const uint8_t *in, size_t at, const uint8_t *data, size_t n,
+                        int ping) {
+    while (l->cursor < l->nf && !(at >= l->f[l->cursor].payload &&
+                                  at < l->f[l->cursor].payload + l->f[l->cursor].length))
         l->cursor++;
     FUZZ_CHECK(l->cursor < l->nf);
     struct ref_frame *f = &l->f[l->cursor];
@@ -209,8 +208,7 @@ static void run(const uint8_t *in, uint8_t *buf, size_t len, const ws_proto_limi
                 l->done = l->failed = 1;
                 l->end_lo = piece_start;
                 break;
-            default:
-                FUZZ_CHECK(0 && "unknown event");
+            default: FUZZ_CHECK(0 && "unknown event");
             }
             off += used;
         }

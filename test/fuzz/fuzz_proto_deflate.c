@@ -30,12 +30,12 @@
 #include "utf8.h"
 
 #define MAX_STREAM (64 * 1024)
-#define MAX_OUT (256 * 1024)
+#define MAX_OUT    (256 * 1024)
 
 static const ws_proto_limits limits = { 100000, 64 };
 
 struct outcome {
-    uint8_t msgs[MAX_OUT];   /* all messages' bytes, one after another */
+    uint8_t msgs[MAX_OUT]; /* all messages' bytes, one after another */
     size_t len;
     size_t nmsg;
     int error;
@@ -55,7 +55,7 @@ static void run(const uint8_t *stream, size_t len, uint8_t cut, size_t zcap, int
 
     FUZZ_CHECK(zb.z != NULL);
     memset(o, 0, sizeof(*o));
-    memcpy(buf, stream, len);  /* the engine unmasks in place */
+    memcpy(buf, stream, len); /* the engine unmasks in place */
     ws_proto_init(&p);
     ws_proto_enable_deflate(&p, reset);
     fuzz_cutter_init(&ct, cut, len);
@@ -64,8 +64,8 @@ static void run(const uint8_t *stream, size_t len, uint8_t cut, size_t zcap, int
         uint8_t *at = buf + off;
         while (used_total < piece || ws_proto_pending(&p)) {
             ws_proto_event ev;
-            size_t used = ws_proto_feed_z(&p, &limits, &zb, at + used_total, piece - used_total,
-                                          &ev);
+            size_t used =
+                ws_proto_feed_z(&p, &limits, &zb, at + used_total, piece - used_total, &ev);
             FUZZ_CHECK(used <= piece - used_total);
             used_total += used;
             if (ev.type == WS_PROTO_EV_NONE) {

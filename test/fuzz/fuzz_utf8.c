@@ -89,8 +89,8 @@ static int whole4(const uint8_t s[4]) {
 /* The reference as a stream: feed bytes one at a time. */
 struct ref {
     uint8_t pend[4];
-    size_t n;      /* pending bytes of an unfinished character */
-    int bad;       /* a byte was invalid */
+    size_t n; /* pending bytes of an unfinished character */
+    int bad;  /* a byte was invalid */
 };
 
 /* 1: pend[0..n) is a proper prefix; 2: a whole encoding; 0: neither. */
@@ -107,8 +107,7 @@ static int classify(const uint8_t *s, size_t n) {
         uint32_t k = (uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2];
         return get_bit(whole3, k) ? 2 : get_bit(prefix3, k) ? 1 : 0;
     }
-    default:
-        return whole4(s) ? 2 : 0;
+    default: return whole4(s) ? 2 : 0;
     }
 }
 

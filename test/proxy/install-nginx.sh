@@ -46,7 +46,9 @@ if [ ! -e "$policy" ] && [ ! -L "$policy" ]; then
     trap 'rm -f "$policy"' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    printf '#!/bin/sh\n# Written by ws6455 test/proxy/install-nginx.sh while it installs nginx:\n# no service may start meanwhile. Removed when it is done.\nexit 101\n' > "$policy"
+    printf '%s\n' '#!/bin/sh' \
+        '# Written by ws6455 test/proxy/install-nginx.sh while it installs nginx:' \
+        '# no service may start meanwhile. Removed when it is done.' 'exit 101' > "$policy"
     chmod 755 "$policy"
     ours=1
 fi

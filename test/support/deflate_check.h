@@ -22,15 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rfc1951_tables.h"
+
 struct dc_check {
-    int err;             /* nonzero: the stream is malformed (see why) */
+    int err; /* nonzero: the stream is malformed (see why) */
     const char *why;
     size_t stored, fixed, dynamic; /* blocks of each type */
-    size_t max_dist;     /* the longest distance used */
-    uint8_t *out;        /* everything decoded so far (the history) */
+    size_t max_dist;               /* the longest distance used */
+    uint8_t *out;                  /* everything decoded so far (the history) */
     size_t out_len, out_cap;
-    size_t msg_start;    /* where the current message began in out */
-    int no_takeover;     /* distances may not reach before msg_start */
+    size_t msg_start; /* where the current message began in out */
+    int no_takeover;  /* distances may not reach before msg_start */
 };
 
 static const uint8_t dc_tail[4] = { 0x00, 0x00, 0xff, 0xff };
@@ -111,26 +113,15 @@ static int dc_decode(struct dc_bits *b, const struct dc_code *h) {
     return -2;
 }
 
-static const uint16_t dc_len_base[29] = { 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27,
-                                         31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
-                                         227, 258 };
-static const uint8_t dc_len_extra[29] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                         2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0 };
-static const uint16_t dc_dist_base[30] = { 1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129,
-                                          193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
-                                          4097, 6145, 8193, 12289, 16385, 24577 };
-static const uint8_t dc_dist_extra[30] = { 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
-                                          6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13 };
-
-#define DC_FAIL(ck, msg)  \
-    do {                     \
-        (ck)->err = 1;       \
-        (ck)->why = (msg);   \
-        return;              \
+#define DC_FAIL(ck, msg)                                                                           \
+    do {                                                                                           \
+        (ck)->err = 1;                                                                             \
+        (ck)->why = (msg);                                                                         \
+        return;                                                                                    \
     } while (0)
 
 static void dc_codes(struct dc_check *ck, struct dc_bits *b, const struct dc_code *lc,
-                        const struct dc_code *dc) {
+                     const struct dc_code *dc) {
     for (;;) {
         int s = dc_decode(b, lc);
         if (s < 0) DC_FAIL(ck, "bad literal/length code");
@@ -142,12 +133,12 @@ static void dc_codes(struct dc_check *ck, struct dc_bits *b, const struct dc_cod
         if (s == 256) return;
         s -= 257;
         if (s >= 29) DC_FAIL(ck, "reserved length symbol");
-        if (!dc_need(b, dc_len_extra[s])) DC_FAIL(ck, "truncated");
-        size_t len = dc_len_base[s] + dc_take(b, dc_len_extra[s]);
+        if (!dc_need(b, tv_len_extra[s])) DC_FAIL(ck, "truncated");
+        size_t len = tv_len_base[s] + dc_take(b, tv_len_extra[s]);
         int ds = dc_decode(b, dc);
         if (ds < 0 || ds >= 30) DC_FAIL(ck, "bad distance code");
-        if (!dc_need(b, dc_dist_extra[ds])) DC_FAIL(ck, "truncated");
-        size_t dist = dc_dist_base[ds] + dc_take(b, dc_dist_extra[ds]);
+        if (!dc_need(b, tv_dist_extra[ds])) DC_FAIL(ck, "truncated");
+        size_t dist = tv_dist_base[ds] + dc_take(b, tv_dist_extra[ds]);
         size_t floor_pos = ck->no_takeover ? ck->msg_start : 0;
         if (dist > ck->out_len - floor_pos) DC_FAIL(ck, "distance before the history");
         if (dist > ck->max_dist) ck->max_dist = dist;
@@ -208,8 +199,6 @@ static void dc_message(struct dc_check *ck, const uint8_t *c, size_t clen) {
             dc_build(&dc, l + 288, 30);
             dc_codes(ck, &b, &lc, &dc);
         } else if (type == 2) {
-            static const uint8_t order[19] = { 16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
-                                               11, 4, 12, 3, 13, 2, 14, 1, 15 };
             uint8_t cl[19] = { 0 }, l[320];
             struct dc_code clc, lc, dc;
             ck->dynamic++;
@@ -219,7 +208,7 @@ static void dc_message(struct dc_check *ck, const uint8_t *c, size_t clen) {
             if (hlit > 286 || hdist > 30) DC_FAIL(ck, "HLIT or HDIST too large");
             for (unsigned i = 0; i < hclen; i++) {
                 if (!dc_need(&b, 3)) DC_FAIL(ck, "truncated");
-                cl[order[i]] = (uint8_t)dc_take(&b, 3);
+                cl[tv_cl_order[i]] = (uint8_t)dc_take(&b, 3);
             }
             if (dc_build(&clc, cl, 19) != 0) DC_FAIL(ck, "code-length code not complete");
             for (unsigned i = 0; i < hlit + hdist;) {

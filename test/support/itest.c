@@ -20,13 +20,9 @@ int teardown(void **state) {
     return 0;
 }
 
-void start(const char *const *args) {
-    assert_int_equal(ts_server_start(&srv, args), 0);
-}
+void start(const char *const *args) { assert_int_equal(ts_server_start(&srv, args), 0); }
 
-void stop_clean(void) {
-    assert_int_equal(ts_server_stop_clean(&srv), 0);
-}
+void stop_clean(void) { assert_int_equal(ts_server_stop_clean(&srv), 0); }
 
 void witness_open(witness *w) {
     w->echoes = 0;

@@ -29,8 +29,10 @@ static int hexval(char c) {
 static int put_utf8(char *out, size_t cap, size_t *n, uint32_t cp) {
     char b[4];
     size_t k;
-    if (cp < 0x80) b[0] = (char)cp, k = 1;
-    else if (cp < 0x800) b[0] = (char)(0xc0 | cp >> 6), b[1] = (char)(0x80 | (cp & 63)), k = 2;
+    if (cp < 0x80)
+        b[0] = (char)cp, k = 1;
+    else if (cp < 0x800)
+        b[0] = (char)(0xc0 | cp >> 6), b[1] = (char)(0x80 | (cp & 63)), k = 2;
     else if (cp < 0x10000)
         b[0] = (char)(0xe0 | cp >> 12), b[1] = (char)(0x80 | ((cp >> 6) & 63)),
         b[2] = (char)(0x80 | (cp & 63)), k = 3;
@@ -63,7 +65,9 @@ static int string(reader *r, char *out, size_t cap, size_t *outlen) {
             char e = *r->p++;
             uint32_t cp;
             switch (e) {
-            case '"': case '\\': case '/': cp = (uint32_t)e; break;
+            case '"':
+            case '\\':
+            case '/': cp = (uint32_t)e; break;
             case 'b': cp = 8; break;
             case 'f': cp = 12; break;
             case 'n': cp = 10; break;
@@ -85,8 +89,11 @@ static int string(reader *r, char *out, size_t cap, size_t *outlen) {
             continue;
         }
         /* Raw bytes: valid UTF-8 only. */
-        size_t k = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2
-                 : c >= 0xf0 && c <= 0xf4 ? 3 : (size_t)-1;
+        size_t k = c < 0x80                 ? 0
+                   : c >= 0xc2 && c <= 0xdf ? 1
+                   : c >= 0xe0 && c <= 0xef ? 2
+                   : c >= 0xf0 && c <= 0xf4 ? 3
+                                            : (size_t)-1;
         if (k == (size_t)-1 || (size_t)(r->end - r->p) < k) return -1;
         for (size_t i = 0; i < k; i++)
             if (((unsigned char)r->p[i] & 0xc0) != 0x80) return -1;
@@ -137,7 +144,7 @@ static int literal(reader *r, const char *word) {
 
 static int container(reader *r, char open, char close) {
     if (++r->depth > 64) return -1;
-    r->p++;  /* open */
+    r->p++; /* open */
     ws_skip(r);
     if (r->p < r->end && *r->p == close) {
         r->p++;
@@ -191,13 +198,13 @@ int json_member(const char *s, size_t len, const char *key, char *out, size_t ca
     char name[128];
     if (json_object_check(s, len) < 0) return -1;
     ws_skip(&r);
-    r.p++;  /* { */
+    r.p++; /* { */
     for (;;) {
         ws_skip(&r);
         if (r.p >= r.end || *r.p == '}') return -1;
         if (string(&r, name, sizeof(name), NULL) < 0) return -1;
         ws_skip(&r);
-        r.p++;  /* : */
+        r.p++; /* : */
         ws_skip(&r);
         if (strcmp(name, key) == 0) {
             if (*r.p == '"') return string(&r, out, cap, NULL);

@@ -33,11 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ARGS 64
-#define MAX_RUNNING 16
-#define START_TRIES 5
-#define START_TIMEOUT_MS 5000   /* until the port accepts (scaled) */
-#define STOP_TIMEOUT_MS 10000   /* ts_server_stop_clean (scaled) */
+#define MAX_ARGS         64
+#define MAX_RUNNING      16
+#define START_TRIES      5
+#define START_TIMEOUT_MS 5000  /* until the port accepts (scaled) */
+#define STOP_TIMEOUT_MS  10000 /* ts_server_stop_clean (scaled) */
 
 /* Servers started and not yet reaped, for ts_server_kill_all(). */
 static ts_server *running[MAX_RUNNING];
@@ -54,8 +54,7 @@ uint64_t ts_now_ms(void) {
 
 void ts_sleep_ms(unsigned ms) {
     struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
 int ts_valgrind(void) {
@@ -87,8 +86,7 @@ unsigned long ts_raise_nofile(unsigned long want) {
 /* Ports.                                                                  */
 
 /* Resolve a numeric host and port into an address. Returns 0 or -1. */
-static int resolve(const char *host, unsigned port, struct sockaddr_storage *ss,
-                   socklen_t *len) {
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *ss, socklen_t *len) {
     struct addrinfo hints, *res = NULL;
     char service[16];
 
@@ -165,7 +163,7 @@ static void make_log_path(char *out, size_t cap) {
     char logdir[400];
 
     snprintf(logdir, sizeof(logdir), "%.*s/test-logs", dirlen, dir);
-    mkdir(logdir, 0755);  /* EEXIST is fine */
+    mkdir(logdir, 0755); /* EEXIST is fine */
     snprintf(out, cap, "%s/%s.%u.log", logdir, program_invocation_short_name, ++log_serial);
 }
 
@@ -549,8 +547,8 @@ double ts_server_cpu_seconds(const ts_server *s) {
      * fields 3.. follow the last ')'. utime and stime are fields 14, 15. */
     char *p = strrchr(text, ')');
     if (!p) return -1;
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-               &stime) != 2)
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) !=
+        2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -567,8 +565,7 @@ int ts_server_log_contains(const ts_server *s, const char *needle) {
     return found;
 }
 
-static int budget_line(const ts_server *s, size_t *total, size_t *peak, size_t *limit,
-                       size_t *zip);
+static int budget_line(const ts_server *s, size_t *total, size_t *peak, size_t *limit, size_t *zip);
 
 int ts_server_budget(const ts_server *s, size_t *total, size_t *peak, size_t *limit) {
     size_t zip;

@@ -24,11 +24,11 @@
 
 /* A running (or stopped) server. */
 typedef struct ts_server {
-    pid_t pid;             /* > 0 while running */
-    unsigned port;         /* the TCP port it listens on */
-    char host[64];         /* the address it listens on */
-    char log_path[512];    /* its stderr, under the build directory */
-    int status;            /* wait status once stopped */
+    pid_t pid;          /* > 0 while running */
+    unsigned port;      /* the TCP port it listens on */
+    char host[64];      /* the address it listens on */
+    char log_path[512]; /* its stderr, under the build directory */
+    int status;         /* wait status once stopped */
 } ts_server;
 
 /* Less common ways to start it. Zero-initialise and set what you need. */

@@ -1,6 +1,6 @@
 /*
- * testutil.c -- guard pages, split feeding and a deterministic generator
- * for the unit tests (see testutil.h).
+ * testutil.c -- guard pages, split feeding, a deterministic generator and
+ * a growing byte buffer for the unit tests (see testutil.h).
  *
  * A guarded buffer is laid out as
  *
@@ -37,17 +37,14 @@ static size_t page_size(void) {
 }
 
 /* Pages needed to hold len bytes. */
-static size_t data_pages(size_t len) {
-    return (len + page_size() - 1) / page_size();
-}
+static size_t data_pages(size_t len) { return (len + page_size() - 1) / page_size(); }
 
 uint8_t *tu_guarded_copy(const void *data, size_t len) {
     size_t page = page_size();
     size_t span = data_pages(len) * page;
     size_t total = span + page;
 
-    uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) {
         perror("tu_guarded_copy: mmap");
         abort();
@@ -75,8 +72,8 @@ void tu_guarded_free(uint8_t *p, size_t len) {
 
 /* Copy n pieces (starting at offsets off[i] of data, lens[i] bytes) into
  * guarded buffers, call fn, and free them. */
-static void call_with_pieces(const uint8_t *data, const size_t *off, const size_t *lens,
-                             size_t n, tu_pieces_fn fn, void *ctx) {
+static void call_with_pieces(const uint8_t *data, const size_t *off, const size_t *lens, size_t n,
+                             tu_pieces_fn fn, void *ctx) {
     uint8_t **bufs = calloc(n ? n : 1, sizeof(*bufs));
     if (bufs == NULL) {
         perror("calloc");
@@ -87,8 +84,7 @@ static void call_with_pieces(const uint8_t *data, const size_t *off, const size_
 
     fn(ctx, (const uint8_t *const *)bufs, lens, n);
 
-    for (size_t i = 0; i < n; i++)
-        tu_guarded_free(bufs[i], lens[i]);
+    for (size_t i = 0; i < n; i++) tu_guarded_free(bufs[i], lens[i]);
     free(bufs);
 }
 
@@ -138,7 +134,58 @@ void tu_fill_random(uint8_t *buf, size_t len, uint64_t seed) {
     size_t i = 0;
     while (i < len) {
         uint64_t r = splitmix64(&s);
-        for (unsigned k = 0; k < 8 && i < len; k++, i++)
-            buf[i] = (uint8_t)(r >> (8 * k));
+        for (unsigned k = 0; k < 8 && i < len; k++, i++) buf[i] = (uint8_t)(r >> (8 * k));
     }
+}
+
+uint64_t tu_rng_next(tu_rng *r) { return splitmix64(&r->s); }
+
+size_t tu_rng_below(tu_rng *r, size_t n) { return n ? (size_t)(tu_rng_next(r) % n) : 0; }
+
+void tu_split_at(const void *data, size_t len, size_t cut, tu_pieces_fn fn, void *ctx) {
+    if (cut > len) {
+        fprintf(stderr, "tu_split_at: cut %zu is past the end (%zu)\n", cut, len);
+        abort();
+    }
+    size_t off[2] = { 0, cut }, lens[2] = { cut, len - cut };
+    call_with_pieces(data, off, lens, 2, fn, ctx);
+}
+
+void tu_bytewise(const void *data, size_t len, tu_pieces_fn fn, void *ctx) {
+    uint8_t *g = tu_guarded_copy(data, len);
+    const uint8_t **pieces = calloc(len ? len : 1, sizeof(*pieces));
+    size_t *lens = calloc(len ? len : 1, sizeof(*lens));
+    if (pieces == NULL || lens == NULL) {
+        perror("calloc");
+        abort();
+    }
+    for (size_t i = 0; i < len; i++) {
+        pieces[i] = g + i;
+        lens[i] = 1;
+    }
+    fn(ctx, pieces, lens, len);
+    free(pieces);
+    free(lens);
+    tu_guarded_free(g, len);
+}
+
+void tu_bytes_put(tu_bytes *b, const void *data, size_t n) {
+    if (b->p == NULL || b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (p == NULL) {
+            perror("realloc");
+            abort();
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n > 0) memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+void tu_bytes_free(tu_bytes *b) {
+    free(b->p);
+    memset(b, 0, sizeof(*b));
 }

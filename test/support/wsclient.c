@@ -35,8 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_FRAME (64u << 20)   /* refuse to allocate more for one frame */
-#define SEND_CHUNK (64 * 1024)  /* payload masked and sent this much at a time */
+#define MAX_FRAME  (64u << 20) /* refuse to allocate more for one frame */
+#define SEND_CHUNK (64 * 1024) /* payload masked and sent this much at a time */
 
 /* printf into c->err; always returns -1 so callers can `return fail(...)`. */
 static int fail(wsc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -187,8 +187,8 @@ int wsc_send_raw(wsc *c, const void *data, size_t len) {
                 continue;
             }
             if (!wait_ready(c->fd, POLLOUT, c->timeout_ms))
-                return fail(c, "send: peer did not read for %u ms (%zu bytes left)",
-                            c->timeout_ms, len);
+                return fail(c, "send: peer did not read for %u ms (%zu bytes left)", c->timeout_ms,
+                            len);
             continue;
         }
         p += w;
@@ -527,7 +527,7 @@ int wsc_compress(wsc *c, const void *data, size_t len, uint8_t **out, size_t *ou
         got = 5;
     }
     *out = buf;
-    *out_len = got - 4;  /* §7.2.1: without 00 00 ff ff */
+    *out_len = got - 4; /* §7.2.1: without 00 00 ff ff */
     return 0;
 }
 
@@ -549,7 +549,7 @@ int wsc_send_frame_header(wsc *c, unsigned b0, uint64_t len) {
     random_bytes(c->mask, sizeof(c->mask));
     c->mask_off = 0;
     size_t n = ws_frame_header_masked(hdr, 0, 0, len, c->mask);
-    hdr[0] = (uint8_t)b0;  /* FIN, RSV and opcode exactly as the test asks */
+    hdr[0] = (uint8_t)b0; /* FIN, RSV and opcode exactly as the test asks */
     return wsc_send_raw(c, hdr, n);
 }
 
@@ -613,8 +613,7 @@ int wsc_read_frame(wsc *c, wsc_frame *f) {
     f->fin = (h[0] & WS_FIN) != 0;
     f->rsv = h[0] & WS_RSV_MASK;
     f->opcode = h[0] & WS_OPCODE_MASK;
-    if (h[1] & WS_MASK_BIT)
-        return fail(c, "server frame is masked (RFC 6455 §5.1 forbids it)");
+    if (h[1] & WS_MASK_BIT) return fail(c, "server frame is masked (RFC 6455 §5.1 forbids it)");
     len = h[1] & WS_LEN7_MASK;
     if (len == WS_LEN16) {
         if (wsc_recv_exact(c, h, 2) < 0) return -1;
@@ -624,7 +623,8 @@ int wsc_read_frame(wsc *c, wsc_frame *f) {
         len = 0;
         for (int i = 0; i < 8; i++) len = (len << 8) | h[i];
     }
-    if (len > MAX_FRAME) return fail(c, "server frame declares %llu bytes", (unsigned long long)len);
+    if (len > MAX_FRAME)
+        return fail(c, "server frame declares %llu bytes", (unsigned long long)len);
     f->payload = malloc((size_t)len + 1);
     if (!f->payload) return fail(c, "out of memory");
     if (wsc_recv_exact(c, f->payload, (size_t)len) < 0) {
@@ -679,8 +679,7 @@ int wsc_read_message(wsc *c, int *opcode, uint8_t **data, size_t *len) {
             (first ? f.opcode == WS_OP_CONT : f.opcode != WS_OP_CONT)) {
             free(msg);
             wsc_frame_free(&f);
-            return fail(c, "expected %s, got %s", first ? "a message" : "a continuation",
-                        what);
+            return fail(c, "expected %s, got %s", first ? "a message" : "a continuation", what);
         }
         if (first) *opcode = f.opcode;
         first = 0;
@@ -770,6 +769,6 @@ int wsc_wait_closed(wsc *c, unsigned timeout_ms) {
         if (now >= deadline) return fail(c, "connection still open");
         long r = wsc_recv_some(c, sink, sizeof(sink), (unsigned)(deadline - now));
         if (r == 0) return 0;
-        if (r < 0 && errno != ETIMEDOUT) return 0;  /* reset: closed too */
+        if (r < 0 && errno != ETIMEDOUT) return 0; /* reset: closed too */
     }
 }

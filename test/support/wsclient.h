@@ -31,13 +31,13 @@
 #define WSC_IN_CAP (16 * 1024)
 
 typedef struct wsc {
-    int fd;                  /* -1 when closed */
-    unsigned timeout_ms;     /* bound on each wait; set by wsc_connect */
-    uint8_t mask[4];         /* masking key of the frame being sent */
-    uint64_t mask_off;       /* payload bytes of that frame sent so far */
-    uint8_t *in;             /* received bytes not consumed yet: */
-    size_t in_off, in_len;   /*   in[in_off .. in_len) */
-    size_t in_cap;           /* bytes allocated at in */
+    int fd;                /* -1 when closed */
+    unsigned timeout_ms;   /* bound on each wait; set by wsc_connect */
+    uint8_t mask[4];       /* masking key of the frame being sent */
+    uint64_t mask_off;     /* payload bytes of that frame sent so far */
+    uint8_t *in;           /* received bytes not consumed yet: */
+    size_t in_off, in_len; /*   in[in_off .. in_len) */
+    size_t in_cap;         /* bytes allocated at in */
     /* permessage-deflate (RFC 7692), when wsc_handshake_ext() agreed on it:
      * zlib plays our side (a test-only oracle). */
     int pmd;                 /* 1: negotiated */
@@ -62,7 +62,7 @@ typedef struct wsc {
  * extra one a NUL so text can be printed); free with wsc_frame_free(). */
 typedef struct wsc_frame {
     uint8_t fin;
-    uint8_t rsv;             /* the three RSV bits, in place (0x70 mask) */
+    uint8_t rsv; /* the three RSV bits, in place (0x70 mask) */
     uint8_t opcode;
     uint8_t *payload;
     size_t len;
@@ -191,9 +191,9 @@ int wsc_wait_closed(wsc *c, unsigned timeout_ms);
 
 /* For cmocka tests (include <cmocka.h> first): fail the test with the
  * client's explanation when call does not return 0. */
-#define WSC_OK(c, call)                                              \
-    do {                                                             \
-        if ((call) != 0) fail_msg("%s: %s", #call, (c)->err);        \
+#define WSC_OK(c, call)                                                                            \
+    do {                                                                                           \
+        if ((call) != 0) fail_msg("%s: %s", #call, (c)->err);                                      \
     } while (0)
 
 #endif /* WS_TEST_WSCLIENT_H */

@@ -1,0 +1,8 @@
+#!/bin/sh
+# exercise-client.sh -- check an answer to an exercise of docs/client-side.md.
+#
+#   sh scripts/exercise-client.sh N ANSWER...
+#
+# Prints "correct" (exit 0) or "not yet: HINT" (exit 1). The work is done by
+# scripts/exercise-chapters.py, which says how each answer is checked.
+exec "${TEST_PYTHON:-python3}" "$(dirname "$0")/exercise-chapters.py" client "$@"

@@ -69,9 +69,9 @@ static void test_queue_full_in_the_batch_parks_input(void **state) {
             for (size_t k = 0; k < MSG_LEN; k++) all[n + k] = msg[i][k] ^ mask[k % 4];
             n += MSG_LEN;
         }
-        WSC_OK(&c, wsc_send_raw(&c, all, n));  /* one write: one read, mostly */
-        for (int i = 0; i < MSGS; i++) WSC_OK(&c, wsc_expect_message(&c, WS_OP_BINARY, msg[i],
-                                                                     MSG_LEN));
+        WSC_OK(&c, wsc_send_raw(&c, all, n)); /* one write: one read, mostly */
+        for (int i = 0; i < MSGS; i++)
+            WSC_OK(&c, wsc_expect_message(&c, WS_OP_BINARY, msg[i], MSG_LEN));
         WSC_OK(&c, wsc_send_close(&c, WS_CLOSE_NORMAL, NULL));
         WSC_OK(&c, wsc_expect_close(&c, WS_CLOSE_NORMAL));
         WSC_OK(&c, wsc_expect_eof(&c, 0));
@@ -113,11 +113,11 @@ static void test_slow_download_outlives_close_timeout(void **state) {
         long n = wsc_recv_some(&c, block, 16 * 1024, 5000);
         if (n <= 0) break;
         got += (size_t)n;
-        ts_sleep_ms(15);  /* about 1 MiB/s: 4 s in all, 4 close-timeouts */
+        ts_sleep_ms(15); /* about 1 MiB/s: 4 s in all, 4 close-timeouts */
         if (ts_now_ms() - t0 > 30000) break;
     }
     print_message("  %zu of %d bytes in %.1f s\n", got, SIZE, (ts_now_ms() - t0) / 1000.0);
-    assert_true(ts_now_ms() - t0 > 2000);  /* it did take longer than --close-timeout */
+    assert_true(ts_now_ms() - t0 > 2000); /* it did take longer than --close-timeout */
     assert_int_equal(got, SIZE);
     wsc_close(&c);
     stop_clean();

@@ -8,7 +8,7 @@
 #   test/book/check-answers.py each exercise checker (scripts/exercise-
 #                              endings.py, scripts/exercise-timers.py) must
 #                              accept the answers in test/book/answers/ and
-#                              reject the wrong ones listed there (about 60 s)
+#                              reject the wrong ones listed there (about 30 s)
 #
 # make sweep-cost -- bench/sweep-cost.py: CPU per timer sweep over idle
 # connections (docs/timers.md; not part of make test, it takes minutes).

@@ -29,6 +29,7 @@ import base64
 import errno
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -630,6 +631,10 @@ def main():
         if row_id in rows:
             check_row(row_id, rows[row_id], seen, help_text)
     print("%d passed, %d failed" % (passed, failed))
+    if failed:
+        print("the servers' logs are in %s" % TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
     return 1 if failed else 0
 
 

@@ -228,7 +228,7 @@ style-check:
 
 # Each step runs even when one before it failed; the last line sums them.
 TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test examples-test \
-              $(if $(HAVE_CLANG_FORMAT),style-check) docs-check
+              endings-test $(if $(HAVE_CLANG_FORMAT),style-check) docs-check
 
 test: check-deps
 	$(Q)rm -rf $(TEST_RESULTS); fail=0; \

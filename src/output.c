@@ -397,6 +397,11 @@ void conn_flush(ws_conn *c) {
     queue_consume(c, (size_t)n);
     c->last_tx = now_ms();
     c->bytes_out += (uint64_t)n;
+    /* FLUSHING waits --close-timeout for output to be taken, counted from
+     * the last progress: a slow reader gets its whole response (a file,
+     * a close frame behind a long queue), one that stops reading does not
+     * hold the connection longer than that. */
+    if (c->state == C_FLUSHING) c->deadline = c->last_tx + srv->cfg->close_timeout;
     /* Resume reading once half the bound has drained, input parked while
      * the queue was full first. */
     if ((c->flags & F_READ_PAUSED) && x->out_bytes <= srv->cfg->max_queue / 2) {

@@ -403,7 +403,10 @@ static void park(ws_conn *c, uint8_t *p, size_t len) {
     if (x && x->park && inside_park(x->park, p)) {
         /* Handling parked input, and the queue filled again: keep the rest. */
         x->park->off = (size_t)(p - x->park->data);
-    } else if (!x || buf_append(&x->park, WS_MEM_MSG, p, len) < 0) {
+    } else if (!(x = conn_x_get(c)) || buf_append(&x->park, WS_MEM_MSG, p, len) < 0) {
+        /* The queue may be full while its bytes are still in the write
+         * batch (conn_queued() counts them), before c has working state
+         * of its own: that is allocated here, not a reason to give up. */
         cannot_hold(c);
         return;
     }
@@ -432,6 +435,15 @@ void frames_feed(ws_conn *c, uint8_t *p, size_t len) {
            (c->state == C_OPEN || c->state == C_CLOSING)) {
         ws_proto_event ev;
         if (c->state == C_OPEN && conn_queued(c) >= srv->cfg->max_queue) {
+            /* Full only of replies still in the write batch: write them
+             * first. If the kernel takes them there is no backpressure,
+             * and parking now would stall: reading resumes only when a
+             * queue drains (conn_flush()), and there would be none. */
+            if (srv->wconn == c && srv->batch_bytes) {
+                batch_write(c, 0);
+                if (c->state != C_OPEN) break;
+                if (conn_queued(c) < srv->cfg->max_queue) continue;
+            }
             if (off < len) park(c, p + off, len - off);
             c->flags |= F_READ_PAUSED;
             conn_update_events(c);

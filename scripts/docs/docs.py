@@ -317,12 +317,13 @@ def do_defaults(build, res, pages):
                 res.ok()
 
 
-# Names the pages use that are not the project's: Node's ws error code,
-# quoted in tutorial-vs-ws6455.md for comparison.
-FOREIGN_NAMES = {'WS_ERR_EXPECTED_MASK'}
+# Names the pages use that are neither the project's nor the C library's:
+# Node's ws error code (tutorial-vs-ws6455.md), the Linux kernel's
+# tcp_close() (endings.md).
+FOREIGN_NAMES = {'WS_ERR_EXPECTED_MASK', 'tcp_close'}
 LIBC_HEADERS = ('stdlib.h', 'stdio.h', 'string.h', 'unistd.h', 'fcntl.h', 'signal.h', 'time.h',
                 'poll.h', 'sys/socket.h', 'sys/epoll.h', 'sys/sendfile.h', 'sys/uio.h',
-                'sys/mman.h', 'netinet/in.h', 'arpa/inet.h', 'malloc.h')
+                'sys/mman.h', 'sys/timerfd.h', 'netinet/in.h', 'arpa/inet.h', 'malloc.h')
 SOURCE_GLOBS = ('src/*.c', 'src/*.h', 'include/*.h', 'test/*.c', 'test/*/*.c', 'test/*/*.h',
                 'test/*/*.py', 'test/*/*.js', 'test/*/*.sh', 'examples/*', 'scripts/*.sh',
                 'scripts/docs/*', 'client/*', 'bench/*.c', 'bench/*/*.c', 'bench/*.js', 'mk/*.mk',
@@ -344,10 +345,12 @@ def do_names(res, pages):
     # The C library's functions a page may name without the sources
     # calling them (`rand()`): the names its headers declare.
     for header in LIBC_HEADERS:
-        path = os.path.join('/usr/include', header)
-        if os.path.isfile(path):
-            with open(path, errors='replace') as f:
-                words.update(re.findall(r'\w+', f.read()))
+        # sys/ headers live under the multiarch directory on Debian.
+        for path in [os.path.join('/usr/include', header)] + \
+                glob.glob(os.path.join('/usr/include', '*', header)):
+            if os.path.isfile(path):
+                with open(path, errors='replace') as f:
+                    words.update(re.findall(r'\w+', f.read()))
     for page in pages:
         with open(os.path.join(ROOT, page)) as f:
             text = f.read()

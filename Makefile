@@ -12,6 +12,8 @@
 #   make check-options  --help, the man page and README.md agree
 #   make style      reformat the C files as .clang-format says
 #   make style-check  files that differ from it, lines over 100 columns
+#   make docs-check the dumps, programs and sizes in docs/ match the code
+#                   (make docs-update rewrites the generated blocks)
 #   make install-test   install into a temporary tree, run it, uninstall
 #   make bench      side-by-side benchmark against Node's ws
 #   make e2e        headless-Chromium tests of the HTML client
@@ -226,7 +228,7 @@ style-check:
 
 # Each step runs even when one before it failed; the last line sums them.
 TEST_STEPS := unit $(if $(CONF_BIN),conformance) check-options install-test examples-test \
-              endings-test $(if $(HAVE_CLANG_FORMAT),style-check)
+              endings-test $(if $(HAVE_CLANG_FORMAT),style-check) docs-check
 
 test: check-deps
 	$(Q)rm -rf $(TEST_RESULTS); fail=0; \

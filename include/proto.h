@@ -185,9 +185,11 @@ static inline int ws_proto_unfinished(const ws_proto *p) {
 }
 
 /* RFC 6455 §7.4: may this status code appear in a close frame on the wire?
- * 1000-1003, 1007-1014 and 3000-4999 may; 1004-1006, 1015, the rest of
- * 0-2999 and 5000+ may not. (1012-1014 were registered after the RFC, in
- * the IANA "WebSocket Close Code Number Registry".) */
+ * 1000-1003, 1007-1014 and 3000-4999 may. Never on the wire: 1004
+ * (reserved, no meaning yet) and 1005, 1006, 1015 (reserved: "MUST NOT be
+ * set ... by an endpoint"); nor the rest of 0-2999 and 5000+, which are
+ * unassigned. (1012-1014 were registered after the RFC, in the IANA
+ * "WebSocket Close Code Number Registry".) */
 int ws_close_code_valid(unsigned code);
 
 #endif /* WS_PROTO_H */

@@ -2,18 +2,21 @@
 # ensure-test-deps.sh -- make sure the libraries the tests link are installed.
 #
 # `make test` runs this first. The tests need two libraries that a fresh
-# system may lack, and an interpreter:
+# system may lack, an interpreter and a tracer:
 #   cmocka  the unit-test framework     (Debian/Ubuntu: libcmocka-dev)
 #   zlib    an oracle for our DEFLATE   (Debian/Ubuntu: zlib1g-dev)
 #   python3 test/options and test/install, standard library only
 #           (Debian/Ubuntu: python3, for $TEST_PYTHON, default /usr/bin/python3)
+#   strace  make docs-check runs the server under it for the system-call
+#           trace docs/tour.md shows (scripts/docs/tour-trace.sh)
+#           (Debian/Ubuntu: strace)
 # The server itself links neither library (it links libc only). If one is
 # missing and we are root on a Debian-like system, this installs it with
 # apt-get --no-install-recommends; otherwise it says what to install and
 # stops.
 #
-#   Fedora/RHEL:  dnf install libcmocka-devel zlib-devel python3
-#   Arch:         pacman -S cmocka zlib python
+#   Fedora/RHEL:  dnf install libcmocka-devel zlib-devel python3 strace
+#   Arch:         pacman -S cmocka zlib python strace
 #   macOS:        brew install cmocka   (the server itself needs Linux epoll)
 set -eu
 
@@ -33,6 +36,7 @@ check_all() {
     have zlib.h z || missing="$missing zlib1g-dev"
     "$python" -c 'import sys; sys.exit(sys.version_info < (3, 7))' >/dev/null 2>&1 ||
         missing="$missing python3"
+    command -v strace >/dev/null 2>&1 || missing="$missing strace"
 }
 
 check_all

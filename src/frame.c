@@ -35,6 +35,12 @@
 #include <assert.h>
 #include <string.h>
 
+/* docs/framing.md: "a ws_frame_parser, 24 bytes on x86-64" (make
+ * docs-check compares the text with sizeof, scripts/docs/sizes). */
+#if defined(__x86_64__)
+_Static_assert(sizeof(ws_frame_parser) == 24, "docs/framing.md: the parser is 24 bytes");
+#endif
+
 /* Which header field the next byte belongs to. */
 enum {
     S_B0 = 0,   /* FIN, RSV1-3, opcode (0: ws_frame_parser_idle() relies on it) */

@@ -13,7 +13,8 @@
  *     by a UTF-8 reason; a 1-byte payload cannot be valid (-> 1002).
  *   RFC 6455 §7.4.1 / §7.4.2 status codes allowed on the wire:
  *     1000-1003, 1007-1011 (and 1012-1014 from the IANA registry),
- *     3000-4999. 1005, 1006 and 1015 are reserved for local use only.
+ *     3000-4999. Never on the wire: 1004 (reserved, no meaning yet) and
+ *     1005, 1006, 1015 (reserved: "MUST NOT be set ... by an endpoint").
  *   RFC 6455 §8.1 text payloads are UTF-8; invalid -> fail with 1007.
  *
  *   RFC 7692 §6, §7.2.2 permessage-deflate: RSV1 on a message's first
@@ -40,9 +41,13 @@
 
 #include <string.h>
 
-/* The engine's state is counted in every connection's slot
- * (docs/architecture.md, docs/messages.md say 56 bytes). */
+/* The engine's state is counted in every connection's slot: at most 56
+ * bytes anywhere, and on x86-64 exactly the 56 that docs/messages.md and
+ * docs/from-minimal.md quote (make docs-check compares, scripts/docs/sizes). */
 _Static_assert(sizeof(ws_proto) <= 56, "ws_proto grew: every idle connection pays for it");
+#if defined(__x86_64__)
+_Static_assert(sizeof(ws_proto) == 56, "docs/messages.md: ws_proto is 56 bytes");
+#endif
 
 /* RFC 7692 §7.2.2: appended to a compressed message's payload. */
 static const uint8_t deflate_tail[4] = { 0x00, 0x00, 0xff, 0xff };

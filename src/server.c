@@ -25,7 +25,8 @@
  *                      kernel does not take is queued and written when the
  *                      socket becomes writable (output.c)
  *
- * Connection states (each change happens in one function named below):
+ * Connection states (each change happens in one function named below;
+ * reject() in handshake.c also starts a refused connection in FLUSHING):
  *
  *   HANDSHAKE --101--> OPEN --ws_close/timeout--> CLOSING
  *       |                |  \                        |

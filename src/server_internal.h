@@ -38,7 +38,9 @@
 #include <sys/uio.h>
 
 /* ---------------------------------------------------------------------- */
-/* Tunables that are not worth a command-line option.                      */
+/* Tunables that are not worth a command-line option. The book quotes
+ * several (256 KiB buffers, batches of 64, 1024 slots, the 250 ms sweep):
+ * make docs-check compares the text with these (scripts/docs/sizes).     */
 
 #define READ_BUF_SIZE     (256 * 1024) /* one read() per readiness event */
 #define WRITE_BUF_SIZE    (256 * 1024) /* small replies copied into one writev() */
@@ -228,6 +230,18 @@ struct ws_conn {
                           after on_close */
     };
 };
+
+/* Sizes the book quotes (x86-64), checked against its text by make
+ * docs-check (scripts/docs/sizes): the slot, 144 bytes, in limits.md,
+ * architecture.md, tour.md, tutorial-vs-ws6455.md, benchmarks.md and
+ * deflate.md; conn_x, 80, in architecture.md and limits.md; the
+ * handshake, 1,952, in limits.md, architecture.md and tour.md. A change
+ * here is a change there. */
+#if defined(__x86_64__)
+_Static_assert(sizeof(struct ws_conn) == 144, "docs/limits.md: a connection slot is 144 bytes");
+_Static_assert(sizeof(conn_x) == 80, "docs/architecture.md: conn_x is 80 bytes");
+_Static_assert(sizeof(handshake) == 1952, "docs/limits.md: the handshake is 1,952 bytes");
+#endif
 
 /* One worker's server. Only one runs per process (the worker), so the
  * handler API reaches it through this pointer instead of a field in every

@@ -380,6 +380,54 @@ static void test_peer_that_never_sends_fin_is_closed_after_close_timeout(void **
     stop_clean();
 }
 
+/* FLUSHING has a deadline of its own, --close-timeout from the moment the
+ * last byte was queued, whatever --send-timeout says: a peer that asks
+ * for a large file and never reads it is dropped even with the send
+ * timeout off (docs/limits.md: "a timeout for every state"). */
+static void test_flushing_peer_that_never_reads_is_dropped_with_send_timeout_off(void **state) {
+    (void)state;
+    char dir[] = "/tmp/ws6455-flush-XXXXXX", path[64], req[128];
+    static uint8_t block[1 << 16];
+    witness w;
+    wsc c;
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/big.bin", dir);
+    assert_non_null(f = fopen(path, "wb"));
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(fwrite(block, 1, sizeof(block), f), sizeof(block));
+    assert_int_equal(fclose(f), 0);
+    start(TS_ARGS("--client-dir", dir, "--send-timeout", "0", "--close-timeout", "1"));
+    witness_open(&w);
+    WSC_OK(&c, wsc_connect(&c, srv.host, srv.port));
+    snprintf(req, sizeof(req), "GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    WSC_OK(&c, wsc_send_raw(&c, req, strlen(req)));
+    uint64_t t0 = ts_now_ms();
+    /* 16 MiB queued for us, unread: the server is FLUSHING, and a byte
+     * from us reaches a socket it still holds. */
+    ts_sleep_ms(300);
+    WSC_OK(&c, wsc_send_raw(&c, "x", 1));
+    ts_sleep_ms(100);
+    assert_int_equal(tcp_state(&c), TCP_ESTABLISHED);
+    witness_echo(&w);
+    /* After --close-timeout it has closed its socket with our "x" unread,
+     * which resets the connection; a byte sent now fails, or draws the
+     * reset if it has not arrived yet. Either way ours is closed. */
+    while (ts_now_ms() - t0 < 1000 + 750u * ts_scale()) {
+        witness_echo(&w);
+        ts_sleep_ms(100);
+    }
+    (void)wsc_send_raw(&c, "y", 1);
+    ts_sleep_ms(100);
+    assert_int_equal(tcp_state(&c), TCP_CLOSE);
+    wsc_close(&c);
+    witness_close(&w);
+    stop_clean();
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_connection_over_max_connections_gets_503(void **state) {
     (void)state;
     wsc cs[5], extra;
@@ -560,6 +608,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_100000_one_byte_fragments_1009, teardown),
         cmocka_unit_test_teardown(test_peer_that_never_sends_fin_is_closed_after_close_timeout,
                                   teardown),
+        cmocka_unit_test_teardown(
+            test_flushing_peer_that_never_reads_is_dropped_with_send_timeout_off, teardown),
         cmocka_unit_test_teardown(test_connection_over_max_connections_gets_503, teardown),
         cmocka_unit_test_teardown(test_out_of_descriptors_server_stays_responsive_and_idle,
                                   teardown),

@@ -39,8 +39,9 @@ typedef struct ws_handler {
      * known to be large and not complete in the current read: when its
      * first frame announces at least WS_PART_MIN payload bytes, or when the
      * bytes assembled for it reach WS_PART_MIN (a small first fragment
-     * followed by large ones); the bytes assembled so far are then the
-     * first part. Other messages still go to on_message. first and last
+     * followed by large ones, even when the read that gets there also
+     * ends the message); the bytes assembled so far are then the first
+     * part. Other messages still go to on_message. first and last
      * mark the message's first and final parts; a part may be empty, and a
      * text part may end inside a UTF-8 character (every byte so far is
      * valid). If the rest of the message turns out invalid (bad UTF-8,

@@ -323,15 +323,18 @@ static void on_data(ws_conn *c, const ws_proto_event *ev) {
     if (ev->first && x->msg) x->msg->off = x->msg->len = 0;
     m = x->msg;
     /* Large after all (a small first fragment, then large ones): what is
-     * assembled so far becomes the first part, and the rest streams. */
-    if (h->on_part && !ev->last && (m ? m->len : 0) + ev->len >= WS_PART_MIN) {
+     * assembled so far becomes the first part, and the rest streams. Even
+     * when this chunk ends the message: assembling it would make c->msg
+     * hold up to WS_PART_MIN plus a whole read buffer, where a message in
+     * parts costs at most WS_PART_MIN. */
+    if (h->on_part && (m ? m->len : 0) + ev->len >= WS_PART_MIN) {
         if (m && m->len) {
             part(c, m->data, m->len, 1, 0, is_text);
             if (c->state != C_OPEN) return;
-            m->len = 0;  /* the batch may point into it: bytes stay, length resets */
-            part(c, ev->data, ev->len, 0, 0, is_text);
+            m->len = 0; /* the batch may point into it: bytes stay, length resets */
+            part(c, ev->data, ev->len, 0, ev->last, is_text);
         } else {
-            part(c, ev->data, ev->len, 1, 0, is_text);
+            part(c, ev->data, ev->len, 1, ev->last, is_text);
         }
         return;
     }

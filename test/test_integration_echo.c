@@ -155,6 +155,46 @@ static void test_large_message_echoed_in_parts_as_it_arrives(void **state) {
     stop_clean();
 }
 
+/* A message assembled up to just under WS_PART_MIN (a 1-byte first
+ * fragment, then 62,000 bytes), then a 5,000-byte last fragment that takes
+ * it past WS_PART_MIN in the read that also ends it: the message still goes
+ * in parts, as assembling it would hold WS_PART_MIN plus a read buffer.
+ * The echo is then the assembled bytes in a frame of their own and the
+ * last fragment in another, and the log says "in parts". */
+static void test_small_fragments_then_a_last_one_past_part_min_go_in_parts(void **state) {
+    (void)state;
+    wsc c;
+    const size_t len = 1 + 62000 + 5000;
+    uint8_t *p = make_payload(len, 0, 24), *echo = malloc(len);
+    size_t got;
+    int fin;
+
+    assert_non_null(echo);
+    ts_server_opts o = { .log_level = "info" };
+    assert_int_equal(ts_server_start_opts(&srv, &o, NULL), 0);
+    WSC_OK(&c, wsc_open(&c, &srv));
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_BINARY, p, 1));
+    WSC_OK(&c, wsc_send_frame(&c, WS_OP_CONT, p + 1, 62000));
+    /* A ping answered proves both fragments were read and assembled. */
+    WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_OP_PING, "p", 1));
+    wsc_frame f;
+    WSC_OK(&c, wsc_read_frame(&c, &f));
+    assert_int_equal(f.opcode, WS_OP_PONG);
+    wsc_frame_free(&f);
+    WSC_OK(&c, wsc_send_frame(&c, WS_FIN | WS_OP_CONT, p + 62001, 5000));
+    size_t frames = read_echo_frames(&c, WS_OP_BINARY, echo, len, &got, &fin);
+    assert_true(fin);
+    assert_int_equal(got, len);
+    assert_memory_equal(echo, p, len);
+    assert_true(frames >= 2);
+    assert_true(ts_server_log_contains(&srv, "received binary message #1, 67001 bytes in parts"));
+    echo_once(&c, WS_OP_TEXT, 100, 25);
+    free(p);
+    free(echo);
+    wsc_close(&c);
+    stop_clean();
+}
+
 /* Bad UTF-8 at the end of a large text message: the parts before it may
  * already be echoed, but the echo never finishes; the close frame (1007)
  * comes between fragments, as RFC 6455 §5.4 allows a control frame to. */
@@ -354,6 +394,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_every_length_encoding_echoed_byte_for_byte, teardown),
         cmocka_unit_test_teardown(test_16_mib_message_echoed_as_one_message, teardown),
         cmocka_unit_test_teardown(test_large_message_echoed_in_parts_as_it_arrives, teardown),
+        cmocka_unit_test_teardown(test_small_fragments_then_a_last_one_past_part_min_go_in_parts,
+                                  teardown),
         cmocka_unit_test_teardown(test_bad_utf8_late_in_a_message_passed_on_in_parts, teardown),
         cmocka_unit_test_teardown(test_said_handler_replies_like_the_tutorial, teardown),
         cmocka_unit_test_teardown(test_fragmented_messages_with_pings_interleaved, teardown),

@@ -2,9 +2,14 @@
  * connlog.c -- what the log says about each connection, and when.
  *
  * An operator reads a server's log to learn what happened to each request
- * and each connection. So every connection ends in exactly one line, written
- * when it is really over (its socket about to be closed: every byte that
- * could be sent was sent, and the counts are final):
+ * and each connection. So every connection that was answered ends in
+ * exactly one line, written when it is really over (its socket about to be
+ * closed: every byte that could be sent was sent, and the counts are
+ * final). One that ends before its request head was answered (the peer's
+ * FIN or reset mid-request, a shutdown) has no line at info level: that is
+ * what a load balancer's TCP health check or a port scan looks like, and
+ * logging each would bury the requests. (--log-level debug shows the
+ * peer's FIN or reset; a shutdown counts them in its summary line.)
  *
  *   plain HTTP     the access line: client, method, target, status, bytes
  *                  sent, duration (and why, for an error)

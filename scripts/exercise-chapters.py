@@ -22,6 +22,7 @@ import base64
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -170,10 +171,13 @@ def build_handler(source, tmp):
     library, into tmp/exercise."""
     make(os.path.join(BUILD, "libws6455.a"))
     out = os.path.join(tmp, "exercise")
-    cmd = ["cc", "-std=c11", "-Wall", "-Wextra", "-I" + os.path.join(ROOT, "include"),
-           "-o", out, os.path.abspath(source),
+    cmd = [os.environ.get("CC", "cc"), "-std=c11", "-Wall", "-Wextra",
+           "-I" + os.path.join(ROOT, "include"), "-o", out, os.path.abspath(source),
            os.path.join(ROOT, "test", "book", "exercise-main.c"),
            os.path.join(ROOT, BUILD, "libws6455.a")]
+    # Under `make asan` the library is instrumented: the Makefile passes
+    # the flags a program linking it needs.
+    cmd += shlex.split(os.environ.get("WS6455_LDFLAGS", ""))
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     sys.stderr.write(r.stderr)
     if r.returncode != 0:

@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import select
 import socket
 import subprocess
@@ -49,6 +50,9 @@ BUILD = os.environ.get("BUILD", "build")
 ORACLE = os.path.join(ROOT, BUILD, "book-oracle")
 SERVER = os.path.join(ROOT, BUILD, "ws6455")
 LIB = os.path.join(ROOT, BUILD, "libws6455.a")
+# What a program linking LIB needs besides it: under `make asan` the
+# library is instrumented, and the Makefile passes -fsanitize=... here.
+LIB_LDFLAGS = shlex.split(os.environ.get("WS6455_LDFLAGS", ""))
 
 
 class Usage(Exception):
@@ -254,7 +258,7 @@ class CCode:
                 if re.search(r"\b" + f + r"\b", syms):
                     raise NotYet(f"your file calls {f}(): the point is to do its work yourself")
             main = os.path.join(ROOT, "test", "book", "check", self.name + ".c")
-            r = subprocess.run([cc] + flags + ["-o", exe, main, obj, LIB],
+            r = subprocess.run([cc] + flags + ["-o", exe, main, obj, LIB] + LIB_LDFLAGS,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if r.returncode != 0:
                 raise NotYet("it does not link with the test program:\n" + r.stdout.strip())
@@ -284,7 +288,7 @@ class Handler:
             main = os.path.join(ROOT, "test", "book", "check", "handler_main.c")
             r = subprocess.run([cc, "-std=c11", "-Wall", "-O1", "-D_GNU_SOURCE",
                                 "-I" + os.path.join(ROOT, "include"), "-o", exe, main, path,
-                                LIB], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                LIB] + LIB_LDFLAGS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             if r.returncode != 0:
                 raise NotYet("it does not compile:\n" + r.stdout.strip())
             with Server([exe]) as port:

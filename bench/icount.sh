@@ -6,7 +6,8 @@
 #   bench/icount.sh SERVER WSSTEP
 #
 # For each cell, the server runs twice under callgrind (--workers 1
-# --log-level warn; no compression: wsstep offers none): once while
+# --log-level warn, no keep-alive pings and long timeouts, so that a slow
+# run is not interrupted; no compression: wsstep offers none): once while
 # build/wsstep opens the cell's connections, echoes a fixed number of
 # messages in lockstep and closes them, once while it does the same with
 # no message bytes (--dry: the same connections, handshakes, steps and
@@ -25,10 +26,14 @@
 #            loop over the engine, on_data(), the handler's own code
 #   build    ws_send(), ws_send_part() and batch_flush(): the frame header,
 #            the write batch, writev(2)'s wrapper
-#   loop     the rest: epoll_wait(2)'s wrapper, the reactor's iteration,
-#            event dispatch, reaping
-# The 250 ms sweep (on_sweep()) runs by the wall clock, which callgrind
-# stretches by a varying amount, so its cost is left out of both runs.
+#   loop     the rest of the I/O callbacks (on_conn_event(), on_accept()):
+#            dispatch by connection state, accepting
+# The figure per echo is what the I/O callbacks cost in all, which is
+# deterministic. The reactor's own iteration around them (epoll_wait()'s
+# wrapper, the timer check, reaping, the signal check) is reported apart,
+# in the "whole process" figure: the 250 ms sweep (on_sweep(), left out
+# everywhere) runs by the wall clock, which callgrind stretches by a varying
+# amount, and each of its idle wake-ups adds an iteration.
 #
 # Environment: ICOUNT_PORT (19000; one port per run from there),
 # ICOUNT_CELLS (cell names, default all), ICOUNT_OUT
@@ -121,13 +126,17 @@ run() {
 	shift 2
 	NEXT_PORT=$((NEXT_PORT + 1))
 	valgrind --tool=callgrind --callgrind-out-file="$out" --collect-systime=no \
-		"$bin" --port "$port" --workers 1 --log-level warn 2>"$out.vg" &
+		"$bin" --port "$port" --workers 1 --log-level warn --ping-interval 0 \
+		--message-timeout 3600 --send-timeout 3600 2>"$out.vg" &
 	pid=$!
 	PIDS+=("$pid")
 	( sleep $RUN_LIMIT; kill -CONT "$pid"; kill -KILL "$pid" ) >/dev/null 2>&1 &
 	dog=$!
 	"$WSSTEP" --server-pid "$pid" --port "$port" -q "$@" >"$out.result"
 	rc=$?
+	# A failed run leaves connections open, which a graceful shutdown
+	# would wait for: then the server is killed outright.
+	if [ $rc -ne 0 ]; then kill -CONT "$pid"; kill -KILL "$pid"; fi 2>/dev/null
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	pkill -P "$dog" 2>/dev/null   # its sleep, by parent PID
@@ -140,12 +149,20 @@ run() {
 	fi
 }
 
-# stages FILE: "total receive handoff build" in instructions, the sweep left
-# out (see the top of this file). Inclusive costs are read straight from
-# callgrind's profile format: a function's own cost lines, plus the cost
-# line after each "calls=" line in its block, which is what that call cost
-# in all: every cost line in its blocks. (callgrind_annotate splits a function by the file each inlined
-# piece came from; summed by name here, nothing is lost or counted twice.)
+# stages FILE: "whole events receive handoff build" in instructions.
+# whole: the process, the sweep (on_sweep()) left out. events: what the
+# I/O callbacks cost (on_conn_event(), on_accept(), inclusive): everything
+# a message makes the server do, and nothing the wall clock does. The
+# difference is the reactor's own iteration (epoll_wait()'s wrapper, the
+# timer check, reaping, the signal check), which the 250 ms sweep's idle
+# wake-ups inflate by an amount that depends on how long the run took
+# (callgrind is slow, and slower on a busy machine): that part of "whole"
+# is not deterministic; "events" and every stage are. Inclusive costs are
+# read straight from callgrind's profile format: a function's own cost
+# lines, plus the cost line after each "calls=" line in its block, which is
+# what that call cost in all. (callgrind_annotate splits a function by the
+# file each inlined piece came from; summed by name here, nothing is lost
+# or counted twice.)
 stages() {
 	awk '
 	function fname(s,   id) {
@@ -166,14 +183,15 @@ stages() {
 		recv = incl["conn_read"] - incl["frames_feed"] - incl["batch_flush"] + engine
 		hand = incl["frames_feed"] - engine - send
 		build = send + incl["batch_flush"]
-		printf "%d %d %d %d\n", total - incl["on_sweep"], recv, hand, build
+		events = incl["on_conn_event"] + incl["on_accept"]
+		printf "%d %d %d %d %d\n", total - incl["on_sweep"], events, recv, hand, build
 	}' "$1"
 }
 
 # ---- The cells ------------------------------------------------------------
 
 mkdir -p "$(dirname "$OUT")"
-declare -A RES   # RES[label,cell] = "per-echo total recv hand build loop"
+declare -A RES   # RES[label,cell] = "events recv hand build loop whole" per echo
 for c in "${CELLS[@]}"; do
 	IFS='|' read -r name conns size depth msgs kind <<<"$c"
 	args=(-c "$conns" -s "$size" -d "$depth" -n "$msgs" "$kind")
@@ -182,19 +200,21 @@ for c in "${CELLS[@]}"; do
 		f=$TMP/$label.$name
 		run "${BIN[$label]}" "$f.load" "${args[@]}" || exit 1
 		run "${BIN[$label]}" "$f.dry" "${args[@]}" --dry || exit 1
-		read -r lt lr lh lb <<<"$(stages "$f.load")"
-		read -r dt dr dh db <<<"$(stages "$f.dry")"
+		read -r lw le lr lh lb <<<"$(stages "$f.load")"
+		read -r dw de dr dh db <<<"$(stages "$f.dry")"
 		echoes=$(sed -n 's/.* msgs=\([0-9]*\) .*/\1/p' "$f.load.result")
-		RES[$label,$name]=$(awk -v n="$echoes" -v t=$((lt - dt)) -v r=$((lr - dr)) \
-			-v h=$((lh - dh)) -v b=$((lb - db)) 'BEGIN {
-			printf "%.0f %.0f %.0f %.0f %.0f", t / n, r / n, h / n, b / n, (t - r - h - b) / n }')
-		log "icount:   Ir/echo, stages (receive hand-off build loop): ${RES[$label,$name]}" \
-			"(raw: $((lt - dt)) Ir over $echoes echoes)"
+		RES[$label,$name]=$(awk -v n="$echoes" -v e=$((le - de)) -v r=$((lr - dr)) \
+			-v h=$((lh - dh)) -v b=$((lb - db)) -v w=$((lw - dw)) 'BEGIN {
+			printf "%.0f %.0f %.0f %.0f %.0f %.0f", e / n, r / n, h / n, b / n,
+			       (e - r - h - b) / n, w / n }')
+		log "icount:   Ir/echo, stages (receive hand-off build loop), whole process:" \
+			"${RES[$label,$name]} (raw: $((le - de)) Ir over $echoes echoes)"
 	done
 done
 
 # ---- The report ----------------------------------------------------------
 
+field() { cut -d' ' -f"$1" <<<"$2"; }
 {
 	printf '### Instructions per echoed message (callgrind, server only)\n\n'
 	printf 'Command: `make bench-instructions%s`, %s, %s.\n\n' \
@@ -208,20 +228,23 @@ done
 	for c in "${CELLS[@]}"; do
 		name=${c%%|*}
 		printf '| %s |' "${TITLE[$name]}"
-		for label in "${LABELS[@]}"; do printf ' %s |' "$(cut -d' ' -f1 <<<"${RES[$label,$name]}")"; done
+		for label in "${LABELS[@]}"; do printf ' %s |' "$(field 1 "${RES[$label,$name]}")"; done
 		printf ' %s |\n' "${REF[$name]:-}"
 	done
-	printf '\nPer stage (receive/parse/unmask, hand-off, build/queue, loop):\n\n'
+	printf '\nPer stage: receive/parse/unmask / hand-off / build/queue / loop (the I/O\n'
+	printf "callbacks' own dispatch); then the whole process, with the reactor's own\n"
+	printf 'iteration, which varies with the run'"'"'s wall-clock time (see bench/icount.sh):\n\n'
 	printf '| cell |'
-	for label in "${LABELS[@]}"; do printf ' %s |' "$label"; done
+	for label in "${LABELS[@]}"; do printf ' %s stages | %s whole |' "$label" "$label"; done
 	printf '\n|---|'
-	for label in "${LABELS[@]}"; do printf -- '---|'; done
+	for label in "${LABELS[@]}"; do printf -- '---|---:|'; done
 	printf '\n'
 	for c in "${CELLS[@]}"; do
 		name=${c%%|*}
 		printf '| %s |' "${TITLE[$name]}"
 		for label in "${LABELS[@]}"; do
-			printf ' %s |' "$(cut -d' ' -f2- <<<"${RES[$label,$name]}" | sed 's/ / \/ /g')"
+			printf ' %s | %s |' "$(field 2-5 "${RES[$label,$name]}" | sed 's/ / \/ /g')" \
+				"$(field 6 "${RES[$label,$name]}")"
 		done
 		printf '\n'
 	done

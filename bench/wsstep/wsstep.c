@@ -142,6 +142,11 @@ struct kview {
 	unsigned close_wait;     /* sockets whose peer closed, not yet closed */
 };
 
+/* Peer ports already counted in this reading: /proc/net/tcp is produced a
+ * page at a time, and when other sockets come and go between two pages
+ * (other programs on the machine), an entry can be listed twice. */
+static uint8_t kseen[65536 / 8];
+
 static void kview_file(const char *path, struct kview *k, uint16_t peer, int *peer_st)
 {
 	char line[512];
@@ -161,6 +166,11 @@ static void kview_file(const char *path, struct kview *k, uint16_t peer, int *pe
 		c2 = strrchr(remote, ':');
 		if (!c1 || !c2 || strtoul(c1 + 1, NULL, 16) != opt.port)
 			continue;
+		unsigned long rport = strtoul(c2 + 1, NULL, 16) & 0xffff;
+
+		if (kseen[rport / 8] & (1u << (rport % 8)))
+			continue;
+		kseen[rport / 8] |= (uint8_t)(1u << (rport % 8));
 		if (st == TCP_LISTEN_ST) {
 			k->listening++;
 			k->backlog += rx; /* for a listener: the accept queue */
@@ -185,6 +195,7 @@ static struct kview kview_read(uint16_t peer, int *peer_st)
 	if (!peer_st)
 		peer_st = &dummy;
 	*peer_st = -1;
+	memset(kseen, 0, sizeof(kseen));
 	kview_file("/proc/net/tcp", &k, peer, peer_st);
 	kview_file("/proc/net/tcp6", &k, peer, peer_st);
 	return k;

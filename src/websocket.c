@@ -88,7 +88,8 @@ int ws_send(ws_conn *c, int opcode, const void *data, size_t len) {
     /* The echo's case, a small plain frame in reply to the message being
      * read: built in place in the write batch (batch_frame()). The same
      * checks as ws_send_pieces() makes, and no compression negotiated. */
-    if (c && c->state == C_OPEN && !(c->flags & F_SEND_PARTS) && !(c->pmd & PMD_ON) &&
+    if (len <= BATCH_COPY_MAX - 4 && c && c->state == C_OPEN && !(c->flags & F_SEND_PARTS) &&
+        !(c->pmd & PMD_ON) &&
         (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY) && send_fits(c, len + 4) &&
         batch_frame(c, opcode, data, len))
         return 0;

@@ -16,6 +16,7 @@
 #                   (make docs-update rewrites the generated blocks)
 #   make install-test   install into a temporary tree, run it, uninstall
 #   make bench      side-by-side benchmark against Node's ws
+#   make bench-instructions  instructions per echo under callgrind (docs/benchmarks.md)
 #   make e2e        headless-Chromium tests of the HTML client
 #   make interop    Node's ws and Python's websockets clients, compression on and off
 #   make proxy-test ws6455 behind nginx

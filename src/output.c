@@ -235,6 +235,45 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
         srv->iov[srv->niov++] = (struct iovec){ dst, alen + blen };
 }
 
+/* A whole small frame for c, the connection being read, built where it
+ * will be written from: the header straight into the batch buffer and the
+ * payload copied once behind it (not a header on the stack copied in a
+ * second step). Returns 1 if done; 0 if this is not that case (another
+ * connection, output already queued, a large payload, a full batch), and
+ * then nothing was written: the caller takes the general path. */
+int batch_frame(ws_conn *c, int opcode, const void *data, size_t len) {
+    uint8_t *dst;
+    size_t n, hl;
+    struct iovec *last;
+
+    if (srv->wconn != c || len > BATCH_COPY_MAX - 4 || (c->x && c->x->out_bytes) ||
+        srv->niov == BATCH_IOV || srv->wlen + 4 + len > WRITE_BUF_SIZE)
+        return 0;
+    dst = srv->wbuf + srv->wlen;
+    /* RFC 6455 §5.2: FIN, the opcode, and the shortest length form (a
+     * payload of at most BATCH_COPY_MAX bytes needs 7 or 16 bits). */
+    dst[0] = (uint8_t)(WS_FIN | opcode);
+    if (len < WS_LEN16) {
+        dst[1] = (uint8_t)len;
+        hl = 2;
+    } else {
+        dst[1] = WS_LEN16;
+        dst[2] = (uint8_t)(len >> 8);
+        dst[3] = (uint8_t)len;
+        hl = 4;
+    }
+    if (len) memcpy(dst + hl, data, len);
+    n = hl + len;
+    srv->wlen += n;
+    srv->batch_bytes += n;
+    last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
+    if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
+        last->iov_len += n;  /* contiguous with the previous copy */
+    else
+        srv->iov[srv->niov++] = (struct iovec){ dst, n };
+    return 1;
+}
+
 /* Add a large payload to the batch of c. If it lives in the read buffer or
  * in the message buffer -- memory that stays put until the batch is
  * written -- it is only pointed to. */

@@ -288,12 +288,72 @@ static int on_payload(ws_proto *p, const ws_proto_limits *lim, const ws_frame_ev
     return fe->last ? control_done(p, ev) : WS_OK;
 }
 
+/* The common case in one pass: between messages, a whole unfragmented
+ * text or binary frame, masked, uncompressed, with a 7- or 16-bit length,
+ * all of it in buf. Such a frame passes every header rule of frame.c
+ * (RFC 6455 §5.2: FIN set, RSV clear, a known opcode, the mask bit, the
+ * shortest length form, checked below) and every message rule of
+ * on_header() (§5.4: no message open; §7.4.1: within --max-message), so it
+ * is checked, unmasked, validated (§8.1) and reported here, without the
+ * frame parser's header and payload events. Anything else -- a split
+ * frame, a control frame, a fragment, a compressed or oversized one, one
+ * that breaks a rule -- returns 0 and takes the general path below, which
+ * refuses it at the byte the rules name. Returns the bytes used, with ev
+ * filled in (DATA or ERROR), or 0. */
+static size_t whole_frame(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf, size_t len,
+                          ws_proto_event *ev) {
+    uint8_t b0 = buf[0], b1 = buf[1], *key = buf + 2;
+    size_t plen = b1 & WS_LEN7_MASK, hl = 6;
+
+    if ((b0 != (WS_FIN | WS_OP_TEXT) && b0 != (WS_FIN | WS_OP_BINARY)) || !(b1 & WS_MASK_BIT))
+        return 0;
+    if (plen == WS_LEN16) {
+        if (len < 8) return 0;
+        plen = (size_t)buf[2] << 8 | buf[3];
+        if (plen < WS_LEN16) return 0;  /* not the shortest form: refused below */
+        hl = 8;
+        key = buf + 4;
+    } else if (plen == WS_LEN64) {
+        return 0;
+    }
+    if (len - hl < plen || plen > max_message(lim) || p->msg_op != 0 || p->z != 0 ||
+        !ws_frame_parser_idle(&p->fp))
+        return 0;
+
+    uint8_t *data = buf + hl;
+    int ascii = ws_frame_mask(data, plen, key, 0);
+    uint8_t op = b0 & WS_OPCODE_MASK;
+    if (op == WS_OP_TEXT && !ascii) {
+        /* §8.1: the whole message is here, so whether it is valid and
+         * complete UTF-8 is one question. */
+        ws_utf8_init(&p->utf8);
+        if (ws_utf8_feed(&p->utf8, data, plen, NULL) == WS_UTF8_INVALID ||
+            !ws_utf8_complete(&p->utf8)) {
+            fail(p, WS_E_UTF8, ev);
+            return len;
+        }
+    }
+    /* The state the general path leaves after such a message. */
+    p->frame_op = op;
+    p->frame_fin = 1;
+    p->frags = 1;
+    p->msg_len = (uint32_t)plen;
+    ev->type = WS_PROTO_EV_DATA;
+    ev->opcode = op;
+    ev->first = ev->last = 1;
+    ev->data = data;
+    ev->len = plen;
+    ev->size_hint = plen;
+    return hl + plen;
+}
+
 size_t ws_proto_feed_z(ws_proto *p, const ws_proto_limits *lim, const ws_proto_zbuf *zb,
                        uint8_t *buf, size_t len, ws_proto_event *ev) {
     size_t off = 0;
 
     ev->type = WS_PROTO_EV_NONE;
     if (p->state != WS_PROTO_OPEN) return len;
+    if (len >= 6 && (off = whole_frame(p, lim, buf, len, ev)) != 0) return off;
 
     for (;;) {
         int rc = WS_OK;
@@ -321,8 +381,25 @@ size_t ws_proto_feed_z(ws_proto *p, const ws_proto_limits *lim, const ws_proto_z
             fail(p, (int)n, ev);
             return len;
         }
-        if (fe.type == WS_FRAME_EV_PAYLOAD && (p->z & WS_Z_MSG) &&
-            !WS_OP_IS_CONTROL(p->frame_op)) {
+        if (fe.type == WS_FRAME_EV_HEADER) {
+            /* The header first, against the message context and the
+             * limits; then the payload that came with it (one pass). */
+            rc = on_header(p, lim, zb, &fe, ev);
+            if (rc != WS_OK) {
+                fail(p, rc, ev);
+                return len;
+            }
+            if (fe.length == 0 || ev->type != WS_PROTO_EV_NONE) {
+                off += (size_t)n;
+                if (ev->type != WS_PROTO_EV_NONE) return off;
+                continue;
+            }
+            /* What remains is the payload chunk, at the end of the n bytes. */
+            off += (size_t)n - fe.len;
+            n = (long)fe.len;
+            if (fe.len == 0) continue;
+        }
+        if (fe.type != WS_FRAME_EV_NONE && (p->z & WS_Z_MSG) && !WS_OP_IS_CONTROL(p->frame_op)) {
             /* Compressed payload: take it back as held input, unmasked,
              * and inflate it from there (above). */
             p->zheld = (uint32_t)fe.len;
@@ -330,10 +407,7 @@ size_t ws_proto_feed_z(ws_proto *p, const ws_proto_limits *lim, const ws_proto_z
             continue;
         }
         off += (size_t)n;
-        if (fe.type == WS_FRAME_EV_HEADER)
-            rc = on_header(p, lim, zb, &fe, ev);
-        else if (fe.type == WS_FRAME_EV_PAYLOAD)
-            rc = on_payload(p, lim, &fe, ev);
+        if (fe.type != WS_FRAME_EV_NONE) rc = on_payload(p, lim, &fe, ev);
         if (rc != WS_OK) {
             fail(p, rc, ev);
             return len;

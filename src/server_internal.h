@@ -324,6 +324,7 @@ void conn_update_events(ws_conn *c);
 void batch_write(ws_conn *c, int may_swap);
 int batch_points_into(const buf *b);
 void conn_write(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen);
+int batch_frame(ws_conn *c, int opcode, const void *data, size_t len);
 void batch_flush(void);
 void send_frame(ws_conn *c, int opcode, const void *data, size_t len);
 void send_close(ws_conn *c, unsigned code, const char *reason);

@@ -72,19 +72,31 @@
 #define HIGH_BITS UINT64_C(0x8080808080808080)
 
 /* What a lead byte expects next: a row of Table 3-7, or 0 when the byte
- * cannot start a character (80..BF, C0, C1, F5..FF). b >= 0x80. */
+ * cannot start a character (80..BF, C0, C1, F5..FF; 00..7F never get here).
+ * A table, one load per character instead of a chain of comparisons: text
+ * in most scripts other than Latin is nearly all lead bytes. */
+#define L2 EXPECT(1, 0x80, 0xbf)  /* C2..DF */
+#define L3 EXPECT(2, 0x80, 0xbf)  /* E1..EC, EE..EF */
+#define L4 EXPECT(3, 0x80, 0xbf)  /* F1..F3 */
+#define X16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+static const uint32_t lead_table[256] = {
+    X16, X16, X16, X16, X16, X16, X16, X16,  /* 00..7F: ASCII, handled before */
+    X16, X16, X16, X16,                      /* 80..BF: continuation bytes */
+    0, 0, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2,  /* C0, C1 overlong */
+    L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2, L2,
+    EXPECT(2, 0xa0, 0xbf),                   /* E0: no overlong < U+0800 */
+    L3, L3, L3, L3, L3, L3, L3, L3, L3, L3, L3, L3,
+    EXPECT(2, 0x80, 0x9f),                   /* ED: no surrogates */
+    L3, L3,
+    EXPECT(3, 0x90, 0xbf),                   /* F0: no overlong < U+10000 */
+    L4, L4, L4,
+    EXPECT(3, 0x80, 0x8f),                   /* F4: nothing above U+10FFFF */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,         /* F5..FF */
+};
+_Static_assert(sizeof(lead_table) / sizeof(lead_table[0]) == 256, "one entry per byte");
+
 static uint32_t lead(uint8_t b) {
-    if (b < 0xc2) return 0;                      /* continuation; C0, C1 overlong */
-    if (b < 0xe0) return EXPECT(1, 0x80, 0xbf);  /* C2..DF */
-    if (b < 0xf0) {
-        if (b == 0xe0) return EXPECT(2, 0xa0, 0xbf); /* no overlong < U+0800 */
-        if (b == 0xed) return EXPECT(2, 0x80, 0x9f); /* no surrogates */
-        return EXPECT(2, 0x80, 0xbf);                /* E1..EC, EE..EF */
-    }
-    if (b == 0xf0) return EXPECT(3, 0x90, 0xbf); /* no overlong < U+10000 */
-    if (b < 0xf4) return EXPECT(3, 0x80, 0xbf);  /* F1..F3 */
-    if (b == 0xf4) return EXPECT(3, 0x80, 0x8f); /* nothing above U+10FFFF */
-    return 0;                                    /* F5..FF */
+    return lead_table[b];
 }
 
 /* lo <= b <= hi, in one comparison: b - lo wraps around when b < lo. */

@@ -85,6 +85,14 @@ int ws_send_pieces(ws_conn *c, int opcode, const ws_piece *pieces, size_t n) {
 
 int ws_send(ws_conn *c, int opcode, const void *data, size_t len) {
     ws_piece p = { data, len };
+    /* The echo's case, a small plain frame in reply to the message being
+     * read: built in place in the write batch (batch_frame()). The same
+     * checks as ws_send_pieces() makes, and no compression negotiated. */
+    if (len <= BATCH_COPY_MAX - 4 && c && c->state == C_OPEN && !(c->flags & F_SEND_PARTS) &&
+        !(c->pmd & PMD_ON) &&
+        (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY) && send_fits(c, len + 4) &&
+        batch_frame(c, opcode, data, len))
+        return 0;
     return ws_send_pieces(c, opcode, &p, 1);
 }
 
@@ -265,7 +273,10 @@ static void log_message(const ws_conn *c, const uint8_t *data, size_t len, size_
 
 static void deliver(ws_conn *c, const uint8_t *data, size_t len, int is_text) {
     c->msgs_in++;
-    log_message(c, data, len, len, is_text);
+    /* Tested here so that a server logging at warn (a busy one) pays one
+     * comparison per message, not the preview's set-up: debug is only
+     * ever enabled together with info. */
+    if (ws_log_enabled(WS_LOG_INFO)) log_message(c, data, len, len, is_text);
     if (handler()->on_message) handler()->on_message(c, data, len, is_text, handler()->ud);
 }
 
@@ -275,7 +286,7 @@ static void part(ws_conn *c, const uint8_t *data, size_t len, int first, int las
     if (last) {
         c->flags &= (uint16_t)~F_RECV_PARTS;
         c->msgs_in++;
-        log_message(c, NULL, 0, (size_t)c->proto.msg_len, is_text);
+        if (ws_log_enabled(WS_LOG_INFO)) log_message(c, NULL, 0, (size_t)c->proto.msg_len, is_text);
     }
     handler()->on_part(c, data, len, first, last, is_text, handler()->ud);
 }

@@ -135,6 +135,14 @@ static void feed_pieces(void *vctx, const uint8_t *const *pieces, const size_t *
                 f->fin = ev.fin;
                 f->length = ev.length;
                 f->got = 0;
+                /* The payload that came with the header: the last ev.len
+                 * bytes the call consumed. */
+                assert_ptr_equal(ev.data + ev.len, buf + off + r);
+                assert_true(ev.len < (size_t)r);
+                f->got = ev.len;
+                assert_true(f->got <= f->length);
+                assert_int_equal(ev.last, f->got == f->length);
+                log_append(log, ev.data, ev.len);
             } else if (ev.type == WS_FRAME_EV_PAYLOAD) {
                 assert_true(log->nframes > 0);
                 struct frame_rec *f = &log->frames[log->nframes - 1];
@@ -705,6 +713,95 @@ static void test_mask_reports_ascii(void **state) {
             }
 }
 
+/* Every unmasking variant this build and CPU have (scalar everywhere,
+ * SSE2 and AVX2 on x86-64), each forced for every length, against the
+ * byte-by-byte reference: every length 0..4096 at every start alignment
+ * 0..63, the key and its offset changing from case to case (four keys,
+ * offsets 0..3), the plain text random, all ASCII, or ASCII with one
+ * byte >= 0x80 at a position that moves; the bytes before and after the
+ * payload must stay untouched. The variant chosen at run time comes back
+ * at the end. */
+#define VMAX 4096
+#define VPAD 64    /* guard bytes before the payload */
+#define VAFTER 256 /* and after it: a variant's widest step */
+static void test_mask_variants(void **state) {
+    (void)state;
+    static const int variants[] = { WS_MASK_SCALAR, WS_MASK_SSE2, WS_MASK_AVX2 };
+    static const uint8_t keys[4][4] = {
+        { 0x37, 0xfa, 0x21, 0x3d }, { 0x00, 0x00, 0x00, 0x00 },
+        { 0xff, 0x80, 0x7f, 0x01 }, { 0x9e, 0x37, 0x79, 0xb9 },
+    };
+    uint8_t *rnd = malloc(VMAX), *plain = malloc(VMAX), *masked = malloc(VMAX);
+    uint8_t *buf = malloc(VPAD + 64 + VMAX + VAFTER);
+    int avail[3], navail = 0;
+
+    assert_non_null(rnd);
+    assert_non_null(plain);
+    assert_non_null(masked);
+    assert_non_null(buf);
+    tu_fill_random(rnd, VMAX, 77);
+    for (int v = 0; v < 3; v++)
+        if (ws_frame_mask_use(variants[v]) == 0) avail[navail++] = variants[v];
+    /* The scalar code runs anywhere; x86-64 always has SSE2. */
+    assert_int_equal(avail[0], WS_MASK_SCALAR);
+#if defined(__x86_64__)
+    assert_true(navail >= 2);
+#endif
+    print_message("unmasking variants tested: %d (scalar%s%s)\n", navail,
+                  navail > 1 ? ", sse2" : "", navail > 2 ? ", avx2" : "");
+    for (size_t len = 0; len <= VMAX; len++) {
+        for (size_t align = 0; align < 64; align++) {
+            size_t c = len * 64 + align, off = (c / 4) % 4;
+            const uint8_t *key = keys[c % 4];
+            int kind = (int)((len + align) % 3), want_ascii = 1;
+
+            for (size_t i = 0; i < len; i++)
+                plain[i] = kind == 0 ? rnd[(i + c) % VMAX] : (uint8_t)(' ' + (i + c) % 95);
+            if (kind == 2 && len > 0) plain[(len * 31 + align) % len] = 0xC3;
+            for (size_t i = 0; i < len; i++) want_ascii &= plain[i] < 0x80;
+            memcpy(masked, plain, len);
+            naive_mask(masked, len, key, off);
+            for (int v = 0; v < navail; v++) {
+                assert_int_equal(ws_frame_mask_use(avail[v]), 0);
+                size_t end = VPAD + align + len;
+                memset(buf, 0xA5, end + VAFTER);
+                memcpy(buf + VPAD + align, masked, len);
+                assert_int_equal(ws_frame_mask(buf + VPAD + align, len, key, off), want_ascii);
+                if (len) assert_memory_equal(buf + VPAD + align, plain, len);
+                for (size_t i = 0; i < VPAD + align; i++) assert_int_equal(buf[i], 0xA5);
+                for (size_t i = end; i < end + VAFTER; i++)
+                    if (buf[i] != 0xA5) fail_msg("variant %d, length %zu: byte %zu written",
+                                                 avail[v], len, i);
+            }
+        }
+    }
+    assert_int_equal(ws_frame_mask_use(WS_MASK_AUTO), 0);
+    assert_int_equal(ws_frame_mask_variant(), avail[navail - 1]);
+    free(rnd);
+    free(plain);
+    free(masked);
+    free(buf);
+}
+
+/* The chosen variant of a long payload, and the short path, agree with
+ * the reference when chosen at run time (no variant forced). */
+static void test_mask_auto(void **state) {
+    (void)state;
+    static const uint8_t key[4] = { 0x11, 0x92, 0x3c, 0xe4 };
+    uint8_t src[1000], want[1000], got[1000];
+
+    assert_int_equal(ws_frame_mask_use(WS_MASK_AUTO), 0);
+    tu_fill_random(src, sizeof(src), 9);
+    for (size_t len = 0; len <= sizeof(src); len += 7)
+        for (size_t off = 0; off < 4; off++) {
+            memcpy(want, src, len);
+            memcpy(got, src, len);
+            naive_mask(want, len, key, off);
+            ws_frame_mask(got, len, key, off);
+            if (len) assert_memory_equal(got, want, len);
+        }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Random frames                                                           */
 
@@ -772,6 +869,8 @@ int main(void) {
         cmocka_unit_test(test_mask_continues),
         cmocka_unit_test(test_mask_zero_key),
         cmocka_unit_test(test_mask_reports_ascii),
+        cmocka_unit_test(test_mask_variants),
+        cmocka_unit_test(test_mask_auto),
         cmocka_unit_test(test_random_frames),
     };
     return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

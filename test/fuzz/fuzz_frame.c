@@ -100,10 +100,17 @@ static void run(uint8_t *buf, size_t len, int server, fuzz_cutter *cut, struct f
                 h->fin = ev.fin;
                 h->length = ev.length;
                 h->start = log->frame_start;
-                h->end = off + (size_t)r;
+                h->end = off + (size_t)r - ev.len;  /* the header's end */
                 h->pay_off = log->plen;
-                h->got = 0;
-                if (ev.length == 0) log->frame_start = h->end;
+                /* The payload that came with the header ends the call's
+                 * bytes. */
+                FUZZ_CHECK(ev.data + ev.len == buf + off + r && ev.len < (size_t)r);
+                memcpy(log->payload + log->plen, ev.data, ev.len);
+                log->plen += ev.len;
+                h->got = ev.len;
+                FUZZ_CHECK(h->got <= h->length);
+                FUZZ_CHECK(ev.last == (h->got == h->length));
+                if (ev.last) log->frame_start = off + (size_t)r;
             } else if (ev.type == WS_FRAME_EV_PAYLOAD) {
                 FUZZ_CHECK(log->nh > 0);
                 struct hdr *h = &log->h[log->nh - 1];

@@ -23,44 +23,44 @@
 #include "rfc6455.h"
 
 typedef struct ws_frame_parser {
-    uint64_t remaining;  /* payload bytes of the current frame not yet seen */
-    uint8_t mask[4];     /* masking key of the current frame */
-    uint8_t state;       /* which header field the next byte belongs to */
-    uint8_t b0;          /* first header byte: FIN, RSV, opcode */
-    uint8_t need;        /* bytes still missing in the current field */
-    uint8_t mask_off;    /* payload bytes unmasked so far, mod 4 */
-    uint8_t len7;        /* the 7-bit length field */
-    uint8_t masked;      /* the current frame carries a masking key */
-    uint8_t server;      /* 1: we are the server, frames must be masked;
-                            0: we are a client, frames must not be (§5.1) */
-    uint8_t rsv1_ok;     /* permessage-deflate was negotiated: RSV1 may be
-                            set on a text or binary frame (RFC 7692 §6) */
+    uint64_t remaining; /* payload bytes of the current frame not yet seen */
+    uint8_t mask[4];    /* masking key of the current frame */
+    uint8_t state;      /* which header field the next byte belongs to */
+    uint8_t b0;         /* first header byte: FIN, RSV, opcode */
+    uint8_t need;       /* bytes still missing in the current field */
+    uint8_t mask_off;   /* payload bytes unmasked so far, mod 4 */
+    uint8_t len7;       /* the 7-bit length field */
+    uint8_t masked;     /* the current frame carries a masking key */
+    uint8_t server;     /* 1: we are the server, frames must be masked;
+                           0: we are a client, frames must not be (§5.1) */
+    uint8_t rsv1_ok;    /* permessage-deflate was negotiated: RSV1 may be
+                           set on a text or binary frame (RFC 7692 §6) */
 } ws_frame_parser;
 
 enum {
-    WS_FRAME_EV_NONE = 0,  /* input exhausted, nothing completed */
-    WS_FRAME_EV_HEADER,    /* a header is complete: opcode, fin, length set;
-                              and the first chunk of payload, the bytes that
-                              came with it (data, len -- maybe 0 --, last) */
-    WS_FRAME_EV_PAYLOAD    /* a further chunk of payload: data, len, last set */
+    WS_FRAME_EV_NONE = 0, /* input exhausted, nothing completed */
+    WS_FRAME_EV_HEADER,   /* a header is complete: opcode, fin, length set;
+                             and the first chunk of payload, the bytes that
+                             came with it (data, len -- maybe 0 --, last) */
+    WS_FRAME_EV_PAYLOAD   /* a further chunk of payload: data, len, last set */
 };
 
 typedef struct ws_frame_event {
-    int type;           /* WS_FRAME_EV_* */
-    uint8_t opcode;     /* HEADER: the frame's opcode */
-    uint8_t fin;        /* HEADER: 1 if FIN is set */
-    uint8_t rsv1;       /* HEADER: 1 if RSV1 is set (only possible with
-                           rsv1_ok, on a text or binary frame) */
-    uint8_t last;       /* chunk: 1 if this chunk ends the frame (for a
-                           HEADER, 1 if the frame is empty or came whole) */
-    uint8_t ascii;      /* chunk: 1 if every byte is below 0x80 (known for
-                           masked frames, from the unmasking pass); 0 if not
-                           or not known */
-    uint64_t length;    /* HEADER: declared payload length */
-    uint8_t *data;      /* chunk: unmasked bytes, inside the fed buffer; for
-                           a HEADER they end where the consumed bytes end */
-    size_t len;         /* chunk: number of bytes at data (HEADER and
-                           PAYLOAD events both carry a chunk) */
+    int type;        /* WS_FRAME_EV_* */
+    uint8_t opcode;  /* HEADER: the frame's opcode */
+    uint8_t fin;     /* HEADER: 1 if FIN is set */
+    uint8_t rsv1;    /* HEADER: 1 if RSV1 is set (only possible with
+                        rsv1_ok, on a text or binary frame) */
+    uint8_t last;    /* chunk: 1 if this chunk ends the frame (for a
+                        HEADER, 1 if the frame is empty or came whole) */
+    uint8_t ascii;   /* chunk: 1 if every byte is below 0x80 (known for
+                        masked frames, from the unmasking pass); 0 if not
+                        or not known */
+    uint64_t length; /* HEADER: declared payload length */
+    uint8_t *data;   /* chunk: unmasked bytes, inside the fed buffer; for
+                        a HEADER they end where the consumed bytes end */
+    size_t len;      /* chunk: number of bytes at data (HEADER and
+                        PAYLOAD events both carry a chunk) */
 } ws_frame_event;
 
 /* Prepare a parser. server = 1 when parsing frames sent by a client (they

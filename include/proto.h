@@ -44,36 +44,36 @@
 
 /* Limits the engine enforces; shared by all connections of a server. */
 typedef struct ws_proto_limits {
-    uint64_t max_message;    /* bytes per data message; over -> 1009 */
-    uint32_t max_fragments;  /* frames per data message; over -> 1009 (0: no limit) */
+    uint64_t max_message;   /* bytes per data message; over -> 1009 */
+    uint32_t max_fragments; /* frames per data message; over -> 1009 (0: no limit) */
 } ws_proto_limits;
 
 typedef struct ws_proto {
-    ws_frame_parser fp;      /* header and unmasking state */
-    uint32_t msg_len;        /* payload bytes of the current message so far
-                                (inflated bytes, for a compressed one); the
-                                limit is capped at UINT32_MAX */
-    uint32_t zheld;          /* compressed payload at the front of the next
-                                input, already unmasked, not yet inflated */
-    uint32_t frags;          /* frames of the current message so far */
-    ws_utf8 utf8;            /* text message validation, across frames */
-    ws_utf8 reason_utf8;     /* close reason validation */
-    uint16_t close_code;     /* close status being read */
-    uint8_t ctl_seen;        /* bytes of the current control payload seen */
-    uint8_t msg_op;          /* WS_OP_TEXT/BINARY of the open message, 0 if none */
-    uint8_t frame_op;        /* opcode of the current frame */
-    uint8_t frame_fin;       /* FIN of the current frame */
-    uint8_t emitted;         /* a chunk of the current message was reported */
-    uint8_t state;           /* WS_PROTO_OPEN / _CLOSED / _FAILED */
-    uint8_t pmd;             /* WS_PMD_* bits: permessage-deflate negotiated */
-    uint8_t z;               /* WS_Z_* bits: the compressed message's progress */
+    ws_frame_parser fp;  /* header and unmasking state */
+    uint32_t msg_len;    /* payload bytes of the current message so far
+                            (inflated bytes, for a compressed one); the
+                            limit is capped at UINT32_MAX */
+    uint32_t zheld;      /* compressed payload at the front of the next
+                            input, already unmasked, not yet inflated */
+    uint32_t frags;      /* frames of the current message so far */
+    ws_utf8 utf8;        /* text message validation, across frames */
+    ws_utf8 reason_utf8; /* close reason validation */
+    uint16_t close_code; /* close status being read */
+    uint8_t ctl_seen;    /* bytes of the current control payload seen */
+    uint8_t msg_op;      /* WS_OP_TEXT/BINARY of the open message, 0 if none */
+    uint8_t frame_op;    /* opcode of the current frame */
+    uint8_t frame_fin;   /* FIN of the current frame */
+    uint8_t emitted;     /* a chunk of the current message was reported */
+    uint8_t state;       /* WS_PROTO_OPEN / _CLOSED / _FAILED */
+    uint8_t pmd;         /* WS_PMD_* bits: permessage-deflate negotiated */
+    uint8_t z;           /* WS_Z_* bits: the compressed message's progress */
 } ws_proto;
 
 /* ws_proto.pmd */
 enum {
-    WS_PMD_ON = 1,           /* RSV1 marks compressed messages */
-    WS_PMD_RESET = 2         /* client_no_context_takeover: each message is
-                                inflated from a fresh window */
+    WS_PMD_ON = 1,   /* RSV1 marks compressed messages */
+    WS_PMD_RESET = 2 /* client_no_context_takeover: each message is
+                        inflated from a fresh window */
 };
 
 /* Memory the caller lends the engine to inflate a compressed message: the
@@ -89,9 +89,9 @@ typedef struct ws_proto_zbuf {
 } ws_proto_zbuf;
 
 enum {
-    WS_PROTO_OPEN = 0,   /* exchanging messages */
-    WS_PROTO_CLOSED,     /* a close frame was received; the rest is ignored */
-    WS_PROTO_FAILED      /* a protocol error was reported; the rest is ignored */
+    WS_PROTO_OPEN = 0, /* exchanging messages */
+    WS_PROTO_CLOSED,   /* a close frame was received; the rest is ignored */
+    WS_PROTO_FAILED    /* a protocol error was reported; the rest is ignored */
 };
 
 enum {
@@ -104,13 +104,13 @@ enum {
 };
 
 typedef struct ws_proto_event {
-    int type;            /* WS_PROTO_EV_* */
-    uint8_t opcode;      /* DATA: WS_OP_TEXT or WS_OP_BINARY */
-    uint8_t first;       /* DATA/PING: chunk starts the message / ping */
-    uint8_t last;        /* DATA/PING: chunk ends the message / ping */
-    uint8_t *data;       /* DATA/PING: unmasked bytes inside the fed buffer;
-                            CLOSE: the reason (valid UTF-8), when the close
-                            frame's payload came in one call, else NULL */
+    int type;       /* WS_PROTO_EV_* */
+    uint8_t opcode; /* DATA: WS_OP_TEXT or WS_OP_BINARY */
+    uint8_t first;  /* DATA/PING: chunk starts the message / ping */
+    uint8_t last;   /* DATA/PING: chunk ends the message / ping */
+    uint8_t *data;  /* DATA/PING: unmasked bytes inside the fed buffer;
+                       CLOSE: the reason (valid UTF-8), when the close
+                       frame's payload came in one call, else NULL */
     size_t len;
     /* DATA: the message is known to be at least this long (bytes so far
      * plus what the current frame header declares): a size to reserve. */
@@ -145,11 +145,11 @@ size_t ws_proto_feed_z(ws_proto *p, const ws_proto_limits *lim, const ws_proto_z
 
 /* ws_proto.z */
 enum {
-    WS_Z_MSG = 1,            /* the current message is compressed */
-    WS_Z_END = 2,            /* its final block (BFINAL) has ended */
-    WS_Z_DRAIN = 4,          /* the decompressor has more output for us */
-    WS_Z_TAIL = 8,           /* its last frame is in: the 00 00 ff ff tail is
-                                being inflated (bits 4-6: bytes of it fed) */
+    WS_Z_MSG = 1,   /* the current message is compressed */
+    WS_Z_END = 2,   /* its final block (BFINAL) has ended */
+    WS_Z_DRAIN = 4, /* the decompressor has more output for us */
+    WS_Z_TAIL = 8,  /* its last frame is in: the 00 00 ff ff tail is
+                       being inflated (bits 4-6: bytes of it fed) */
     WS_Z_TAIL_SHIFT = 4
 };
 
@@ -173,7 +173,8 @@ static inline int ws_proto_inflating(const ws_proto *p) {
 static inline uint64_t ws_proto_data_left(const ws_proto *p) {
     return (p->state == WS_PROTO_OPEN && p->emitted && !WS_OP_IS_CONTROL(p->frame_op) &&
             !(p->z & WS_Z_MSG))
-               ? p->fp.remaining : 0;
+               ? p->fp.remaining
+               : 0;
 }
 
 /* 1 while a data message or any frame is unfinished: a message whose

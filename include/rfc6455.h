@@ -24,6 +24,8 @@
 #ifndef WS_RFC6455_H
 #define WS_RFC6455_H
 
+/* The RFC's constants as tables, aligned by hand. */
+/* clang-format off */
 /* RFC 6455 §1.3: the GUID appended to Sec-WebSocket-Key before hashing. */
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_GUID_LEN 36
@@ -87,5 +89,7 @@ enum {
     WS_CLOSE_BAD_GATEWAY      = 1014,
     WS_CLOSE_TLS_HANDSHAKE    = 1015  /* never sent on the wire */
 };
+
+/* clang-format on */
 
 #endif /* WS_RFC6455_H */

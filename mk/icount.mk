@@ -27,7 +27,8 @@ $(BUILD)/obj/wsstep/wsstep.o: bench/wsstep/wsstep.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) -Ibench $(ALL_CFLAGS) -c -o $@ $<
 
-$(WSSTEP): $(BUILD)/obj/wsstep/wsstep.o $(BUILD)/obj/bench/wsb_sha1.o $(BUILD)/obj/bench/wsb_base64.o
+$(WSSTEP): $(BUILD)/obj/wsstep/wsstep.o $(BUILD)/obj/bench/wsb_sha1.o \
+           $(BUILD)/obj/bench/wsb_base64.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 

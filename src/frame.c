@@ -32,7 +32,7 @@
 #include "error.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>  /* compiler intrinsics, no library: see ws_frame_mask() */
+#include <immintrin.h> /* compiler intrinsics, no library: see ws_frame_mask() */
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -48,11 +48,11 @@ _Static_assert(sizeof(ws_frame_parser) == 24, "docs/framing.md: the parser is 24
 
 /* Which header field the next byte belongs to. */
 enum {
-    S_B0 = 0,   /* FIN, RSV1-3, opcode (0: ws_frame_parser_idle() relies on it) */
-    S_B1,       /* MASK, 7-bit length */
-    S_EXTLEN,   /* 2 or 8 bytes of extended length; need = bytes left */
-    S_MASK,     /* 4 bytes of masking key; need = bytes left */
-    S_PAYLOAD   /* remaining payload bytes */
+    S_B0 = 0, /* FIN, RSV1-3, opcode (0: ws_frame_parser_idle() relies on it) */
+    S_B1,     /* MASK, 7-bit length */
+    S_EXTLEN, /* 2 or 8 bytes of extended length; need = bytes left */
+    S_MASK,   /* 4 bytes of masking key; need = bytes left */
+    S_PAYLOAD /* remaining payload bytes */
 };
 
 void ws_frame_parser_init(ws_frame_parser *p, int server) {
@@ -73,11 +73,13 @@ static int take_b0(ws_frame_parser *p, uint8_t b0) {
     if ((b0 & WS_RSV1) && !(p->rsv1_ok && (op == WS_OP_TEXT || op == WS_OP_BINARY)))
         return WS_E_RSV;
     switch (op) {
-    case WS_OP_CONT: case WS_OP_TEXT: case WS_OP_BINARY:
-    case WS_OP_CLOSE: case WS_OP_PING: case WS_OP_PONG:
-        break;
-    default:
-        return WS_E_OPCODE;
+    case WS_OP_CONT:
+    case WS_OP_TEXT:
+    case WS_OP_BINARY:
+    case WS_OP_CLOSE:
+    case WS_OP_PING:
+    case WS_OP_PONG: break;
+    default: return WS_E_OPCODE;
     }
     /* §5.5: "Control frames themselves MUST NOT be fragmented." */
     if (WS_OP_IS_CONTROL(op) && !(b0 & WS_FIN)) return WS_E_CONTROL_FRAG;
@@ -239,9 +241,7 @@ long ws_frame_feed(ws_frame_parser *p, uint8_t *buf, size_t len, ws_frame_event 
             header_done(p, ev);
             return header_and_payload(p, buf, (size_t)(pos - buf), len, ev);
 
-        default:
-            assert(0 && "unreachable frame parser state");
-            return WS_E_LENGTH;
+        default: assert(0 && "unreachable frame parser state"); return WS_E_LENGTH;
         }
     }
     return (long)(pos - buf);
@@ -327,7 +327,10 @@ static int mask_scalar(uint8_t *data, size_t len, uint64_t m) {
     for (; i + 32 <= len; i += 32) {
         uint64_t w[4];
         memcpy(w, data + i, 32);
-        w[0] ^= m; w[1] ^= m; w[2] ^= m; w[3] ^= m;
+        w[0] ^= m;
+        w[1] ^= m;
+        w[2] ^= m;
+        w[3] ^= m;
         seen |= w[0] | w[1] | w[2] | w[3];
         memcpy(data + i, w, 32);
     }
@@ -352,8 +355,7 @@ static int mask_sse2(uint8_t *data, size_t len, uint64_t m) {
         or0 = _mm_or_si128(or0, a);
         or1 = _mm_or_si128(or1, b);
     }
-    return mask_tail(data + i, len - i, m,
-                     _mm_movemask_epi8(_mm_or_si128(or0, or1)) ? 0x80 : 0);
+    return mask_tail(data + i, len - i, m, _mm_movemask_epi8(_mm_or_si128(or0, or1)) ? 0x80 : 0);
 }
 #define HAVE_MASK_SSE2 1
 #endif
@@ -405,10 +407,10 @@ __attribute__((target("avx2"))) static int mask_avx2(uint8_t *data, size_t len, 
 #endif
 
 static mask_fn mask_pick;
-static mask_fn *mask_long = mask_pick;  /* the variant for long payloads */
+static mask_fn *mask_long = mask_pick; /* the variant for long payloads */
 static int mask_chosen = WS_MASK_AUTO;
-static size_t mask_short = MASK_SHORT;  /* 0 once a test forced a variant:
-                                           it then takes every length */
+static size_t mask_short = MASK_SHORT; /* 0 once a test forced a variant:
+                                          it then takes every length */
 
 /* The widest variant this CPU runs. */
 static int mask_best(void) {

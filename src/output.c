@@ -73,7 +73,7 @@ int queue_segment(ws_conn *c, buf *seg) {
     else
         x->out = seg;
     x->out_tail = seg;
-    if (!x->out_bytes) c->last_tx = now_ms();  /* the stall clock starts */
+    if (!x->out_bytes) c->last_tx = now_ms(); /* the stall clock starts */
     x->out_bytes += pending;
     if (seg->kind != B_BYTES) x->out_ref += pending;
     x->out_held += buf_cost(seg);
@@ -230,7 +230,7 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
     srv->batch_bytes += alen + blen;
     last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
     if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
-        last->iov_len += alen + blen;  /* contiguous with the previous copy */
+        last->iov_len += alen + blen; /* contiguous with the previous copy */
     else
         srv->iov[srv->niov++] = (struct iovec){ dst, alen + blen };
 }
@@ -268,7 +268,7 @@ int batch_frame(ws_conn *c, int opcode, const void *data, size_t len) {
     srv->batch_bytes += n;
     last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
     if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
-        last->iov_len += n;  /* contiguous with the previous copy */
+        last->iov_len += n; /* contiguous with the previous copy */
     else
         srv->iov[srv->niov++] = (struct iovec){ dst, n };
     return 1;
@@ -445,7 +445,7 @@ void conn_flush(ws_conn *c) {
      * the queue was full first. */
     if ((c->flags & F_READ_PAUSED) && x->out_bytes <= srv->cfg->max_queue / 2) {
         c->flags &= (uint16_t)~F_READ_PAUSED;
-        c->progress = now_ms();  /* we were not reading: not the peer's delay */
+        c->progress = now_ms(); /* we were not reading: not the peer's delay */
         if (x->park || ws_proto_pending(&c->proto)) feed_parked(c);
         if (c->state == C_DEAD) return;
     }

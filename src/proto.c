@@ -106,7 +106,7 @@ static int control_done(ws_proto *p, ws_proto_event *ev) {
         if (p->ctl_seen >= 2 && !ws_utf8_complete(&p->reason_utf8)) return WS_E_CLOSE_REASON;
         ev->type = WS_PROTO_EV_CLOSE;
         ev->close_code = p->ctl_seen ? p->close_code : 0;
-        if (p->ctl_seen <= 2) {  /* no reason (on_payload set it otherwise) */
+        if (p->ctl_seen <= 2) { /* no reason (on_payload set it otherwise) */
             ev->data = NULL;
             ev->len = 0;
         }
@@ -114,8 +114,7 @@ static int control_done(ws_proto *p, ws_proto_event *ev) {
          * frames" -- and whatever the peer sends after it is ignored. */
         p->state = WS_PROTO_CLOSED;
         return WS_OK;
-    default:
-        return WS_E_OPCODE; /* the frame parser lets no other opcode through */
+    default: return WS_E_OPCODE; /* the frame parser lets no other opcode through */
     }
 }
 
@@ -252,7 +251,7 @@ static int on_header(ws_proto *p, const ws_proto_limits *lim, const ws_proto_zbu
         return WS_E_TOO_BIG;
     }
     if (fe->length == 0 && fe->fin && (p->z & WS_Z_MSG)) {
-        p->z |= WS_Z_TAIL;  /* the message's last frame is in: the tail next */
+        p->z |= WS_Z_TAIL; /* the message's last frame is in: the tail next */
         return WS_OK;
     }
     return fe->length == 0 ? data_chunk(p, lim, NULL, 0, fe->fin, 1, ev) : WS_OK;
@@ -273,7 +272,8 @@ static int on_payload(ws_proto *p, const ws_proto_limits *lim, const ws_frame_ev
     } else if (p->frame_op == WS_OP_CLOSE) {
         const uint8_t *d = fe->data, *end = fe->data + fe->len;
         /* The first two payload bytes are the status code. */
-        while (d < end && p->ctl_seen + (d - fe->data) < 2) p->close_code = (uint16_t)((p->close_code << 8) | *d++);
+        while (d < end && p->ctl_seen + (d - fe->data) < 2)
+            p->close_code = (uint16_t)((p->close_code << 8) | *d++);
         if (p->ctl_seen < 2 && p->ctl_seen + fe->len >= 2 && !ws_close_code_valid(p->close_code))
             return WS_E_CLOSE_CODE;
         if (ws_utf8_feed(&p->reason_utf8, d, (size_t)(end - d), NULL) == WS_UTF8_INVALID)
@@ -310,7 +310,7 @@ static size_t whole_frame(ws_proto *p, const ws_proto_limits *lim, uint8_t *buf,
     if (plen == WS_LEN16) {
         if (len < 8) return 0;
         plen = (size_t)buf[2] << 8 | buf[3];
-        if (plen < WS_LEN16) return 0;  /* not the shortest form: refused below */
+        if (plen < WS_LEN16) return 0; /* not the shortest form: refused below */
         hl = 8;
         key = buf + 4;
     } else if (plen == WS_LEN64) {
@@ -362,8 +362,8 @@ size_t ws_proto_feed_z(ws_proto *p, const ws_proto_limits *lim, const ws_proto_z
          * input, or reports output, or ends the message. */
         if ((p->z & WS_Z_MSG) && (p->zheld || (p->z & (WS_Z_DRAIN | WS_Z_TAIL)))) {
             size_t take = p->zheld < len - off ? p->zheld : len - off, used;
-            if (p->zheld && take == 0) return off;  /* the caller broke "call again
-                                                       with the rest" */
+            /* Nothing to take: the caller broke "call again with the rest". */
+            if (p->zheld && take == 0) return off;
             rc = inflate_step(p, lim, zb, buf + off, take, &used, ev);
             off += used;
             if (rc != WS_OK) {

@@ -60,6 +60,7 @@
 #include <string.h>
 
 /* The state word described above. */
+/* clang-format off */
 #define EXPECT(count, lo, hi) (((uint32_t)(count) << 16) | ((uint32_t)(hi) << 8) | (uint32_t)(lo))
 #define EXPECT_COUNT(st) ((st) >> 16)
 #define EXPECT_LO(st) ((st) & 0xffu)
@@ -93,20 +94,15 @@ static const uint32_t lead_table[256] = {
     EXPECT(3, 0x80, 0x8f),                   /* F4: nothing above U+10FFFF */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,         /* F5..FF */
 };
+/* clang-format on */
 _Static_assert(sizeof(lead_table) / sizeof(lead_table[0]) == 256, "one entry per byte");
 
-static uint32_t lead(uint8_t b) {
-    return lead_table[b];
-}
+static uint32_t lead(uint8_t b) { return lead_table[b]; }
 
 /* lo <= b <= hi, in one comparison: b - lo wraps around when b < lo. */
-static int in_range(uint8_t b, uint32_t lo, uint32_t hi) {
-    return (uint32_t)(b - lo) <= hi - lo;
-}
+static int in_range(uint8_t b, uint32_t lo, uint32_t hi) { return (uint32_t)(b - lo) <= hi - lo; }
 
-static int is_cont(uint8_t b) {
-    return (b & 0xc0) == 0x80;
-}
+static int is_cont(uint8_t b) { return (b & 0xc0) == 0x80; }
 
 /* How many ASCII bytes start p, given high = (the 8 bytes at p, read as
  * one word) & HIGH_BITS, which is not zero. On a little-endian machine p[0]

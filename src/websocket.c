@@ -89,9 +89,8 @@ int ws_send(ws_conn *c, int opcode, const void *data, size_t len) {
      * read: built in place in the write batch (batch_frame()). The same
      * checks as ws_send_pieces() makes, and no compression negotiated. */
     if (len <= BATCH_COPY_MAX - 4 && c && c->state == C_OPEN && !(c->flags & F_SEND_PARTS) &&
-        !(c->pmd & PMD_ON) &&
-        (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY) && send_fits(c, len + 4) &&
-        batch_frame(c, opcode, data, len))
+        !(c->pmd & PMD_ON) && (opcode == WS_OP_TEXT || opcode == WS_OP_BINARY) &&
+        send_fits(c, len + 4) && batch_frame(c, opcode, data, len))
         return 0;
     return ws_send_pieces(c, opcode, &p, 1);
 }
@@ -237,7 +236,8 @@ static void log_message(const ws_conn *c, const uint8_t *data, size_t len, size_
     size_t shown = 0;
     int level = logged_at_info(c->msgs_in) ? WS_LOG_INFO : WS_LOG_DEBUG;
     const char *more = level == WS_LOG_INFO && c->msgs_in == LOG_MSG_FIRST
-                           ? " (from here on only the 10th, 100th, ... message is logged)" : "";
+                           ? " (from here on only the 10th, 100th, ... message is logged)"
+                           : "";
 
     if (!ws_log_enabled(level)) return;
     ws_log_field f[] = {
@@ -267,8 +267,7 @@ static void log_message(const ws_conn *c, const uint8_t *data, size_t len, size_
     ws_log_event(level, "message", f, sizeof(f) / sizeof(f[0]),
                  "client #%u: received %s message #%u, %zu byte%s: %s%s%s%s%s", c->id,
                  is_text ? "text" : "binary", c->msgs_in, total, total == 1 ? "" : "s",
-                 is_text ? "\"" : "", preview, is_text ? "\"" : "", shown < len ? "..." : "",
-                 more);
+                 is_text ? "\"" : "", preview, is_text ? "\"" : "", shown < len ? "..." : "", more);
 }
 
 static void deliver(ws_conn *c, const uint8_t *data, size_t len, int is_text) {
@@ -352,7 +351,8 @@ static void on_data(ws_conn *c, const ws_proto_event *ev) {
     /* conn_read() may have read this chunk straight into place. */
     if (!(m && ev->len && ev->data == m->data + m->len)) {
         if (buf_reserve(&x->msg, WS_MEM_MSG, ev->len) < 0 &&
-            !(shed_for(c, ev->len + sizeof(buf)) && buf_reserve(&x->msg, WS_MEM_MSG, ev->len) == 0)) {
+            !(shed_for(c, ev->len + sizeof(buf)) &&
+              buf_reserve(&x->msg, WS_MEM_MSG, ev->len) == 0)) {
             cannot_hold(c);
             return;
         }
@@ -436,14 +436,9 @@ void frames_feed(ws_conn *c, uint8_t *p, size_t len) {
     /* permessage-deflate: the decompressor and buffer the engine inflates
      * with (compress.c). */
     switch (pmd_zbuf(c, &zb)) {
-    case 0:
-        break;
-    case 1:
-        zbp = &zb;
-        break;
-    default:
-        cannot_hold(c);
-        return;
+    case 0: break;
+    case 1: zbp = &zb; break;
+    default: cannot_hold(c); return;
     }
     while ((off < len || (zbp && ws_proto_pending(&c->proto))) &&
            (c->state == C_OPEN || c->state == C_CLOSING)) {
@@ -473,19 +468,15 @@ void frames_feed(ws_conn *c, uint8_t *p, size_t len) {
         case WS_PROTO_EV_PING:
             if (c->state == C_OPEN) on_ping(c, &ev);
             break;
-        case WS_PROTO_EV_PONG:
-            break;  /* liveness was noted when the bytes arrived */
-        case WS_PROTO_EV_CLOSE:
-            on_peer_close(c, ev.close_code, ev.data, ev.len);
-            break;
+        case WS_PROTO_EV_PONG: break; /* liveness was noted when the bytes arrived */
+        case WS_PROTO_EV_CLOSE: on_peer_close(c, ev.close_code, ev.data, ev.len); break;
         case WS_PROTO_EV_ERROR:
             if (c->state == C_OPEN)
                 conn_fail(c, ev.close_code, ws_strerror(ev.error));
             else
                 conn_finish(c);
             break;
-        default:
-            break;
+        default: break;
         }
     }
     /* A message or frame that starts unfinished starts its patience now;
@@ -501,7 +492,7 @@ void feed_parked(ws_conn *c) {
     if (pk)
         frames_feed(c, pk->data + pk->off, pk->len - pk->off);
     else
-        frames_feed(c, NULL, 0);  /* inflated output still to come */
+        frames_feed(c, NULL, 0); /* inflated output still to come */
     batch_flush();
     /* Unless it was parked again (the queue filled once more: park() moved
      * its offset), it is done. Nothing in the batch points into it

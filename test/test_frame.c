@@ -721,15 +721,17 @@ static void test_mask_reports_ascii(void **state) {
  * byte >= 0x80 at a position that moves; the bytes before and after the
  * payload must stay untouched. The variant chosen at run time comes back
  * at the end. */
-#define VMAX 4096
-#define VPAD 64    /* guard bytes before the payload */
+#define VMAX   4096
+#define VPAD   64  /* guard bytes before the payload */
 #define VAFTER 256 /* and after it: a variant's widest step */
 static void test_mask_variants(void **state) {
     (void)state;
     static const int variants[] = { WS_MASK_SCALAR, WS_MASK_SSE2, WS_MASK_AVX2 };
     static const uint8_t keys[4][4] = {
-        { 0x37, 0xfa, 0x21, 0x3d }, { 0x00, 0x00, 0x00, 0x00 },
-        { 0xff, 0x80, 0x7f, 0x01 }, { 0x9e, 0x37, 0x79, 0xb9 },
+        { 0x37, 0xfa, 0x21, 0x3d },
+        { 0x00, 0x00, 0x00, 0x00 },
+        { 0xff, 0x80, 0x7f, 0x01 },
+        { 0x9e, 0x37, 0x79, 0xb9 },
     };
     uint8_t *rnd = malloc(VMAX), *plain = malloc(VMAX), *masked = malloc(VMAX);
     uint8_t *buf = malloc(VPAD + 64 + VMAX + VAFTER);
@@ -770,8 +772,8 @@ static void test_mask_variants(void **state) {
                 if (len) assert_memory_equal(buf + VPAD + align, plain, len);
                 for (size_t i = 0; i < VPAD + align; i++) assert_int_equal(buf[i], 0xA5);
                 for (size_t i = end; i < end + VAFTER; i++)
-                    if (buf[i] != 0xA5) fail_msg("variant %d, length %zu: byte %zu written",
-                                                 avail[v], len, i);
+                    if (buf[i] != 0xA5)
+                        fail_msg("variant %d, length %zu: byte %zu written", avail[v], len, i);
             }
         }
     }

@@ -70,8 +70,12 @@ static void check_frame(const uint8_t *frame, size_t n, int server, int opcode, 
             headers++;
             if (ev.opcode != opcode || ev.fin != fin || ev.length != plen)
                 die("the parser read another header than the page says");
-        } else if (ev.type == WS_FRAME_EV_PAYLOAD) {
-            if (got + ev.len > plen || memcmp(ev.data, (const uint8_t *)payload + got, ev.len))
+        }
+        /* A header event carries the payload that came with it, a payload
+         * event the next chunk (include/frame.h). */
+        if (ev.type == WS_FRAME_EV_HEADER || ev.type == WS_FRAME_EV_PAYLOAD) {
+            if (got + ev.len > plen ||
+                (ev.len && memcmp(ev.data, (const uint8_t *)payload + got, ev.len)))
                 die("the parser read another payload than the page says");
             got += ev.len;
         }

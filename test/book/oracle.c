@@ -146,9 +146,10 @@ static int cmd_frame(int server, const char *hex) {
                    ws_error_close_code((int)r));
             return 0;
         }
-        if (ev.type == WS_FRAME_EV_HEADER) {
+        if (ev.type == WS_FRAME_EV_HEADER)
             op = ev.opcode, fin = ev.fin, length = ev.length, plen = 0, in_frame = 1;
-        } else if (ev.type == WS_FRAME_EV_PAYLOAD) {
+        /* Both events carry a chunk of payload (a header's may be empty). */
+        if ((ev.type == WS_FRAME_EV_HEADER || ev.type == WS_FRAME_EV_PAYLOAD) && ev.len) {
             memcpy(payload + plen, ev.data, ev.len);
             plen += ev.len;
         }

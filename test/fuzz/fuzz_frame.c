@@ -100,7 +100,7 @@ static void run(uint8_t *buf, size_t len, int server, fuzz_cutter *cut, struct f
                 h->fin = ev.fin;
                 h->length = ev.length;
                 h->start = log->frame_start;
-                h->end = off + (size_t)r - ev.len;  /* the header's end */
+                h->end = off + (size_t)r - ev.len; /* the header's end */
                 h->pay_off = log->plen;
                 /* The payload that came with the header ends the call's
                  * bytes. */

@@ -17,7 +17,7 @@
 #include "frame.h"
 #include "fuzz_common.h"
 
-#define PAD 256  /* guard bytes on either side: a variant's widest step */
+#define PAD 256 /* guard bytes on either side: a variant's widest step */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const int variants[] = { WS_MASK_AUTO, WS_MASK_SCALAR, WS_MASK_SSE2, WS_MASK_AVX2 };
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         want_ascii &= want[i] < 0x80;
     }
     for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
-        if (ws_frame_mask_use(variants[v]) != 0) continue;  /* not on this CPU */
+        if (ws_frame_mask_use(variants[v]) != 0) continue; /* not on this CPU */
         uint8_t *p = buf + PAD + align;
         memset(buf, 0x5a, PAD + 64 + len + PAD);
         memcpy(p, in, len);

@@ -24,8 +24,9 @@ is compiled against build/libws6455.a with a test program of
 test/book/check/ (or run as a handler under build/ws6455's server code).
 
 The chapters whose exercises have a checker of their own (handlers.md and
-client-side.md: scripts/exercise-chapters.py) are handed to it, so this
-one command checks an answer in any chapter.
+client-side.md: scripts/exercise-chapters.py; endings.md and timers.md:
+scripts/exercise-endings.py and exercise-timers.py) are handed to it, so
+this one command checks an answer in any chapter.
 
 --self-test runs every exercise with the right answer from answers.txt
 (which must pass) and a wrong one (which must fail), checks that every
@@ -938,6 +939,8 @@ EXERCISES = {
 DELEGATES = {
     "handlers": ("exercise-chapters.py", "handlers"),        # docs/handlers.md
     "client-side": ("exercise-chapters.py", "client"),       # docs/client-side.md
+    "endings": ("exercise-endings.py", None),                # docs/endings.md
+    "timers": ("exercise-timers.py", None),                  # docs/timers.md
 }
 
 
@@ -950,7 +953,7 @@ def delegate(chapter, rest):
     path = os.path.join(ROOT, "scripts", script)
     if not os.path.isfile(path):
         return None
-    return subprocess.run([sys.executable, path, name] + rest).returncode
+    return subprocess.run([sys.executable, path] + ([name] if name else []) + rest).returncode
 
 
 def check(ident, answer):
@@ -979,6 +982,8 @@ def doc_exercises():
         if name.endswith(".md") and name != "README.md":  # the index cites an example
             text = open(os.path.join(ROOT, "docs", name), encoding="utf-8").read()
             for chap, n in re.findall(r"scripts/exercise\.sh ([a-z0-9-]+) (\d+)", text):
+                if chap in DELEGATES:
+                    continue  # its own checker knows its exercises
                 if chap != name[:-3]:
                     raise Usage(f"docs/{name} checks an exercise of {chap}")
                 found.add(f"{chap}-{n}")

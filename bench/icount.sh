@@ -99,16 +99,9 @@ LABELS=()
 declare -A BIN
 if [ -n "$BEFORE" ]; then
 	rev=$(git rev-parse --short "$BEFORE") || exit 1
-	src=$BUILD/icount/src-$rev
-	if [ ! -x "$src/build/ws6455" ]; then
-		log "icount: building $BEFORE ($rev) in $src"
-		rm -rf "$src" && mkdir -p "$src" &&
-			git archive "$rev" | tar -x -C "$src" &&
-			timeout 600 make -C "$src" --no-print-directory build/ws6455 >/dev/null ||
-			{ log "icount: could not build $BEFORE"; exit 1; }
-	fi
+	before_bin=$(bash "$(dirname "$0")/build-rev.sh" "$BEFORE" "$BUILD/icount") || exit 1
 	LABELS+=("$rev")
-	BIN[$rev]=$src/build/ws6455
+	BIN[$rev]=$before_bin
 fi
 head=$(git rev-parse --short HEAD 2>/dev/null || echo head)
 git diff --quiet HEAD -- src include 2>/dev/null || head="$head+"

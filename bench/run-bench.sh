@@ -22,6 +22,8 @@
 # BENCH_WARMUP (1) BENCH_PORT (18200; uses BENCH_PORT..BENCH_PORT+25)
 # BENCH_OUT (build/bench/results.md) BENCH_CLIENT_ARGS (extra wsbench flags)
 # WS6455 (build/ws6455) WSBENCH (build/wsbench)
+# WS6455_BEFORE (another build's server, e.g. an earlier revision's; the
+# matrix then measures it too, in the same rounds) BEFORE_LABEL (its name)
 # MALLOC_COUNT_SO (build/bench/malloc_count.so) NODE (node)
 # CODEC_BENCH (build/codec-bench) CODEC_ROUNDS (7) CODEC_MIN_MS (150)
 # BENCH_SECTIONS (default "matrix memory workers syscalls allocs busypoll
@@ -39,6 +41,8 @@ PORT=${BENCH_PORT:-18200}
 OUT=${BENCH_OUT:-build/bench/results.md}
 CLIENT_ARGS=${BENCH_CLIENT_ARGS:-}
 WS6455=${WS6455:-build/ws6455}
+BEFORE=${WS6455_BEFORE:-}
+BEFORE_LABEL=${BEFORE_LABEL:-before}
 WSBENCH=${WSBENCH:-build/wsbench}
 MALLOC_COUNT_SO=${MALLOC_COUNT_SO:-build/bench/malloc_count.so}
 NODE=${NODE:-node}
@@ -110,11 +114,13 @@ wait_port() {
 	return 1
 }
 
-# start_server NAME PORT CPUS [ARGS...]: NAME is ws6455 or node; the PID
-# lands in SERVER_PID and in SERVERS for the trap.
+# start_server NAME PORT CPUS [ARGS...]: NAME is ws6455, before (the
+# WS6455_BEFORE binary) or node; the PID lands in SERVER_PID and in SERVERS
+# for the trap.
 start_server() {
-	local name=$1 port=$2 cpus=$3
+	local name=$1 port=$2 cpus=$3 bin=$WS6455
 	shift 3
+	[ "$name" = before ] && bin=$BEFORE
 	# SERVER_ENV: extra VAR=value words for this server only (LD_PRELOAD,
 	# NODE_DEFLATE).
 	if [ "$name" = node ]; then
@@ -123,7 +129,7 @@ start_server() {
 			>>"$TMP/server.log" 2>&1 &
 	else
 		# shellcheck disable=SC2086
-		env ${SERVER_ENV:-} taskset -c "$cpus" "$WS6455" --host 127.0.0.1 --port "$port" \
+		env ${SERVER_ENV:-} taskset -c "$cpus" "$bin" --host 127.0.0.1 --port "$port" \
 			--log-level warn "$@" >>"$TMP/server.log" 2>&1 &
 	fi
 	SERVER_PID=$!
@@ -224,10 +230,12 @@ emit "- Load while measuring: load average $(cut -d' ' -f1-3 /proc/loadavg) at t
 if [ $SERVERS_NEEDED = 1 ]; then
 	emit "- ws6455: $("$WS6455" --version 2>&1 | head -n 1)," \
 		"built with $(${CC:-cc} --version | head -n 1)"
+	[ -n "$BEFORE" ] && emit "- $BEFORE_LABEL: $BEFORE, in the matrix's same rounds"
 	emit "- Node $("$NODE" --version)," \
 		"ws $("$NODE" -p "require('$HERE/node_modules/ws/package.json').version")"
+	knobs="${CLIENT_ARGS:+ BENCH_CLIENT_ARGS=\"$CLIENT_ARGS\"}${BEFORE:+ BENCH_BEFORE=$BEFORE_LABEL}"
 	emit "- Command: \`make bench BENCH_SECONDS=$SECONDS_PER BENCH_ROUNDS=$ROUNDS" \
-		"BENCH_WARMUP=$WARMUP${CLIENT_ARGS:+ BENCH_CLIENT_ARGS=\"$CLIENT_ARGS\"}\`;" \
+		"BENCH_WARMUP=$WARMUP$knobs\`;" \
 		"server on CPU $SERVER_CPU, wsbench on CPU $CLIENT_CPU; text messages;" \
 		"${SECONDS_PER} s measured after ${WARMUP} s warm-up; median of $ROUNDS rounds"
 else
@@ -245,6 +253,13 @@ start_server ws6455 "$P_WS" "$SERVER_CPU" --workers 1
 WS_PID=$SERVER_PID
 start_server node "$P_NODE" "$SERVER_CPU"
 NODE_PID=$SERVER_PID
+SERVERS_MEASURED="ws node"
+if [ -n "$BEFORE" ]; then
+	P_BEFORE=$((PORT + 30))
+	start_server before "$P_BEFORE" "$SERVER_CPU" --workers 1
+	BEFORE_PID=$SERVER_PID
+	SERVERS_MEASURED="ws before node"
+fi
 
 # conns size depth label
 CELLS=(
@@ -257,24 +272,40 @@ CELLS=(
 )
 emit "### Throughput and latency"
 emit ""
-emit "| cell | ws6455 msg/s | Node ws msg/s | ratio | ws6455 p99 µs | Node ws p99 µs |"
-emit "|---|---:|---:|---:|---:|---:|"
+if [ -n "$BEFORE" ]; then
+	emit "| cell | ws6455 msg/s | $BEFORE_LABEL msg/s | ws6455 / $BEFORE_LABEL |" \
+		"Node ws msg/s | ws6455 / Node | ws6455 p99 µs | $BEFORE_LABEL p99 µs | Node ws p99 µs |"
+	emit "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+else
+	emit "| cell | ws6455 msg/s | Node ws msg/s | ratio | ws6455 p99 µs | Node ws p99 µs |"
+	emit "|---|---:|---:|---:|---:|---:|"
+fi
 for cell in "${CELLS[@]}"; do
 	read -r conns size depth label <<<"$cell"
-	reset_rounds ws node
+	# shellcheck disable=SC2086
+	reset_rounds $SERVERS_MEASURED
 	for r in $(seq "$ROUNDS"); do
-		for s in ws node; do
-			port=$P_WS; [ $s = node ] && port=$P_NODE
+		for s in $SERVERS_MEASURED; do
+			case $s in ws) port=$P_WS ;; node) port=$P_NODE ;; before) port=$P_BEFORE ;; esac
 			load_round "$label" "$r" $s "$CLIENT_CPU" "$port" "$conns" "$size" "$depth"
 		done
 	done
 	ws_rate=$(median <"$TMP/ws.rates"); node_rate=$(median <"$TMP/node.rates")
-	emit "| $label | $(fmt_int "$ws_rate") | $(fmt_int "$node_rate") |" \
-		"$(ratio "$ws_rate" "$node_rate") |" \
-		"$(median <"$TMP/ws.p99") | $(median <"$TMP/node.p99") |"
+	if [ -n "$BEFORE" ]; then
+		b_rate=$(median <"$TMP/before.rates")
+		emit "| $label | $(fmt_int "$ws_rate") | $(fmt_int "$b_rate") |" \
+			"$(ratio "$ws_rate" "$b_rate") | $(fmt_int "$node_rate") |" \
+			"$(ratio "$ws_rate" "$node_rate") | $(median <"$TMP/ws.p99") |" \
+			"$(median <"$TMP/before.p99") | $(median <"$TMP/node.p99") |"
+	else
+		emit "| $label | $(fmt_int "$ws_rate") | $(fmt_int "$node_rate") |" \
+			"$(ratio "$ws_rate" "$node_rate") |" \
+			"$(median <"$TMP/ws.p99") | $(median <"$TMP/node.p99") |"
+	fi
 done
 stop_server "$WS_PID"
 stop_server "$NODE_PID"
+[ -n "$BEFORE" ] && stop_server "$BEFORE_PID"
 emit ""
 fi
 

@@ -3,6 +3,9 @@
 #
 #   make bench                                 full run, ~8 minutes
 #   make bench BENCH_SECONDS=1 BENCH_ROUNDS=1  quick run, ~2 minutes
+#   make bench BENCH_BEFORE=REV                and REV's server in the
+#                                              matrix, in the same rounds
+#                                              (built by bench/build-rev.sh)
 #
 # Knobs (environment or make variables): BENCH_SECONDS (measured seconds per
 # round, default 5), BENCH_ROUNDS (rounds per cell, median reported, default
@@ -20,6 +23,7 @@ BENCH_ROUNDS  ?= 3
 BENCH_WARMUP  ?= 1
 BENCH_PORT    ?= 18200
 BENCH_OUT     ?= $(BUILD)/bench/results.md
+BENCH_BEFORE  ?=
 MALLOC_COUNT_SO := $(BUILD)/bench/malloc_count.so
 BENCH_NODE_WS := bench/node_modules/ws/package.json
 
@@ -41,7 +45,10 @@ bench-deps: check-deps
 	    $(BUILD)/codec-bench
 
 bench: bench-deps
-	$(Q)BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
+	$(Q)before=; if [ -n "$(BENCH_BEFORE)" ]; then \
+	    before=$$(bash bench/build-rev.sh "$(BENCH_BEFORE)" $(BUILD)/bench) || exit 1; fi; \
+	WS6455_BEFORE=$$before BEFORE_LABEL="$(BENCH_BEFORE)" \
+	    BENCH_SECONDS=$(BENCH_SECONDS) BENCH_ROUNDS=$(BENCH_ROUNDS) \
 	    BENCH_WARMUP=$(BENCH_WARMUP) BENCH_PORT=$(BENCH_PORT) BENCH_OUT=$(BENCH_OUT) \
 	    BENCH_CLIENT_ARGS="$(BENCH_CLIENT_ARGS)" BENCH_SECTIONS="$(BENCH_SECTIONS)" CC="$(CC)" \
 	    WS6455=$(BIN) WSBENCH=$(BENCH_BIN) MALLOC_COUNT_SO=$(MALLOC_COUNT_SO) \

@@ -148,11 +148,17 @@ static void log_listening(const ws_server_config *cfg, int fd, unsigned workers)
         WS_LOG_NUM("max_memory", cfg->max_memory),
     };
     /* clang-format on */
+    /* The budget as set: 1600K is "1.6 MiB", not a truncated "1 MiB". */
+    char budget[64] = "no memory budget";
+    if (cfg->max_memory) {
+        char size[24];
+        ws_mem_format(size, sizeof(size), cfg->max_memory);
+        snprintf(budget, sizeof(budget), "memory budget %s per worker", size);
+    }
     ws_log_event(WS_LOG_INFO, "listen", f, sizeof(f) / sizeof(f[0]),
-                 "listening on %s (handler %s, %u worker%s, memory budget %zu MiB per worker); "
-                 "open %s%s",
-                 where, cfg->handler->name, workers, workers == 1 ? "" : "s", cfg->max_memory >> 20,
-                 url, cfg->client_dir ? " in a browser" : "");
+                 "listening on %s (handler %s, %u worker%s, %s); open %s%s", where,
+                 cfg->handler->name, workers, workers == 1 ? "" : "s", budget, url,
+                 cfg->client_dir ? " in a browser" : "");
 }
 
 /* ---------------------------------------------------------------------- */

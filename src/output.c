@@ -214,9 +214,21 @@ static int batch_room(ws_conn *c, int full) {
 /* Copy a and b (either may be empty) into the batch of c, the connection
  * being read, extending the last piece when it ends where the copy starts.
  * alen + blen <= BATCH_COPY_MAX. */
+/* The n bytes just written at dst, the end of the batch buffer, join the
+ * batch: one more iovec, or the previous one grown when they follow it. */
+static inline void batch_commit(uint8_t *dst, size_t n) {
+    struct iovec *last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
+
+    srv->wlen += n;
+    srv->batch_bytes += n;
+    if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
+        last->iov_len += n; /* contiguous with the previous copy */
+    else
+        srv->iov[srv->niov++] = (struct iovec){ dst, n };
+}
+
 static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, size_t blen) {
     uint8_t *dst;
-    struct iovec *last;
 
     if (!batch_room(c, srv->niov == BATCH_IOV || srv->wlen + alen + blen > WRITE_BUF_SIZE)) {
         queue_bytes(c, a, alen);
@@ -226,13 +238,7 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
     dst = srv->wbuf + srv->wlen;
     if (alen) memcpy(dst, a, alen);
     if (blen) memcpy(dst + alen, b, blen);
-    srv->wlen += alen + blen;
-    srv->batch_bytes += alen + blen;
-    last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
-    if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
-        last->iov_len += alen + blen; /* contiguous with the previous copy */
-    else
-        srv->iov[srv->niov++] = (struct iovec){ dst, alen + blen };
+    batch_commit(dst, alen + blen);
 }
 
 /* A whole small frame for c, the connection being read, built where it
@@ -243,8 +249,7 @@ static void batch_copy(ws_conn *c, const void *a, size_t alen, const void *b, si
  * then nothing was written: the caller takes the general path. */
 int batch_frame(ws_conn *c, int opcode, const void *data, size_t len) {
     uint8_t *dst;
-    size_t n, hl;
-    struct iovec *last;
+    size_t hl;
 
     if (srv->wconn != c || len > BATCH_COPY_MAX - 4 || (c->x && c->x->out_bytes) ||
         srv->niov == BATCH_IOV || srv->wlen + 4 + len > WRITE_BUF_SIZE)
@@ -263,14 +268,7 @@ int batch_frame(ws_conn *c, int opcode, const void *data, size_t len) {
         hl = 4;
     }
     if (len) memcpy(dst + hl, data, len);
-    n = hl + len;
-    srv->wlen += n;
-    srv->batch_bytes += n;
-    last = srv->niov ? &srv->iov[srv->niov - 1] : NULL;
-    if (last && (uint8_t *)last->iov_base + last->iov_len == dst)
-        last->iov_len += n; /* contiguous with the previous copy */
-    else
-        srv->iov[srv->niov++] = (struct iovec){ dst, n };
+    batch_commit(dst, hl + len);
     return 1;
 }
 

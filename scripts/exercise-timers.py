@@ -143,23 +143,5 @@ def ex4(answer):
 EXERCISES = {"1": ex1, "2": ex2, "3": ex3, "4": ex4}
 
 
-def main():
-    import atexit
-    import shutil
-    atexit.register(shutil.rmtree, run.TMP, True)  # the servers' logs
-    if len(sys.argv) < 3 or sys.argv[1] not in EXERCISES:
-        sys.exit("usage: %s N ANSWER  (N = %s)" % (sys.argv[0], ", ".join(EXERCISES)))
-    try:
-        ok, why = EXERCISES[sys.argv[1]](sys.argv[2:])
-    except ValueError:
-        ok, why = False, "not an answer of the right kind: %s" % " ".join(sys.argv[2:])
-    if ok:
-        print("right (%s)" % why)
-        return 0
-    print("not right" + (": " + why if os.environ.get("EXERCISE_SHOW") else
-                         " (EXERCISE_SHOW=1 shows what the server did)"))
-    return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.exercise_main(EXERCISES))

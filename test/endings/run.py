@@ -599,6 +599,28 @@ def check_row(row_id, row, seen, help_text):
         check(opt in help_text, "%s: %s is an option" % (row_id, opt))
 
 
+
+def exercise_main(exercises):
+    """The command line of an exercise checker (scripts/exercise-endings.py,
+    scripts/exercise-timers.py): N ANSWER..., "right" and 0 or "not right"
+    and 1. What the server did is shown only with EXERCISE_SHOW=1: it would
+    give the answer away."""
+    import atexit
+    atexit.register(shutil.rmtree, TMP, True)  # the servers' logs
+    if len(sys.argv) < 3 or sys.argv[1] not in exercises:
+        sys.exit("usage: %s N ANSWER...  (N = %s)" % (sys.argv[0], ", ".join(exercises)))
+    try:
+        ok, why = exercises[sys.argv[1]](sys.argv[2:])
+    except ValueError:
+        ok, why = False, "not an answer of the right kind: %s" % " ".join(sys.argv[2:])
+    if ok:
+        print("right (%s)" % why)
+        return 0
+    print("not right" + (": " + why if os.environ.get("EXERCISE_SHOW") else
+                         " (EXERCISE_SHOW=1 shows what the server did)"))
+    return 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "ws6455"))

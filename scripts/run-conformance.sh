@@ -2,7 +2,8 @@
 # run-conformance.sh -- start a fresh server, run the conformance driver
 # against it, stop the server, exit with the driver's status.
 #
-#   sh scripts/run-conformance.sh [--server-args ARGS] SERVER DRIVER [DRIVER OPTIONS...]
+#   sh scripts/run-conformance.sh [--server-args ARGS | --port-host] SERVER DRIVER
+#                                 [DRIVER OPTIONS...]
 #   e.g. sh scripts/run-conformance.sh build/ws6455 build/conformance --verbose
 #        sh scripts/run-conformance.sh --server-args "--deflate dedicated" \
 #            build/ws6455 build/conformance --prefix 13.
@@ -22,9 +23,13 @@
 #   --ping-interval 0        no keep-alive ping may land in a case's replies
 # --server-args adds options of its own (split at spaces), e.g. another
 # --deflate mode for a second pass over the compression cases.
+# --port-host: SERVER takes only "PORT HOST" and no options (the one-file
+# server of docs/minimal.md, scripts/test-minimal.sh); it may fork a
+# process per connection, which is stopped with it.
 set -u
 
 server_args=
+port_host=
 while [ $# -gt 0 ]; do
     case $1 in
     --server-args)
@@ -32,11 +37,15 @@ while [ $# -gt 0 ]; do
         server_args=$2
         shift 2
         ;;
+    --port-host)
+        port_host=1
+        shift
+        ;;
     *) break ;;
     esac
 done
 if [ $# -lt 2 ]; then
-    echo "usage: $0 [--server-args ARGS] SERVER DRIVER [DRIVER OPTIONS...]" >&2
+    echo "usage: $0 [--server-args ARGS | --port-host] SERVER DRIVER [DRIVER OPTIONS...]" >&2
     exit 2
 fi
 server=$1
@@ -55,17 +64,25 @@ done
 log=$(mktemp "${TMPDIR:-/tmp}/ws6455-conformance.XXXXXX") || exit 2
 pid=
 driver_pid=
+# The server by its PID, and first any process it forked that still runs
+# (a fork-per-connection server's open connections; pgrep -P lists them).
+stop_server() {
+    if [ -n "$pid" ]; then
+        children=$(pgrep -P "$pid" 2>/dev/null)
+        # shellcheck disable=SC2086
+        [ -n "$children" ] && kill $children 2>/dev/null
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        pid=
+    fi
+}
 cleanup() {
     if [ -n "$driver_pid" ]; then
         kill "$driver_pid" 2>/dev/null
         wait "$driver_pid" 2>/dev/null
         driver_pid=
     fi
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        pid=
-    fi
+    stop_server
     rm -f "$log"
 }
 trap cleanup EXIT
@@ -73,6 +90,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 start_server() {
+    if [ -n "$port_host" ]; then
+        "$server" "$1" "$host" 2>"$log" &
+        pid=$!
+        return
+    fi
     # $server_args unquoted on purpose: one word per option.
     # shellcheck disable=SC2086
     "$server" --host "$host" --port "$1" --workers 1 --log-level warn \
@@ -96,9 +118,7 @@ while :; do
         if "$driver" "$host" "$port" --wait-ready 5000 && kill -0 "$pid" 2>/dev/null; then
             break
         fi
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        pid=
+        stop_server
     fi
     tries=$((tries - 1))
     if [ "$tries" -le 0 ]; then
